@@ -1,0 +1,60 @@
+import { chmod, lstat, mkdir, rename, rmdir, unlink, utimes } from "node:fs/promises";
+import type { EntryState } from "@zync/protocol";
+import { CONFLICT_INFIX, writeSymlinkAtomic } from "@zync/node";
+
+/** Thrown when a folder E deleted still holds files R added; the folder is kept. */
+export class FolderNotEmptyError extends Error {
+  override name = "FolderNotEmptyError";
+}
+
+/** Removes whatever R holds at `abs` (file, link, or an empty folder). Missing is fine. */
+export async function removeLocal(abs: string, local: EntryState): Promise<void> {
+  try {
+    if (local.kind === "dir") await rmdir(abs);
+    else if (local.kind !== "deleted") await unlink(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    if (code === "ENOTEMPTY" || code === "EEXIST") throw new FolderNotEmptyError(`${abs} still holds files that only R has`);
+    throw err;
+  }
+}
+
+/** Creates a folder (or keeps the existing one) and sets its permission bits. */
+export async function placeDir(abs: string, mode: number): Promise<void> {
+  try {
+    await mkdir(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  await chmod(abs, mode & 0o7777);
+}
+
+/** Replaces whatever is at `abs` with a symlink to `target`, atomically. */
+export async function placeSymlink(rootAbs: string, abs: string, target: string): Promise<void> {
+  await writeSymlinkAtomic(rootAbs, target, abs);
+}
+
+/** Sets a file's permission bits and mtime in place (content already matches). */
+export async function retouchFile(abs: string, mode: number, mtimeMs: number): Promise<void> {
+  await chmod(abs, mode & 0o7777);
+  const t = new Date(mtimeMs);
+  await utimes(abs, t, t);
+}
+
+/** Moves R's copy aside as `NAME.zync-conflict-YYYYMMDD-HHMMSS` and returns the new path. */
+export async function moveAside(abs: string, now = new Date()): Promise<string> {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  let target = `${abs}${CONFLICT_INFIX}${stamp}`;
+  for (let n = 2; ; n++) {
+    try {
+      // rename would replace an existing copy, so find a free name first.
+      await lstat(target);
+      target = `${abs}${CONFLICT_INFIX}${stamp}-${n}`;
+    } catch {
+      break;
+    }
+  }
+  await rename(abs, target);
+  return target;
+}

@@ -1,0 +1,117 @@
+import { ConnectionError, type DaemonConnection } from "./daemonConnection.js";
+import type { RunReport } from "./pull/applyChanges.js";
+import type { ClientStore } from "./store/clientStore.js";
+import { connect, RootsMismatchError, summarize, syncAll, type SyncOptions } from "./syncSession.js";
+
+/** Timing of the long-running client. Tests pass small values instead of sleeping. */
+export type LoopTiming = {
+  /** Pull at least this often even without a notice from the daemon. */
+  intervalMs: number;
+  /** Ping the daemon this often; a ping unanswered for as long again drops the connection. */
+  heartbeatMs: number;
+  /** First and largest wait before reconnecting; the wait doubles in between, with jitter. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+};
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Reports a run: the summary line and each conflict the first time it is seen. */
+export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Set<string>): void {
+  const line = summarize(report);
+  if (line) opts.logger.info(line);
+  for (const c of report.conflicts) {
+    if (alreadyShown.has(c)) continue;
+    alreadyShown.add(c);
+    opts.logger.warn(`conflict: ${c} changed on R and on E; R's version is kept (push it with --update-upstream, or rerun with --prefer-daemon to take E's and keep R's beside it)`);
+  }
+}
+
+/**
+ * The long-running client: keeps one connection, pulls at once when the daemon announces changes and at least
+ * every interval, and reconnects with backoff whenever the daemon or the tunnel is away. Returns when `stop`
+ * aborts; throws only for what retrying cannot fix (a refused token, a protocol mismatch).
+ */
+export async function runLoop(store: ClientStore, url: string, token: string, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal): Promise<void> {
+  let delay = timing.backoffInitialMs;
+  let away = false;
+  const shown = new Set<string>();
+  while (!stop.aborted) {
+    let conn: DaemonConnection;
+    try {
+      conn = await connect(store, url, token, true);
+    } catch (err) {
+      if (!(err instanceof ConnectionError) || (err.kind !== "unreachable" && err.kind !== "closed")) throw err;
+      if (!away) opts.logger.warn(`${err.message}; retrying`);
+      away = true;
+      await sleep(delay * (0.75 + Math.random() * 0.5), stop);
+      delay = Math.min(delay * 2, timing.backoffMaxMs);
+      continue;
+    }
+    delay = timing.backoffInitialMs;
+    opts.logger.info(`connected to ${url}`);
+    away = false;
+    try {
+      await serve(conn, store, opts, timing, stop, shown);
+    } catch (err) {
+      if (!(err instanceof ConnectionError)) throw err;
+      if (err.kind === "unauthorized" || err.kind === "protocol") throw err;
+      opts.logger.warn(`${err.message}; reconnecting`);
+      away = true;
+    } finally {
+      conn.close();
+    }
+  }
+}
+
+async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal, shown: Set<string>): Promise<void> {
+  let wanted = true;
+  let wake: () => void = () => undefined;
+  const poke = (): void => {
+    wanted = true;
+    wake();
+  };
+  const unlisten = conn.onChanged(poke);
+  const interval = setInterval(poke, timing.intervalMs);
+  const heartbeat = setInterval(() => {
+    const timer = setTimeout(() => conn.terminate(), timing.heartbeatMs);
+    conn.request({ type: "PING" }).then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
+  }, timing.heartbeatMs);
+  stop.addEventListener("abort", poke, { once: true });
+  const lost = conn.closed.then((e) => Promise.reject(e));
+  lost.catch(() => undefined);
+  try {
+    while (!stop.aborted) {
+      if (wanted) {
+        wanted = false;
+        try {
+          reportRun(await Promise.race([syncAll(conn, store, opts), lost]), opts, shown);
+        } catch (err) {
+          if (err instanceof ConnectionError) throw err;
+          if (err instanceof RootsMismatchError) throw err;
+          opts.logger.error(`sync failed: ${err instanceof Error ? err.message : String(err)}; trying again at the next change`);
+        }
+        continue;
+      }
+      await Promise.race([new Promise<void>((r) => (wake = r)), lost]);
+    }
+  } finally {
+    unlisten();
+    clearInterval(interval);
+    clearInterval(heartbeat);
+    stop.removeEventListener("abort", poke);
+  }
+}

@@ -1,0 +1,92 @@
+import { mkdir } from "node:fs/promises";
+import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
+import { DaemonConnection, type ConnectOptions } from "./daemonConnection.js";
+import { emptyReport, type RootContext, type RunReport } from "./pull/applyChanges.js";
+import { pullRoot } from "./pull/pullRoot.js";
+import type { ClientStore } from "./store/clientStore.js";
+
+/** What a sync needs besides the connection. */
+export type SyncOptions = {
+  dirs: readonly NamedDir[];
+  ignore: readonly string[];
+  preferDaemon: boolean;
+  fsync: boolean;
+  logger: Logger;
+};
+
+/** The client names a root the daemon does not serve; retrying cannot fix it. */
+export class RootsMismatchError extends Error {
+  override name = "RootsMismatchError";
+}
+
+/** Prepares the local roots: creates missing ones and removes temp files an interrupted run left behind. */
+export async function prepareRoots(dirs: readonly NamedDir[], logger: Logger): Promise<void> {
+  for (const d of dirs) {
+    await mkdir(d.abs, { recursive: true }).then((made) => made && logger.info(`created ${d.abs} for root ${d.name}`));
+    await clearTempDir(d.abs);
+  }
+}
+
+/** Opens a connection with this store's identity. */
+export function connect(store: ClientStore, url: string, token: string, live: boolean): Promise<DaemonConnection> {
+  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live };
+  return DaemonConnection.open(opts);
+}
+
+/**
+ * One pass over every root on an open connection: adopts a new daemon epoch (forcing a full comparison), pulls
+ * each root until caught up, and acknowledges what was applied.
+ */
+export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: SyncOptions): Promise<RunReport> {
+  const { welcome } = conn;
+  const missing = opts.dirs.filter((d) => !welcome.roots.includes(d.name));
+  if (missing.length > 0) {
+    throw new RootsMismatchError(`the daemon does not serve ${missing.map((d) => d.name).join(", ")} (it serves: ${welcome.roots.join(", ") || "nothing"})`);
+  }
+  if (store.epoch() !== welcome.epoch) {
+    if (store.epoch() !== undefined) opts.logger.info("the daemon's database is new to this client: comparing everything (nothing R holds identically is downloaded again)");
+    store.adoptEpoch(welcome.epoch);
+  }
+  const report = emptyReport();
+  let acked = Number.MAX_SAFE_INTEGER;
+  for (const d of opts.dirs) {
+    const ctx: RootContext = {
+      conn,
+      store,
+      name: d.name,
+      root: new SafeRoot(d.abs),
+      rules: loadIgnoreRules(d.abs, opts.ignore),
+      preferDaemon: opts.preferDaemon,
+      fsync: opts.fsync,
+      logger: opts.logger,
+      report,
+    };
+    acked = Math.min(acked, await pullRoot(ctx, welcome.horizon));
+    await dropTempDirIfEmpty(d.abs);
+  }
+  await conn.request({ type: "ACK_CHANGES", seq: acked });
+  return report;
+}
+
+/** A one-line summary of a run, or undefined when nothing happened. */
+export function summarize(report: RunReport): string | undefined {
+  const parts: string[] = [];
+  if (report.written > 0) parts.push(`${report.written} written`);
+  if (report.deleted > 0) parts.push(`${report.deleted} deleted`);
+  if (report.copied > 0) parts.push(`${report.copied} copied locally`);
+  if (report.bytes > 0) parts.push(`${formatBytes(report.bytes)} received`);
+  if (report.conflicts.length > 0) parts.push(`${report.conflicts.length} in conflict`);
+  return parts.length > 0 ? `synced: ${parts.join(", ")}` : undefined;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

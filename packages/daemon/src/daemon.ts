@@ -1,0 +1,124 @@
+import { dirname, relative } from "node:path";
+import { IGNORE_FILE, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
+import { chokidarHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
+import { RootIndexer } from "./rootIndexer.js";
+import { startServer, type RunningServer } from "./server/httpServer.js";
+import { ChangeLog } from "./store/changeLog.js";
+
+
+/** Everything the daemon needs; the CLI fills it from flags, tests directly. */
+export type DaemonOptions = {
+  host: string;
+  port: number;
+  dbPath: string;
+  dirs: readonly NamedDir[];
+  /** Extra gitignore-syntax patterns for every root. */
+  ignore: readonly string[];
+  token: string;
+  /** Full rescans at this interval to catch anything the watcher missed; 0 turns them off. */
+  rescanIntervalMs: number;
+  /** Deletions are remembered this long; a client that was away longer gets a full resync. */
+  tombstoneMs: number;
+  watchTiming: WatchTiming;
+  logger: Logger;
+  /** Source of change hints per root; chokidar unless a test injects another. */
+  hints?: (root: NamedDir, rules: IgnoreRules) => ChangeHints;
+};
+
+/** A started daemon. */
+export type RunningDaemon = {
+  log: ChangeLog;
+  server: RunningServer;
+  indexers: readonly RootIndexer[];
+  /** Rescans every root now (what the periodic timer does). */
+  rescan(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** Patterns that keep the daemon's own database files out of a root that contains them. */
+function ownFilePatterns(dbPath: string, rootAbs: string): string[] {
+  const rel = relative(rootAbs, dirname(dbPath));
+  if (rel.startsWith("..") || rel.startsWith("/")) return [];
+  const base = relative(rootAbs, dbPath);
+  return [`/${base}`, `/${base}-wal`, `/${base}-shm`, `/${base}-journal`, `/${base}.lock`, `/${base}.token`];
+}
+
+/**
+ * Starts the daemon: takes the database lock, reconciles every root with the change log while the watchers come
+ * up, then listens. Resolves once clients can be served.
+ */
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const unlock = lockDatabase(opts.dbPath);
+  let log: ChangeLog | undefined;
+  const hintSources: ChangeHints[] = [];
+  try {
+    log = new ChangeLog(opts.dbPath);
+    const changeLog = log;
+    changeLog.setRoots(opts.dirs.map((d) => ({ name: d.name, path: d.abs })));
+    const pruned = changeLog.pruneDeletions(Date.now() - opts.tombstoneMs);
+    if (pruned > 0) opts.logger.verbose(`forgot ${pruned} old deletions`);
+
+    const { logger } = opts;
+    const indexers: RootIndexer[] = [];
+    const ready: Promise<void>[] = [];
+    const reconciles: Promise<unknown>[] = [];
+    for (const dir of opts.dirs) {
+      const rules = loadIgnoreRules(dir.abs, [...opts.ignore, ...ownFilePatterns(opts.dbPath, dir.abs)]);
+      const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, logger.warn);
+      indexers.push(indexer);
+      const hints = (opts.hints ?? ((d, r) => chokidarHints(d.abs, r, opts.watchTiming)))(dir, rules);
+      hintSources.push(hints);
+      const onPaths = (paths: string[]): void => {
+        if (paths.includes(IGNORE_FILE)) {
+          rules.reload();
+          indexer.reconcile().catch((err: unknown) => logger.warn(`rescan of ${dir.name} failed: ${String(err)}`));
+        }
+        indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
+      };
+      const onError = (err: Error): void => {
+        logger.warn(`watcher error in ${dir.name}: ${err.message}; rescanning`);
+        indexer.reconcile().catch((e: unknown) => logger.warn(`rescan of ${dir.name} failed: ${String(e)}`));
+      };
+      ready.push(hints.start(onPaths, onError));
+      reconciles.push(
+        indexer.reconcile().then((s) => logger.verbose(`${dir.name}: scanned ${s.scanned}, hashed ${s.hashed}, recorded ${s.recorded}`)),
+      );
+    }
+    await Promise.all([...reconciles, ...ready]);
+
+    const roots = new Map(opts.dirs.map((d) => [d.name, new SafeRoot(d.abs)]));
+    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, roots, logger });
+
+    const rescan = async (): Promise<void> => {
+      for (const ix of indexers) await ix.reconcile();
+    };
+    const timer =
+      opts.rescanIntervalMs > 0
+        ? setInterval(() => rescan().catch((err: unknown) => logger.warn(`periodic rescan failed: ${String(err)}`)), opts.rescanIntervalMs)
+        : undefined;
+
+    let closed = false;
+    return {
+      log: changeLog,
+      server,
+      indexers,
+      rescan,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(timer);
+        await server.close();
+        await Promise.all(hintSources.map((h) => h.close()));
+        // Let in-flight indexing finish before the database closes.
+        await Promise.all(indexers.map((ix) => ix.checkPaths([])));
+        changeLog.close();
+        unlock();
+      },
+    };
+  } catch (err) {
+    await Promise.all(hintSources.map((h) => h.close().catch(() => undefined)));
+    log?.close();
+    unlock();
+    throw err;
+  }
+}

@@ -1,0 +1,175 @@
+import { lstat } from "node:fs/promises";
+import { depthOf, type EntryState } from "@zync/protocol";
+import { isMissing, sameStatKey, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
+import type { ChangeLog, LogWrite, StoredEntry } from "./store/changeLog.js";
+
+/** A watched root: its wire name and local folder. */
+export type RootSpec = { name: string; abs: string };
+
+const BATCH = 1000;
+
+/** True when content, type, link target or permission bits differ; mtimes alone are not a change. */
+function stateChanged(a: EntryState, b: EntryState): boolean {
+  switch (a.kind) {
+    case "file":
+      return b.kind !== "file" || a.hash !== b.hash || a.size !== b.size || a.mode !== b.mode;
+    case "dir":
+      return b.kind !== "dir" || a.mode !== b.mode;
+    case "symlink":
+      return b.kind !== "symlink" || a.target !== b.target;
+    case "deleted":
+      return b.kind !== "deleted";
+  }
+}
+
+/** What one reconcile or check did. */
+export type IndexStats = { recorded: number; hashed: number; scanned: number };
+
+/**
+ * Keeps one root's entries in the change log true to the disk. `reconcile` compares a whole tree (or subtree)
+ * with what is recorded; `checkPaths` handles the watcher's hints. Both go through the same comparison, and
+ * calls are serialised so two never interleave.
+ */
+export class RootIndexer {
+  readonly root: RootSpec;
+  private readonly log: ChangeLog;
+  private readonly rules: IgnoreRules;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly warn: (msg: string) => void;
+
+  constructor(log: ChangeLog, root: RootSpec, rules: IgnoreRules, warn: (msg: string) => void) {
+    this.log = log;
+    this.root = root;
+    this.rules = rules;
+    this.warn = warn;
+  }
+
+  /** Scans the tree below `under` ("" for the whole root) and records every difference from the log. */
+  reconcile(under = ""): Promise<IndexStats> {
+    return this.serial(() => this.reconcileNow(under));
+  }
+
+  /** Re-checks the given paths (watcher hints); a directory that appears is scanned whole. */
+  checkPaths(paths: readonly string[]): Promise<IndexStats> {
+    return this.serial(async () => {
+      const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
+      const sorted = [...new Set(paths)].sort((a, b) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1));
+      for (const rel of sorted) add(stats, await this.checkOne(rel));
+      return stats;
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private abs(rel: string): string {
+    return rel === "" ? this.root.abs : `${this.root.abs}/${rel}`;
+  }
+
+  private async reconcileNow(under: string): Promise<IndexStats> {
+    const name = this.root.name;
+    const known = under === "" ? this.log.entriesOf(name) : new Map(this.log.liveBelow(name, under).map((e) => [e.path, e]));
+    const seen = new Set<string>();
+    const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
+    let writes: LogWrite[] = [];
+    const flush = (): void => {
+      stats.recorded += writes.filter((w) => w.op === "record").length;
+      this.log.write(writes);
+      writes = [];
+    };
+    for await (const { path, key } of scanTree(this.root.abs, this.rules, under)) {
+      stats.scanned++;
+      seen.add(path);
+      const prev = known.get(path);
+      if (prev?.key !== undefined && sameStatKey(prev.key, key)) continue;
+      const w = await this.compare(path, key, prev, stats);
+      if (w) writes.push(w);
+      if (writes.length >= BATCH) flush();
+    }
+    const gone = [...known.values()].filter((e) => e.state.kind !== "deleted" && !seen.has(e.path));
+    const [ignored, deleted] = await this.splitIgnored(gone);
+    writes.push(...ignored.map((e) => ({ op: "forget", root: name, path: e.path }) as const));
+    writes.push(...deletions(name, deleted));
+    flush();
+    return stats;
+  }
+
+  /**
+   * Splits entries the scan no longer saw into those still on disk but now ignored (forgotten: a new ignore
+   * pattern must not delete files on the other side) and those really gone.
+   */
+  private async splitIgnored(gone: StoredEntry[]): Promise<[StoredEntry[], StoredEntry[]]> {
+    const ignored: StoredEntry[] = [];
+    const deleted: StoredEntry[] = [];
+    for (const e of gone) {
+      let exists = false;
+      try {
+        await lstat(this.abs(e.path));
+        exists = true;
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+      (exists ? ignored : deleted).push(e);
+    }
+    return [ignored, deleted];
+  }
+
+  /** The write that brings the log in line with a path whose stat key changed, or undefined if it vanished. */
+  private async compare(path: string, key: StatKey, prev: StoredEntry | undefined, stats: IndexStats): Promise<LogWrite | undefined> {
+    let state: EntryState;
+    try {
+      if (key.kind === "file") stats.hashed++;
+      state = await stateFor(this.abs(path), key);
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      this.warn(`cannot read ${this.root.name}/${path}: ${(err as Error).message}`);
+      return prev?.key ? { op: "touch", root: this.root.name, path, key: prev.key } : undefined;
+    }
+    if (prev !== undefined && !stateChanged(prev.state, state)) return { op: "touch", root: this.root.name, path, key };
+    return { op: "record", root: this.root.name, path, state, key };
+  }
+
+  private async checkOne(rel: string): Promise<IndexStats> {
+    const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 1 };
+    const name = this.root.name;
+    const prev = this.log.get(name, rel);
+    let key: StatKey | undefined;
+    try {
+      key = statKeyOf(await lstat(this.abs(rel)));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    // An ignored path that exists is left alone; a reconcile after the rules change forgets it.
+    if (key !== undefined && this.rules.ignores(rel, key.kind === "dir")) return stats;
+    const writes: LogWrite[] = [];
+    const wasDir = prev?.state.kind === "dir";
+    if (key === undefined || (wasDir && key.kind !== "dir")) {
+      if (wasDir) writes.push(...deletions(name, this.log.liveBelow(name, rel)));
+      if (key === undefined && prev !== undefined && prev.state.kind !== "deleted") writes.push(...deletions(name, [prev]));
+    }
+    if (key !== undefined && !(prev?.key !== undefined && sameStatKey(prev.key, key))) {
+      const w = await this.compare(rel, key, prev, stats);
+      if (w) writes.push(w);
+    }
+    stats.recorded += writes.filter((w) => w.op === "record").length;
+    this.log.write(writes);
+    if (key?.kind === "dir" && !wasDir) add(stats, await this.reconcileNow(rel));
+    return stats;
+  }
+}
+
+/** Deletion records for entries, deepest first, so a client removes a folder's contents before the folder. */
+function deletions(root: string, entries: readonly StoredEntry[]): LogWrite[] {
+  return [...entries]
+    .sort((a, b) => depthOf(b.path) - depthOf(a.path))
+    .map((e) => ({ op: "record", root, path: e.path, state: { kind: "deleted" }, key: undefined }) as const);
+}
+
+function add(into: IndexStats, more: IndexStats): void {
+  into.recorded += more.recorded;
+  into.hashed += more.hashed;
+  into.scanned += more.scanned;
+}

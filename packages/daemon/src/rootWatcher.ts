@@ -1,0 +1,68 @@
+import { watch, type FSWatcher } from "chokidar";
+import type { IgnoreRules } from "@zync/node";
+
+/** Timing of the watcher's coalescing. */
+export type WatchTiming = {
+  /** Quiet time after the last event before a batch is handed on. */
+  debounceMs: number;
+  /** Longest a busy path set waits before it is handed on anyway. */
+  maxWaitMs: number;
+};
+
+/** A source of "these paths may have changed" hints for one root. Injected so tests can drive it. */
+export type ChangeHints = {
+  /** Starts watching; resolves once the watcher is ready. */
+  start(onPaths: (paths: string[]) => void, onError: (err: Error) => void): Promise<void>;
+  close(): Promise<void>;
+};
+
+/**
+ * Watches a root with chokidar and hands on the relative paths that events touched, coalesced so that an
+ * editor's save burst arrives as one batch. Events are hints: the indexer re-reads each path.
+ */
+export function chokidarHints(rootAbs: string, rules: IgnoreRules, timing: WatchTiming): ChangeHints {
+  let watcher: FSWatcher | undefined;
+  let pending = new Set<string>();
+  let quiet: NodeJS.Timeout | undefined;
+  let oldest: NodeJS.Timeout | undefined;
+  const prefix = `${rootAbs}/`;
+  const relOf = (abs: string): string | undefined => (abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined);
+
+  return {
+    start(onPaths, onError) {
+      const flush = (): void => {
+        clearTimeout(quiet);
+        clearTimeout(oldest);
+        quiet = oldest = undefined;
+        const batch = [...pending];
+        pending = new Set();
+        if (batch.length > 0) onPaths(batch);
+      };
+      watcher = watch(rootAbs, {
+        ignoreInitial: true,
+        followSymlinks: false,
+        persistent: true,
+        ignored: (abs, stats) => {
+          const rel = relOf(abs);
+          return rel !== undefined && rules.ignores(rel, stats?.isDirectory() ?? false);
+        },
+      });
+      watcher.on("all", (_event, abs) => {
+        const rel = relOf(abs);
+        if (rel === undefined) return;
+        pending.add(rel);
+        clearTimeout(quiet);
+        quiet = setTimeout(flush, timing.debounceMs);
+        oldest ??= setTimeout(flush, timing.maxWaitMs);
+      });
+      watcher.on("error", (err) => onError(err instanceof Error ? err : new Error(String(err))));
+      const w = watcher;
+      return new Promise((resolve) => w.once("ready", () => resolve()));
+    },
+    async close() {
+      clearTimeout(quiet);
+      clearTimeout(oldest);
+      await watcher?.close();
+    },
+  };
+}

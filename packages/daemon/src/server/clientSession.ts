@@ -1,0 +1,132 @@
+import type { WebSocket } from "ws";
+import {
+  decodeFromClient,
+  encodeMessage,
+  ErrorCode,
+  MAX_CHANGES_PER_PAGE,
+  ProtocolError,
+  selectVersion,
+  toProtocolError,
+  type ClientRequest,
+  type FromServerMessage,
+} from "@zync/protocol";
+import type { Logger, SafeRoot } from "@zync/node";
+import type { ChangeLog } from "../store/changeLog.js";
+import { sendFile, sendWithBackpressure } from "./sendFile.js";
+
+/** What a connection needs from the daemon. */
+export type SessionContext = {
+  log: ChangeLog;
+  /** Served roots by name. */
+  roots: ReadonlyMap<string, SafeRoot>;
+  logger: Logger;
+};
+
+/**
+ * One client connection: the HELLO handshake first, then requests answered in any order. Every text frame is
+ * decoded through the protocol codec; a malformed one gets an ERROR reply and the connection stays up.
+ */
+export class ClientSession {
+  private readonly ws: WebSocket;
+  private readonly ctx: SessionContext;
+  private clientId: string | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private notifyQueued = false;
+
+  constructor(ws: WebSocket, ctx: SessionContext) {
+    this.ws = ws;
+    this.ctx = ctx;
+    ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on("close", () => this.unsubscribe?.());
+    ws.on("error", () => undefined);
+  }
+
+  private send(message: FromServerMessage): Promise<void> {
+    if (this.ws.readyState !== this.ws.OPEN) return Promise.resolve();
+    return sendWithBackpressure(this.ws, encodeMessage(message));
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      void this.send({ type: "ERROR", code: ErrorCode.BadMessage, message: "binary frames are not expected from a client here" });
+      return;
+    }
+    const decoded = decodeFromClient(data.toString("utf8"));
+    if (!decoded.ok) {
+      void this.send({ type: "ERROR", code: ErrorCode.BadMessage, message: decoded.error });
+      return;
+    }
+    const msg = decoded.message;
+    if (msg.type === "HELLO") {
+      this.onHello(msg.versions, msg.clientId, msg.live === true);
+      return;
+    }
+    if (this.clientId === undefined) {
+      void this.send({ type: "ERROR", id: msg.id, code: ErrorCode.NotReady, message: "send HELLO first" });
+      return;
+    }
+    this.handle(msg).catch((err: unknown) => {
+      const pe = toProtocolError(err);
+      if (pe.code === ErrorCode.Internal) this.ctx.logger.warn(`request ${msg.type} failed: ${pe.message}`);
+      void this.send(pe.toWire(msg.id));
+    });
+  }
+
+  private onHello(versions: number[], clientId: string, live: boolean): void {
+    const version = selectVersion(versions);
+    if (version === undefined) {
+      void this.send({ type: "ERROR", code: ErrorCode.VersionMismatch, message: `no common protocol version (daemon speaks 1, client offered ${versions.join(", ")})` });
+      this.ws.close(1002, "version mismatch");
+      return;
+    }
+    this.clientId = clientId;
+    const { log } = this.ctx;
+    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()] });
+    if (live && this.unsubscribe === undefined) this.unsubscribe = log.onRecorded(() => this.queueNotify());
+  }
+
+  /** Coalesces notices: one CHANGED per turn of the event loop, carrying the newest head. */
+  private queueNotify(): void {
+    if (this.notifyQueued) return;
+    this.notifyQueued = true;
+    setImmediate(() => {
+      this.notifyQueued = false;
+      void this.send({ type: "CHANGED", head: this.ctx.log.head() });
+    });
+  }
+
+  private async handle(msg: ClientRequest): Promise<void> {
+    const { log } = this.ctx;
+    switch (msg.type) {
+      case "PING":
+        return this.send({ type: "PONG", id: msg.id });
+      case "GET_LAST_SEQUENCE":
+        return this.send({ type: "LAST_SEQUENCE", id: msg.id, seq: log.head() });
+      case "GET_CHANGES": {
+        if (msg.root !== undefined && !this.ctx.roots.has(msg.root)) throw unknownRoot(msg.root);
+        const limit = Math.min(msg.limit ?? MAX_CHANGES_PER_PAGE, MAX_CHANGES_PER_PAGE);
+        const page = log.changesSince(msg.since, limit, msg.root);
+        const changes = msg.root === undefined ? page.changes.filter((c) => this.ctx.roots.has(c.root)) : page.changes;
+        return this.send({ type: "CHANGES", id: msg.id, changes, next: page.next, head: page.head, more: page.more });
+      }
+      case "GET_FILE": {
+        const root = this.ctx.roots.get(msg.root);
+        if (root === undefined) throw unknownRoot(msg.root);
+        // Only what the change log records as a live file is served: never an ignored or unrecorded path.
+        if (log.get(msg.root, msg.path)?.state.kind !== "file") {
+          throw new ProtocolError(ErrorCode.NotFound, `${msg.root}/${msg.path} is not a synced file`);
+        }
+        const abs = await root.resolve(msg.path);
+        const end = await sendFile(this.ws, msg.id, abs);
+        return this.send(end);
+      }
+      case "ACK_CHANGES":
+        log.ack(this.clientId!, msg.seq);
+        return this.send({ type: "ACKED", id: msg.id, seq: msg.seq });
+    }
+  }
+}
+
+function unknownRoot(name: string): ProtocolError {
+  return new ProtocolError(ErrorCode.UnknownRoot, `the daemon does not serve a root named ${JSON.stringify(name)}`);
+}

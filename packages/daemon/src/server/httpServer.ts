@@ -1,0 +1,71 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { MAX_FRAME_BYTES } from "@zync/protocol";
+import { ClientSession, type SessionContext } from "./clientSession.js";
+
+/** Where and how the daemon listens. */
+export type ListenOptions = { host: string; port: number; token: string };
+
+/** A running server. */
+export type RunningServer = {
+  /** The address actually bound (the port is real even when 0 was asked for). */
+  host: string;
+  port: number;
+  /** Number of open client connections. */
+  connections(): number;
+  close(): Promise<void>;
+};
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}
+
+/** True when the request carries `Authorization: Bearer <token>`; compared in constant time. */
+export function isAuthorized(req: IncomingMessage, expected: Buffer): boolean {
+  const header = req.headers.authorization ?? "";
+  const match = /^Bearer (.+)$/.exec(header);
+  return timingSafeEqual(digest(match?.[1] ?? ""), expected) && match !== null;
+}
+
+function refuse(socket: Duplex, status: string, body: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+/** Starts the HTTP server that authenticates upgrades and hands each WebSocket to a ClientSession. */
+export async function startServer(opts: ListenOptions, ctx: SessionContext): Promise<RunningServer> {
+  const expected = digest(opts.token);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(426, { "Content-Type": "text/plain" }).end("zync daemon: connect with zync-client\n");
+  });
+  server.on("upgrade", (req, socket, head) => {
+    socket.on("error", () => undefined);
+    if (!isAuthorized(req, expected)) {
+      ctx.logger.warn(`refused a connection from ${req.socket.remoteAddress ?? "?"}: missing or wrong token`);
+      refuse(socket, "401 Unauthorized", "zync: missing or wrong token\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, ctx));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr !== null ? addr.port : opts.port;
+  return {
+    host: opts.host,
+    port,
+    connections: () => wss.clients.size,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

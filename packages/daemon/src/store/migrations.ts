@@ -1,0 +1,44 @@
+import type Database from "better-sqlite3";
+
+/** Schema steps, applied in order; `PRAGMA user_version` records how many have run. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE roots (name TEXT PRIMARY KEY, path TEXT NOT NULL);
+  -- The latest state of every path ever seen, one row per path. A deletion is a row of kind 'deleted'.
+  CREATE TABLE entries (
+    root TEXT NOT NULL,
+    path TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('file', 'dir', 'symlink', 'deleted')),
+    hash TEXT,
+    size INTEGER NOT NULL DEFAULT 0,
+    mode INTEGER NOT NULL DEFAULT 0,
+    mtime_ms INTEGER NOT NULL DEFAULT 0,
+    ino INTEGER NOT NULL DEFAULT 0,
+    target TEXT,
+    changed_at INTEGER NOT NULL,
+    PRIMARY KEY (root, path)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX entries_by_seq ON entries (seq);
+  CREATE INDEX entries_by_root_seq ON entries (root, seq);
+  CREATE TABLE clients (
+    id TEXT PRIMARY KEY,
+    acked_seq INTEGER NOT NULL DEFAULT 0,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+  );
+  `,
+];
+
+/** Brings the database schema up to date inside one transaction. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`the database was written by a newer zync (schema ${current}; this build knows ${MIGRATIONS.length})`);
+  }
+  db.transaction(() => {
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+}

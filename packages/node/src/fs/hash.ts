@@ -1,0 +1,55 @@
+import { open } from "node:fs/promises";
+import xxhash, { type XXHashAPI } from "xxhash-wasm";
+
+let api: Promise<XXHashAPI> | undefined;
+
+function load(): Promise<XXHashAPI> {
+  api ??= xxhash();
+  return api;
+}
+
+/** Streaming 64-bit xxHash of a byte sequence, rendered as 16 hex digits. */
+export type ContentHasher = { update(bytes: Uint8Array): void; digest(): string };
+
+/** Creates a streaming hasher. The WebAssembly module is loaded once per process. */
+export async function createHasher(): Promise<ContentHasher> {
+  const { create64 } = await load();
+  const state = create64();
+  return {
+    update(bytes) {
+      state.update(bytes);
+    },
+    digest() {
+      return state.digest().toString(16).padStart(16, "0");
+    },
+  };
+}
+
+/** Hash of an in-memory byte sequence. */
+export async function hashBytes(bytes: Uint8Array): Promise<string> {
+  const h = await createHasher();
+  h.update(bytes);
+  return h.digest();
+}
+
+const READ_BYTES = 1024 * 1024;
+
+/** Streams a file through the hasher with a bounded buffer; memory does not grow with the file. */
+export async function hashFile(absPath: string): Promise<{ hash: string; size: number }> {
+  const hasher = await createHasher();
+  const handle = await open(absPath, "r");
+  try {
+    const { size: statSize } = await handle.stat();
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_BYTES, statSize || 1)));
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hasher.update(buffer.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { hash: hasher.digest(), size };
+  } finally {
+    await handle.close();
+  }
+}

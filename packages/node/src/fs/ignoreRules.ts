@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import ignore, { type Ignore } from "ignore";
+
+/** Name of the gitignore-syntax file read at the top of each root. */
+export const IGNORE_FILE = ".zyncignore";
+
+/** Folder at the top of a root where zync keeps files it is still writing. */
+export const TEMP_DIR = ".zync-tmp";
+
+/** Infix of the copies zync keeps beside a path when it resolves a conflict. */
+export const CONFLICT_INFIX = ".zync-conflict-";
+
+/** Patterns ignored on both sides unless a `.zyncignore` re-includes them with `!`. */
+export const DEFAULT_IGNORES: readonly string[] = [
+  ".git/",
+  ".hg/",
+  ".svn/",
+  "node_modules/",
+  `${TEMP_DIR}/`,
+  `*${CONFLICT_INFIX}*`,
+  "*.swp",
+  "*.swo",
+  "*.swx",
+  "*~",
+  ".#*",
+  "#*#",
+  "4913",
+  ".DS_Store",
+];
+
+/** Decides which relative paths of one root are left out of sync. */
+export type IgnoreRules = {
+  /** True when the path (a directory when `isDir`) is ignored. */
+  ignores(rel: string, isDir: boolean): boolean;
+  /** Reads the root's `.zyncignore` again (after it changed). */
+  reload(): void;
+};
+
+/** Builds the rules for a root: defaults, then the root's `.zyncignore`, then `extra` (from `--ignore`). */
+export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = []): IgnoreRules {
+  const build = (): Ignore => {
+    const ig = ignore().add([...DEFAULT_IGNORES]);
+    try {
+      ig.add(readFileSync(`${rootAbs}/${IGNORE_FILE}`, "utf8"));
+    } catch {
+      // no .zyncignore: defaults only
+    }
+    return ig.add([...extra]);
+  };
+  let ig = build();
+  return {
+    reload() {
+      ig = build();
+    },
+    ignores(rel, isDir) {
+      // The temp folder is ours whatever a .zyncignore says.
+      if (rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`)) return true;
+      return ig.ignores(isDir ? `${rel}/` : rel);
+    },
+  };
+}

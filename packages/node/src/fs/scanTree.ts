@@ -1,0 +1,42 @@
+import { lstatSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import type { IgnoreRules } from "./ignoreRules.js";
+import { isMissing, statKeyOf, type StatKey } from "./localEntry.js";
+
+/** One path found by a scan, with the facts that tell whether it changed. */
+export type ScannedEntry = { path: string; key: StatKey };
+
+/**
+ * Walks a root depth-first without following symlinks, yielding every non-ignored file, directory and link
+ * (parents before children). Entries that vanish during the walk are skipped; the watcher reports them.
+ */
+export async function* scanTree(rootAbs: string, rules: IgnoreRules, under = ""): AsyncGenerator<ScannedEntry> {
+  const stack: string[] = [under];
+  while (stack.length > 0) {
+    const dirRel = stack.pop()!;
+    const dirAbs = dirRel === "" ? rootAbs : `${rootAbs}/${dirRel}`;
+    let names: string[];
+    try {
+      names = await readdir(dirAbs);
+    } catch (err) {
+      if (isMissing(err)) continue;
+      throw err;
+    }
+    names.sort();
+    const subdirs: string[] = [];
+    for (const name of names) {
+      const rel = dirRel === "" ? name : `${dirRel}/${name}`;
+      let key: StatKey | undefined;
+      try {
+        key = statKeyOf(lstatSync(`${dirAbs}/${name}`));
+      } catch (err) {
+        if (isMissing(err)) continue;
+        throw err;
+      }
+      if (key === undefined || rules.ignores(rel, key.kind === "dir")) continue;
+      yield { path: rel, key };
+      if (key.kind === "dir") subdirs.push(rel);
+    }
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+  }
+}

@@ -1,0 +1,47 @@
+/** Every error code that can travel on the wire. */
+export const ErrorCode = {
+  /** The message was not valid JSON or did not match any schema. */
+  BadMessage: "BAD_MESSAGE",
+  /** No protocol version is supported by both sides. */
+  VersionMismatch: "VERSION_MISMATCH",
+  /** A request arrived before the HELLO handshake. */
+  NotReady: "NOT_READY",
+  /** A path was absolute, escaped its root, or was otherwise malformed. */
+  BadPath: "BAD_PATH",
+  /** The named root is not served by this daemon. */
+  UnknownRoot: "UNKNOWN_ROOT",
+  /** The requested file does not exist (any more) or is not a regular file. */
+  NotFound: "NOT_FOUND",
+  /** The daemon failed while serving a request. */
+  Internal: "INTERNAL",
+  /** The bearer token was missing or wrong. */
+  Unauthorized: "UNAUTHORIZED",
+} as const;
+
+/** A literal error code. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error that knows its wire code. Anything thrown can be normalised into one with {@link toProtocolError}. */
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ProtocolError";
+    this.code = code;
+  }
+
+  /** The wire form of this error, answering request `id` when there is one. */
+  toWire(id?: number): { type: "ERROR"; id?: number; code: ErrorCode; message: string } {
+    return id === undefined
+      ? { type: "ERROR", code: this.code, message: this.message }
+      : { type: "ERROR", id, code: this.code, message: this.message };
+  }
+}
+
+/** Turns anything thrown into a ProtocolError; unknown failures become INTERNAL. */
+export function toProtocolError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProtocolError(ErrorCode.Internal, message, { cause: err });
+}

@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { HashSchema, RootNameSchema, WirePathSchema } from "../entry.js";
+
+const id = z.number().int().nonnegative().max(0xffffffff);
+const seq = z.number().int().nonnegative();
+
+/** First message on every connection: which protocol versions the client speaks. */
+export const HelloSchema = z.strictObject({
+  type: z.literal("HELLO"),
+  /** Protocol versions the client supports. */
+  versions: z.array(z.number().int().positive()).min(1).max(16),
+  /** Stable id of this client, kept in its database; acknowledgements are recorded per client. */
+  clientId: z.string().min(1).max(128),
+  /** Ask the daemon to push CHANGED notices as soon as changes are recorded. */
+  live: z.boolean().optional(),
+});
+
+/** Liveness check; answered with PONG. */
+export const PingSchema = z.strictObject({ type: z.literal("PING"), id });
+
+/** Asks for the daemon's newest sequence number; answered with LAST_SEQUENCE. */
+export const GetLastSequenceSchema = z.strictObject({ type: z.literal("GET_LAST_SEQUENCE"), id });
+
+/** Asks for every path whose latest change is after `since`; answered with one CHANGES page. */
+export const GetChangesSchema = z.strictObject({
+  type: z.literal("GET_CHANGES"),
+  id,
+  /** Return changes with a sequence number greater than this. 0 asks for the whole manifest. */
+  since: seq,
+  /** Only changes of this root; all served roots when absent. */
+  root: RootNameSchema.optional(),
+  /** Largest number of changes wanted in this page. */
+  limit: z.number().int().positive().optional(),
+});
+
+/** Asks for a file's content; answered with binary data frames tagged with `id`, then FILE_END, or ERROR. */
+export const GetFileSchema = z.strictObject({
+  type: z.literal("GET_FILE"),
+  id,
+  root: RootNameSchema,
+  path: WirePathSchema,
+  /** The content the client expects; informational, the daemon sends what it has. */
+  hash: HashSchema.optional(),
+});
+
+/** Tells the daemon that everything up to `seq` is durably applied; answered with ACKED. */
+export const AckChangesSchema = z.strictObject({ type: z.literal("ACK_CHANGES"), id, seq });
+
+/** Every message a client may send. */
+export const FromClientMessageSchema = z.discriminatedUnion("type", [
+  HelloSchema,
+  PingSchema,
+  GetLastSequenceSchema,
+  GetChangesSchema,
+  GetFileSchema,
+  AckChangesSchema,
+]);
+
+export type Hello = z.infer<typeof HelloSchema>;
+export type GetChanges = z.infer<typeof GetChangesSchema>;
+export type GetFile = z.infer<typeof GetFileSchema>;
+export type FromClientMessage = z.infer<typeof FromClientMessageSchema>;
+/** A client message that expects an answer (everything but HELLO). */
+export type ClientRequest = Exclude<FromClientMessage, Hello>;

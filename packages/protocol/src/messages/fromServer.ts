@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { ChangeSchema, HashSchema, RootNameSchema } from "../entry.js";
+import { ErrorCode } from "../errors.js";
+
+const id = z.number().int().nonnegative().max(0xffffffff);
+const seq = z.number().int().nonnegative();
+
+/** Answer to HELLO: the selected version and what the client needs to decide between incremental and full sync. */
+export const WelcomeSchema = z.strictObject({
+  type: z.literal("WELCOME"),
+  /** The protocol version both sides will speak. */
+  version: z.number().int().positive(),
+  /** Identity of the daemon's database. A client whose stored epoch differs must do a full resync. */
+  epoch: z.string().min(1).max(128),
+  /** The newest sequence number. */
+  head: seq,
+  /** Deletions at or below this sequence have been forgotten; a client whose cursor is below it must do a full resync. */
+  horizon: seq,
+  /** Names of the roots this daemon serves. */
+  roots: z.array(RootNameSchema),
+});
+
+/** Answer to PING. */
+export const PongSchema = z.strictObject({ type: z.literal("PONG"), id });
+
+/** Answer to GET_LAST_SEQUENCE. */
+export const LastSequenceSchema = z.strictObject({ type: z.literal("LAST_SEQUENCE"), id, seq });
+
+/** One page of changes, each path's latest state once, ordered by sequence. */
+export const ChangesSchema = z.strictObject({
+  type: z.literal("CHANGES"),
+  id,
+  changes: z.array(ChangeSchema),
+  /** Cursor to send as `since` for the next page (the last change's seq, or the request's `since` when empty). */
+  next: seq,
+  /** The daemon's newest sequence when the page was read. */
+  head: seq,
+  /** True when more changes follow `next`. */
+  more: z.boolean(),
+});
+
+/** Closes a file transfer: every data frame for `id` has been sent. */
+export const FileEndSchema = z.strictObject({
+  type: z.literal("FILE_END"),
+  id,
+  /** Bytes sent. */
+  size: z.number().int().nonnegative(),
+  /** Hash of exactly the bytes sent. */
+  hash: HashSchema,
+  /** Permission bits of the file as read. */
+  mode: z.number().int().min(0).max(0o7777),
+  /** Modification time of the file as read. */
+  mtimeMs: z.number().nonnegative(),
+});
+
+/** Answer to ACK_CHANGES. */
+export const AckedSchema = z.strictObject({ type: z.literal("ACKED"), id, seq });
+
+/** Unsolicited notice to live clients: new changes were recorded up to `head`. */
+export const ChangedSchema = z.strictObject({ type: z.literal("CHANGED"), head: seq });
+
+/** A failed request (with its `id`) or a connection-level error (without). */
+export const ErrorSchema = z.strictObject({
+  type: z.literal("ERROR"),
+  id: id.optional(),
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string().max(4096),
+});
+
+/** Every message a daemon may send. */
+export const FromServerMessageSchema = z.discriminatedUnion("type", [
+  WelcomeSchema,
+  PongSchema,
+  LastSequenceSchema,
+  ChangesSchema,
+  FileEndSchema,
+  AckedSchema,
+  ChangedSchema,
+  ErrorSchema,
+]);
+
+export type Welcome = z.infer<typeof WelcomeSchema>;
+export type Changes = z.infer<typeof ChangesSchema>;
+export type FileEnd = z.infer<typeof FileEndSchema>;
+export type ErrorMessage = z.infer<typeof ErrorSchema>;
+export type FromServerMessage = z.infer<typeof FromServerMessageSchema>;

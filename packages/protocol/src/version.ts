@@ -1,0 +1,19 @@
+/** Protocol versions this build can speak, newest first. The handshake picks the newest both sides know. */
+export const SUPPORTED_PROTOCOL_VERSIONS = [1] as const;
+
+/** The protocol version this build prefers. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest JSON or binary frame either side accepts, in bytes. Chunks of file data are far smaller. */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+
+/** Size of the data chunks that carry file content. */
+export const FILE_CHUNK_BYTES = 1024 * 1024;
+
+/** Largest page of changes the daemon returns for one GET_CHANGES. */
+export const MAX_CHANGES_PER_PAGE = 5000;
+
+/** Picks the newest version both sides support, or undefined when they share none. */
+export function selectVersion(offered: readonly number[]): number | undefined {
+  return SUPPORTED_PROTOCOL_VERSIONS.find((v) => offered.includes(v));
+}
