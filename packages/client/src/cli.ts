@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
@@ -11,7 +12,11 @@ import {
   runCli,
   TOKEN_ENV,
   UsageError,
+  type Logger,
+  type NamedDir,
 } from "@zync/node";
+import { RemoteError } from "./daemonConnection.js";
+import { pushAll } from "./upstream/pushUpstream.js";
 import { ConnectionError } from "./daemonConnection.js";
 import { ClientStore } from "./store/clientStore.js";
 import { runLoop } from "./syncLoop.js";
@@ -49,7 +54,28 @@ function asExit(err: unknown): unknown {
     return new ExitError(code, err.message);
   }
   if (err instanceof RootsMismatchError) return new UsageError(err.message);
+  if (err instanceof RemoteError) return new ExitError(ExitCode.Failure, `the daemon refused: ${err.message}`);
   return err;
+}
+
+/**
+ * Pushes R's changes upstream. It only reads the client's store, so it may run while a long-running client
+ * holds the store's lock.
+ */
+async function pushUpstream(url: string, token: string, dbPath: string, dirs: NamedDir[], ignore: string[], logger: Logger): Promise<number> {
+  if (!existsSync(dbPath)) throw new UsageError(`no client database at ${dbPath}: pull from E at least once before pushing upstream (or pass --db)`);
+  const store = new ClientStore(dbPath);
+  try {
+    const conn = await connect(store, url, token, false).catch((err: unknown) => Promise.reject(asExit(err)));
+    try {
+      await pushAll(conn, store, dirs, ignore, logger).catch((err: unknown) => Promise.reject(asExit(err)));
+    } finally {
+      conn.close();
+    }
+    return ExitCode.Ok;
+  } finally {
+    store.close();
+  }
 }
 
 async function main(): Promise<number | void> {
@@ -61,6 +87,7 @@ async function main(): Promise<number | void> {
     .option("dirs", { type: "string", array: true, demandOption: true, describe: "local roots, as name:/path; names match the daemon's" })
     .option("interval", { type: "number", default: 60, describe: "seconds between pulls when no change notice arrives" })
     .option("once", { type: "boolean", default: false, describe: "pull until caught up, then exit (for scripts)" })
+    .option("update-upstream", { type: "boolean", default: false, describe: "push what changed on R to E as a session to review with zync-apply, then exit" })
     .option("token-file", { type: "string", describe: `file holding the daemon's token (${TOKEN_ENV} wins)` })
     .option("ignore", { type: "string", array: true, default: [] as string[], describe: "extra gitignore-style pattern to leave alone here (repeatable)" })
     .option("prefer-daemon", { type: "boolean", default: false, describe: "on a conflict take E's version and keep R's beside it as NAME.zync-conflict-TIME" })
@@ -70,6 +97,7 @@ async function main(): Promise<number | void> {
     .example([
       ["$0 --dirs docs:/home/user/synced/docs code:/home/user/synced/code", "keep two folders in step, live"],
       ["$0 --once --token-file ~/.zync-token --dirs code:~/code", "one catch-up pull for a script; exit code 3 on conflicts"],
+      ["$0 --update-upstream --dirs code:~/code", "send R's own edits to E, staged for review with zync-apply"],
     ])
     .strict()
     .help()
@@ -86,6 +114,10 @@ async function main(): Promise<number | void> {
   const token = readToken(argv["token-file"]);
   const logger = createLogger("zync-client", argv.quiet ? "quiet" : argv.verbose ? "verbose" : "normal");
   const dbPath = resolve(argv.db);
+  if (argv["update-upstream"]) {
+    if (argv.once) throw new UsageError("--update-upstream and --once are separate runs; give one of them");
+    return pushUpstream(url, token, dbPath, dirs, argv.ignore, logger);
+  }
   const unlock = lockDatabase(dbPath);
   const store = new ClientStore(dbPath);
   const opts: SyncOptions = { dirs, ignore: argv.ignore, preferDaemon: argv["prefer-daemon"], fsync: argv.fsync, logger };

@@ -2,6 +2,7 @@ import WebSocket from "ws";
 import {
   decodeBinaryFrame,
   decodeFromServer,
+  ErrorCode,
   encodeMessage,
   MAX_FRAME_BYTES,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -10,6 +11,7 @@ import {
   type FromServerMessage,
   type Welcome,
 } from "@zync/protocol";
+import { InboundFlow, sendFileFrames, sendWithBackpressure, type SentFile } from "@zync/node";
 
 /** Why a connection could not be made or was lost. `kind` decides the exit code and whether to retry. */
 export class ConnectionError extends Error {
@@ -45,13 +47,11 @@ type AnswerTo = {
   GET_LAST_SEQUENCE: "LAST_SEQUENCE";
   GET_CHANGES: "CHANGES";
   ACK_CHANGES: "ACKED";
+  PREPARE_UPSTREAM: "UPSTREAM_READY";
+  FINALIZE_UPSTREAM: "UPSTREAM_DONE";
 };
 type Answer<T extends keyof AnswerTo> = Extract<FromServerMessage, { type: AnswerTo[T] }>;
 type Ask<T extends keyof AnswerTo> = Omit<Extract<ClientRequest, { type: T }>, "id">;
-
-/** Bytes received but not yet written before the socket is paused, and the level at which it resumes. */
-const PAUSE_BYTES = 16 * 1024 * 1024;
-const RESUME_BYTES = 4 * 1024 * 1024;
 
 /**
  * One authenticated WebSocket to the daemon, after the version handshake. Requests carry ids and may overlap;
@@ -67,11 +67,13 @@ export class DaemonConnection {
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, Stream>();
   private readonly changedListeners = new Set<(head: number) => void>();
-  private unwritten = 0;
+  private readonly inbound: InboundFlow;
+  private readonly abandoned = new Set<number>();
   private failure: ConnectionError | undefined;
 
   private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>) {
     this.ws = ws;
+    this.inbound = new InboundFlow(ws);
     this.welcome = welcome;
     this.closed = closed;
   }
@@ -156,6 +158,28 @@ export class DaemonConnection {
     }) as Promise<FileEnd>;
   }
 
+  /**
+   * Sends one file of an upstream session: UPSTREAM_FILE, the data frames, UPSTREAM_FILE_END; resolves once the
+   * daemon has stored it. Stops reading early if the daemon refuses the file.
+   */
+  async uploadFile(session: number, path: string, abs: string): Promise<SentFile> {
+    const id = this.nextId++;
+    let refused: Error | undefined;
+    const stored = new Promise<FromServerMessage>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.pending.set(id, { resolve, reject });
+    });
+    stored.catch((err: unknown) => (refused = err instanceof Error ? err : new Error(String(err))));
+    this.ws.send(encodeMessage({ type: "UPSTREAM_FILE", id, session, path }));
+    const sent = await sendFileFrames(abs, id, async (frame) => {
+      if (refused) throw refused;
+      await sendWithBackpressure(this.ws, frame);
+    });
+    if (!refused) this.ws.send(encodeMessage({ type: "UPSTREAM_FILE_END", id, size: sent.size, hash: sent.hash }));
+    await stored;
+    return sent;
+  }
+
   /** Calls `listener` whenever the daemon announces new changes. */
   onChanged(listener: (head: number) => void): () => void {
     this.changedListeners.add(listener);
@@ -182,21 +206,18 @@ export class DaemonConnection {
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
       const frame = decodeBinaryFrame(data);
-      const stream = frame.ok ? this.streams.get(frame.message.id) : undefined;
-      if (!frame.ok || !stream) return this.protocolFailure(frame.ok ? `data for unknown request ${frame.message.id}` : frame.error);
-      const size = frame.message.data.byteLength;
-      this.unwritten += size;
-      if (this.unwritten > PAUSE_BYTES && !this.ws.isPaused) this.ws.pause();
-      stream.sink(frame.message.data).then(
-        () => {
-          this.unwritten -= size;
-          if (this.unwritten < RESUME_BYTES && this.ws.isPaused) this.ws.resume();
-        },
-        (err: unknown) => {
-          this.streams.delete(frame.message.id);
-          stream.reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
+      if (!frame.ok) return this.protocolFailure(frame.error);
+      const stream = this.streams.get(frame.message.id);
+      if (!stream) {
+        // The rest of a transfer this side gave up on (its disk write failed) is dropped.
+        if (this.abandoned.has(frame.message.id)) return;
+        return this.protocolFailure(`data for unknown request ${frame.message.id}`);
+      }
+      this.inbound.track(frame.message.data.byteLength, stream.sink(frame.message.data)).catch((err: unknown) => {
+        this.streams.delete(frame.message.id);
+        this.abandoned.add(frame.message.id);
+        stream.reject(err instanceof Error ? err : new Error(String(err)));
+      });
       return;
     }
     const decoded = decodeFromServer(data.toString("utf8"));
@@ -208,11 +229,12 @@ export class DaemonConnection {
     }
     if (msg.type === "WELCOME") return this.protocolFailure("unexpected second WELCOME");
     if (msg.type === "ERROR" && msg.id === undefined) {
-      // A connection-level error: the daemon will close; report it as the reason.
-      this.fail(new ConnectionError("protocol", `the daemon reported: ${msg.message}`));
+      // Only a version mismatch ends the connection; other id-less errors answer a frame the daemon refused.
+      if (msg.code === ErrorCode.VersionMismatch) this.fail(new ConnectionError("protocol", `the daemon reported: ${msg.message}`));
       return;
     }
     if (msg.id === undefined) return;
+    if (this.abandoned.delete(msg.id)) return;
     const stream = this.streams.get(msg.id);
     if (stream) {
       this.streams.delete(msg.id);
@@ -221,6 +243,8 @@ export class DaemonConnection {
       return;
     }
     const p = this.pending.get(msg.id);
+    // An ERROR may follow an earlier one for the same request (e.g. a refused upload); it has been reported.
+    if (!p && msg.type === "ERROR") return;
     if (!p) return this.protocolFailure(`answer to unknown request ${msg.id}`);
     this.pending.delete(msg.id);
     if (msg.type === "ERROR") p.reject(new RemoteError(msg.code, msg.message));

@@ -1,9 +1,12 @@
 import { dirname, relative } from "node:path";
+import type Database from "better-sqlite3";
 import { IGNORE_FILE, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import { chokidarHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
 import { RootIndexer } from "./rootIndexer.js";
 import { startServer, type RunningServer } from "./server/httpServer.js";
 import { ChangeLog } from "./store/changeLog.js";
+import { openDatabase, stagingDirFor } from "./store/database.js";
+import { StagingStore } from "./upstream/stagingStore.js";
 
 
 /** Everything the daemon needs; the CLI fills it from flags, tests directly. */
@@ -40,7 +43,7 @@ function ownFilePatterns(dbPath: string, rootAbs: string): string[] {
   const rel = relative(rootAbs, dirname(dbPath));
   if (rel.startsWith("..") || rel.startsWith("/")) return [];
   const base = relative(rootAbs, dbPath);
-  return [`/${base}`, `/${base}-wal`, `/${base}-shm`, `/${base}-journal`, `/${base}.lock`, `/${base}.token`];
+  return [`/${base}`, `/${base}-wal`, `/${base}-shm`, `/${base}-journal`, `/${base}.lock`, `/${base}.token`, `/${base}.staging/`];
 }
 
 /**
@@ -49,10 +52,12 @@ function ownFilePatterns(dbPath: string, rootAbs: string): string[] {
  */
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const unlock = lockDatabase(opts.dbPath);
+  let db: Database.Database | undefined;
   let log: ChangeLog | undefined;
   const hintSources: ChangeHints[] = [];
   try {
-    log = new ChangeLog(opts.dbPath);
+    db = openDatabase(opts.dbPath);
+    log = new ChangeLog(db);
     const changeLog = log;
     changeLog.setRoots(opts.dirs.map((d) => ({ name: d.name, path: d.abs })));
     const pruned = changeLog.pruneDeletions(Date.now() - opts.tombstoneMs);
@@ -87,7 +92,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await Promise.all([...reconciles, ...ready]);
 
     const roots = new Map(opts.dirs.map((d) => [d.name, new SafeRoot(d.abs)]));
-    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, roots, logger });
+    const staging = new StagingStore(changeLog.db, stagingDirFor(opts.dbPath));
+    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, staging, roots, logger });
 
     const rescan = async (): Promise<void> => {
       for (const ix of indexers) await ix.reconcile();
@@ -117,7 +123,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     };
   } catch (err) {
     await Promise.all(hintSources.map((h) => h.close().catch(() => undefined)));
-    log?.close();
+    db?.close();
     unlock();
     throw err;
   }

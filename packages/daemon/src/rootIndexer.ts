@@ -1,5 +1,5 @@
 import { lstat } from "node:fs/promises";
-import { depthOf, type EntryState } from "@zync/protocol";
+import { depthOf, isWirePath, type EntryState } from "@zync/protocol";
 import { isMissing, sameStatKey, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
 import type { ChangeLog, LogWrite, StoredEntry } from "./store/changeLog.js";
 
@@ -80,7 +80,8 @@ export class RootIndexer {
       this.log.write(writes);
       writes = [];
     };
-    for await (const { path, key } of scanTree(this.root.abs, this.rules, under)) {
+    const unsyncable = (rel: string): void => this.warn(`not syncing ${this.root.name}/${rel}: its name cannot be sent (backslash or over-long)`);
+    for await (const { path, key } of scanTree(this.root.abs, this.rules, under, unsyncable)) {
       stats.scanned++;
       seen.add(path);
       const prev = known.get(path);
@@ -134,6 +135,7 @@ export class RootIndexer {
 
   private async checkOne(rel: string): Promise<IndexStats> {
     const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 1 };
+    if (!isWirePath(rel)) return stats;
     const name = this.root.name;
     const prev = this.log.get(name, rel);
     let key: StatKey | undefined;

@@ -9,3 +9,5 @@ export * from "./cli/dirsOption.js";
 export * from "./cli/logger.js";
 export * from "./cli/runCli.js";
 export * from "./fs/dbLock.js";
+export * from "./net/flowControl.js";
+export * from "./net/fileFrames.js";

@@ -12,7 +12,7 @@ export const WirePathSchema = z.string().max(MAX_PATH_LENGTH).refine(isWirePath,
 
 const seq = z.number().int().nonnegative();
 const mode = z.number().int().min(0).max(0o7777);
-const mtimeMs = z.number().nonnegative();
+const mtimeMs = z.number().int();
 
 /** A regular file's state. */
 export const FileStateSchema = z.strictObject({

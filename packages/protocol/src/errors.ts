@@ -6,12 +6,16 @@ export const ErrorCode = {
   VersionMismatch: "VERSION_MISMATCH",
   /** A request arrived before the HELLO handshake. */
   NotReady: "NOT_READY",
-  /** A path was absolute, escaped its root, or was otherwise malformed. */
+  /** A path cannot be used: a folder on the way to it is a symlink or a file. (Malformed paths fail decoding.) */
   BadPath: "BAD_PATH",
   /** The named root is not served by this daemon. */
   UnknownRoot: "UNKNOWN_ROOT",
   /** The requested file does not exist (any more) or is not a regular file. */
   NotFound: "NOT_FOUND",
+  /** The upstream session does not exist or cannot take this request in its current state. */
+  BadSession: "BAD_SESSION",
+  /** Uploaded content does not match what was offered (changed on R while sending, or damaged). */
+  ContentMismatch: "CONTENT_MISMATCH",
   /** The daemon failed while serving a request. */
   Internal: "INTERNAL",
   /** The bearer token was missing or wrong. */
@@ -20,6 +24,9 @@ export const ErrorCode = {
 
 /** A literal error code. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Longest error message on the wire, in characters. */
+export const MAX_ERROR_MESSAGE = 4096;
 
 /** An error that knows its wire code. Anything thrown can be normalised into one with {@link toProtocolError}. */
 export class ProtocolError extends Error {
@@ -33,9 +40,8 @@ export class ProtocolError extends Error {
 
   /** The wire form of this error, answering request `id` when there is one. */
   toWire(id?: number): { type: "ERROR"; id?: number; code: ErrorCode; message: string } {
-    return id === undefined
-      ? { type: "ERROR", code: this.code, message: this.message }
-      : { type: "ERROR", id, code: this.code, message: this.message };
+    const message = this.message.length > MAX_ERROR_MESSAGE ? `${this.message.slice(0, MAX_ERROR_MESSAGE - 1)}…` : this.message;
+    return id === undefined ? { type: "ERROR", code: this.code, message } : { type: "ERROR", id, code: this.code, message };
   }
 }
 

@@ -4,4 +4,6 @@ export * from "./paths.js";
 export * from "./entry.js";
 export * from "./messages/fromClient.js";
 export * from "./messages/fromServer.js";
+export * from "./messages/upstream.js";
 export * from "./codec.js";
+export * from "./decide.js";

@@ -17,7 +17,6 @@ export function wirePathProblem(rel: string): string | undefined {
   if (rel.includes("\0")) return "contains a NUL byte";
   if (rel.includes("\\")) return "contains a backslash";
   if (rel.startsWith("/")) return "is absolute";
-  if (/^[A-Za-z]:/.test(rel)) return "has a drive letter";
   for (const segment of rel.split("/")) {
     if (segment === "") return "has an empty segment";
     if (segment === "." || segment === "..") return `has a '${segment}' segment`;

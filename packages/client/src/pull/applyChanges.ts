@@ -3,7 +3,7 @@ import { ErrorCode, ProtocolError, type Change, type EntryState, type FileState 
 import { TempFile, type IgnoreRules, type Logger, type SafeRoot } from "@zync/node";
 import { RemoteError, type DaemonConnection } from "../daemonConnection.js";
 import type { ClientStore, PageOutcome } from "../store/clientStore.js";
-import { decide } from "./decide.js";
+import { decide } from "@zync/protocol";
 import { FolderNotEmptyError, moveAside, placeDir, placeSymlink, removeLocal, retouchFile } from "./diskOps.js";
 import { inOrderWindow } from "./inOrderWindow.js";
 import { readLocal, statKeyAt, unchangedSince, type LocalView } from "./localState.js";
@@ -97,6 +97,9 @@ async function plan(ctx: RootContext, item: Item, outcome: PageOutcome): Promise
   switch (decide(item.remote, base?.state, local.state)) {
     case "record":
       outcome.bases.push({ path: item.path, state: item.remote, key: local.key });
+      outcome.resolved.push(item.path);
+      return undefined;
+    case "keep":
       outcome.resolved.push(item.path);
       return undefined;
     case "apply":

@@ -28,7 +28,8 @@ export async function pullRoot(ctx: RootContext, horizon: number, pageSize = MAX
     for (const c of page.changes) listed?.add(c.path);
     const outcome = await applyChanges(ctx, page.changes);
     seq = page.next;
-    store.commit(name, outcome, { seq, resync: resync && page.more });
+    // During a full comparison the flag stays set until the deletions below are committed too.
+    store.commit(name, outcome, { seq, resync });
     if (!page.more) break;
   }
 
@@ -38,7 +39,7 @@ export async function pullRoot(ctx: RootContext, horizon: number, pageSize = MAX
       .filter((b) => !listed.has(b.path))
       .sort((a, b) => depthOf(b.path) - depthOf(a.path))
       .map((b) => ({ seq, root: name, path: b.path, state: { kind: "deleted" } }));
-    if (gone.length > 0) store.commit(name, await applyChanges(ctx, gone));
+    store.commit(name, await applyChanges(ctx, gone), { seq, resync: false });
   }
   return seq;
 }

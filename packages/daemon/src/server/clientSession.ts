@@ -1,22 +1,26 @@
 import type { WebSocket } from "ws";
 import {
+  decodeBinaryFrame,
   decodeFromClient,
   encodeMessage,
   ErrorCode,
   MAX_CHANGES_PER_PAGE,
   ProtocolError,
   selectVersion,
+  SUPPORTED_PROTOCOL_VERSIONS,
   toProtocolError,
   type ClientRequest,
   type FromServerMessage,
 } from "@zync/protocol";
-import type { Logger, SafeRoot } from "@zync/node";
+import { SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
-import { sendFile, sendWithBackpressure } from "./sendFile.js";
+import type { StagingStore } from "../upstream/stagingStore.js";
+import { UpstreamReceiver } from "../upstream/upstreamReceiver.js";
 
 /** What a connection needs from the daemon. */
 export type SessionContext = {
   log: ChangeLog;
+  staging: StagingStore;
   /** Served roots by name. */
   roots: ReadonlyMap<string, SafeRoot>;
   logger: Logger;
@@ -32,12 +36,17 @@ export class ClientSession {
   private clientId: string | undefined;
   private unsubscribe: (() => void) | undefined;
   private notifyQueued = false;
+  private readonly upstream: UpstreamReceiver;
 
   constructor(ws: WebSocket, ctx: SessionContext) {
     this.ws = ws;
     this.ctx = ctx;
+    this.upstream = new UpstreamReceiver(ws, ctx.staging, (name) => ctx.roots.get(name)?.root);
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    ws.on("close", () => this.unsubscribe?.());
+    ws.on("close", () => {
+      this.unsubscribe?.();
+      void this.upstream.close();
+    });
     ws.on("error", () => undefined);
   }
 
@@ -48,7 +57,11 @@ export class ClientSession {
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
-      void this.send({ type: "ERROR", code: ErrorCode.BadMessage, message: "binary frames are not expected from a client here" });
+      const frame = decodeBinaryFrame(data);
+      if (this.clientId === undefined || !frame.ok || !this.upstream.data(frame.message.id, frame.message.data)) {
+        const why = frame.ok ? `no upload is open with id ${frame.message.id}` : frame.error;
+        void this.send({ type: "ERROR", code: ErrorCode.BadMessage, message: `binary frame refused: ${why}` });
+      }
       return;
     }
     const decoded = decodeFromClient(data.toString("utf8"));
@@ -75,14 +88,15 @@ export class ClientSession {
   private onHello(versions: number[], clientId: string, live: boolean): void {
     const version = selectVersion(versions);
     if (version === undefined) {
-      void this.send({ type: "ERROR", code: ErrorCode.VersionMismatch, message: `no common protocol version (daemon speaks 1, client offered ${versions.join(", ")})` });
+      void this.send({ type: "ERROR", code: ErrorCode.VersionMismatch, message: `no common protocol version (daemon speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}, client offered ${versions.join(", ")})` });
       this.ws.close(1002, "version mismatch");
       return;
     }
     this.clientId = clientId;
     const { log } = this.ctx;
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()] });
-    if (live && this.unsubscribe === undefined) this.unsubscribe = log.onRecorded(() => this.queueNotify());
+    this.unsubscribe?.();
+    this.unsubscribe = live ? log.onRecorded(() => this.queueNotify()) : undefined;
   }
 
   /** Coalesces notices: one CHANGED per turn of the event loop, carrying the newest head. */
@@ -116,13 +130,22 @@ export class ClientSession {
         if (log.get(msg.root, msg.path)?.state.kind !== "file") {
           throw new ProtocolError(ErrorCode.NotFound, `${msg.root}/${msg.path} is not a synced file`);
         }
-        const abs = await root.resolve(msg.path);
-        const end = await sendFile(this.ws, msg.id, abs);
-        return this.send(end);
+        // A fresh check of every folder on the way: one may have become a symlink since the last request.
+        const abs = await new SafeRoot(root.root).resolve(msg.path);
+        const sent = await sendFileFrames(abs, msg.id, (frame) => sendWithBackpressure(this.ws, frame));
+        return this.send({ type: "FILE_END", id: msg.id, ...sent });
       }
       case "ACK_CHANGES":
-        log.ack(this.clientId!, msg.seq);
-        return this.send({ type: "ACKED", id: msg.id, seq: msg.seq });
+        return this.send({ type: "ACKED", id: msg.id, seq: log.ack(this.clientId!, msg.seq) });
+      case "PREPARE_UPSTREAM":
+        return this.send(this.upstream.prepare(msg, this.clientId!));
+      case "UPSTREAM_FILE":
+        // No answer: data frames follow, and UPSTREAM_FILE_END is answered.
+        return this.upstream.startFile(msg.id, msg.session, msg.path);
+      case "UPSTREAM_FILE_END":
+        return this.send(await this.upstream.endFile(msg.id, msg.size, msg.hash));
+      case "FINALIZE_UPSTREAM":
+        return this.send(await this.upstream.finalize(msg.id, msg.session));
     }
   }
 }

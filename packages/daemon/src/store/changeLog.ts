@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { Change, EntryState } from "@zync/protocol";
 import type { StatKey } from "@zync/node";
-import { migrate } from "./migrations.js";
+import { openDatabase } from "./database.js";
 
 /** A path as the change log records it. */
 export type StoredEntry = {
@@ -71,12 +71,9 @@ export class ChangeLog {
   private readonly listeners = new Set<(head: number) => void>();
   private readonly stmt;
 
-  constructor(dbPath: string) {
-    this.db = new Database(dbPath);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
-    migrate(this.db);
+  /** Opens the database at a path, or works on one already opened with {@link openDatabase}. */
+  constructor(db: Database.Database | string) {
+    this.db = typeof db === "string" ? openDatabase(db) : db;
     const getMeta = this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?");
     const setMeta = this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     let epoch = getMeta.get("epoch")?.value;
@@ -223,14 +220,21 @@ export class ChangeLog {
     return { changes, next, head, more };
   }
 
-  /** Records that a client has durably applied everything up to `seq`. */
-  ack(clientId: string, seq: number): void {
-    this.stmt.ack.run({ id: clientId, seq: Math.min(seq, this.headSeq), now: Date.now() });
+  /** Records that a client has durably applied everything up to `seq` (at most the head); returns what was stored. */
+  ack(clientId: string, seq: number): number {
+    const stored = Math.min(seq, this.headSeq);
+    this.stmt.ack.run({ id: clientId, seq: stored, now: Date.now() });
+    return stored;
   }
 
   /** Clients that have acknowledged anything, most recently seen first. */
   clients(): { id: string; ackedSeq: number; firstSeen: number; lastSeen: number }[] {
     return this.stmt.clients.all().map((c) => ({ id: c.id, ackedSeq: c.acked_seq, firstSeen: c.first_seen, lastSeen: c.last_seen }));
+  }
+
+  /** Closes the underlying database. */
+  close(): void {
+    this.db.close();
   }
 
   /** Forgets deletions recorded before `before` (ms since epoch) and raises the horizon past them. */
@@ -245,7 +249,4 @@ export class ChangeLog {
     return removed;
   }
 
-  close(): void {
-    this.db.close();
-  }
 }

@@ -29,6 +29,33 @@ const MIGRATIONS: readonly string[] = [
     last_seen INTEGER NOT NULL
   );
   `,
+  `
+  -- Upstream sessions: what R offered, staged on E for review. Content lives in <db>.staging/<id>/<hash>.
+  CREATE TABLE upstream_sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    client_id TEXT NOT NULL,
+    root TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE upstream_changes (
+    session_id INTEGER NOT NULL REFERENCES upstream_sessions (id),
+    ord INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    base TEXT,
+    state TEXT NOT NULL,
+    -- 1 once the content is staged (or none is needed).
+    staged INTEGER NOT NULL,
+    -- pending, applied or skipped.
+    outcome TEXT NOT NULL DEFAULT 'pending',
+    -- hash of E's content that an applied change replaced; that content is kept in the session's folder.
+    replaced TEXT,
+    decided_at INTEGER,
+    PRIMARY KEY (session_id, path)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -1,5 +1,6 @@
 import { lstatSync } from "node:fs";
 import { readdir } from "node:fs/promises";
+import { isWirePath } from "@zync/protocol";
 import type { IgnoreRules } from "./ignoreRules.js";
 import { isMissing, statKeyOf, type StatKey } from "./localEntry.js";
 
@@ -8,9 +9,10 @@ export type ScannedEntry = { path: string; key: StatKey };
 
 /**
  * Walks a root depth-first without following symlinks, yielding every non-ignored file, directory and link
- * (parents before children). Entries that vanish during the walk are skipped; the watcher reports them.
+ * (parents before children). Entries that vanish during the walk are skipped; the watcher reports them. Names
+ * that cannot be a wire path are skipped and passed to `onUnsyncable`.
  */
-export async function* scanTree(rootAbs: string, rules: IgnoreRules, under = ""): AsyncGenerator<ScannedEntry> {
+export async function* scanTree(rootAbs: string, rules: IgnoreRules, under = "", onUnsyncable: (rel: string) => void = () => undefined): AsyncGenerator<ScannedEntry> {
   const stack: string[] = [under];
   while (stack.length > 0) {
     const dirRel = stack.pop()!;
@@ -26,6 +28,11 @@ export async function* scanTree(rootAbs: string, rules: IgnoreRules, under = "")
     const subdirs: string[] = [];
     for (const name of names) {
       const rel = dirRel === "" ? name : `${dirRel}/${name}`;
+      if (!isWirePath(rel)) {
+        // A name that cannot travel (a backslash in it, say) is left out rather than breaking every pull.
+        onUnsyncable(rel);
+        continue;
+      }
       let key: StatKey | undefined;
       try {
         key = statKeyOf(lstatSync(`${dirAbs}/${name}`));

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { HashSchema, RootNameSchema, WirePathSchema } from "../entry.js";
+import { FinalizeUpstreamSchema, PrepareUpstreamSchema, UpstreamFileEndSchema, UpstreamFileSchema } from "./upstream.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
@@ -54,6 +55,10 @@ export const FromClientMessageSchema = z.discriminatedUnion("type", [
   GetChangesSchema,
   GetFileSchema,
   AckChangesSchema,
+  PrepareUpstreamSchema,
+  UpstreamFileSchema,
+  UpstreamFileEndSchema,
+  FinalizeUpstreamSchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;

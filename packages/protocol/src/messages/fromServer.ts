@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ChangeSchema, HashSchema, RootNameSchema } from "../entry.js";
-import { ErrorCode } from "../errors.js";
+import { ErrorCode, MAX_ERROR_MESSAGE } from "../errors.js";
+import { UpstreamDoneSchema, UpstreamReadySchema, UpstreamStoredSchema } from "./upstream.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
@@ -31,7 +32,7 @@ export const ChangesSchema = z.strictObject({
   type: z.literal("CHANGES"),
   id,
   changes: z.array(ChangeSchema),
-  /** Cursor to send as `since` for the next page (the last change's seq, or the request's `since` when empty). */
+  /** Cursor to send as `since` for the next page: where this page stopped reading when `more`, else the head. */
   next: seq,
   /** The daemon's newest sequence when the page was read. */
   head: seq,
@@ -50,7 +51,7 @@ export const FileEndSchema = z.strictObject({
   /** Permission bits of the file as read. */
   mode: z.number().int().min(0).max(0o7777),
   /** Modification time of the file as read. */
-  mtimeMs: z.number().nonnegative(),
+  mtimeMs: z.number().int(),
 });
 
 /** Answer to ACK_CHANGES. */
@@ -64,7 +65,7 @@ export const ErrorSchema = z.strictObject({
   type: z.literal("ERROR"),
   id: id.optional(),
   code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
-  message: z.string().max(4096),
+  message: z.string().max(MAX_ERROR_MESSAGE),
 });
 
 /** Every message a daemon may send. */
@@ -77,6 +78,9 @@ export const FromServerMessageSchema = z.discriminatedUnion("type", [
   AckedSchema,
   ChangedSchema,
   ErrorSchema,
+  UpstreamReadySchema,
+  UpstreamStoredSchema,
+  UpstreamDoneSchema,
 ]);
 
 export type Welcome = z.infer<typeof WelcomeSchema>;

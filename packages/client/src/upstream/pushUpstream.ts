@@ -1,0 +1,62 @@
+import { createHash } from "node:crypto";
+import { MAX_UPSTREAM_CHANGES, SessionStatus, type UpstreamChange } from "@zync/protocol";
+import { loadIgnoreRules, type Logger, type NamedDir } from "@zync/node";
+import type { DaemonConnection } from "../daemonConnection.js";
+import { inOrderWindow } from "../pull/inOrderWindow.js";
+import type { ClientStore } from "../store/clientStore.js";
+import { formatBytes } from "../syncSession.js";
+import { scanUpstream } from "./scanUpstream.js";
+
+/** What one root's upstream push did. */
+export type PushResult = { root: string; session?: number; status?: string; changes: number; conflicts: number; bytes: number };
+
+/** Files uploaded at once. */
+const UPLOADS = 4;
+
+/** The identity of an offer: the same changes from the same client for the same root give the same key. */
+function offerKey(clientId: string, root: string, changes: readonly UpstreamChange[]): string {
+  return createHash("sha256").update(JSON.stringify([clientId, root, changes])).digest("hex").slice(0, 32);
+}
+
+/**
+ * Offers what R changed in one root as an upstream session: PREPARE_UPSTREAM with every change and its base,
+ * the content E still needs, then FINALIZE_UPSTREAM. Offering the same changes again finds the same session
+ * (resuming it if it was interrupted) instead of staging a duplicate.
+ */
+export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: NamedDir, ignore: readonly string[], logger: Logger): Promise<PushResult> {
+  const changes = await scanUpstream(store, dir.name, dir.abs, loadIgnoreRules(dir.abs, ignore));
+  if (changes.length === 0) return { root: dir.name, changes: 0, conflicts: 0, bytes: 0 };
+  if (changes.length > MAX_UPSTREAM_CHANGES) {
+    throw new Error(`${dir.name} has ${changes.length} changes; one session carries at most ${MAX_UPSTREAM_CHANGES} (push part of it, e.g. with --ignore)`);
+  }
+  const ready = await conn.request({ type: "PREPARE_UPSTREAM", root: dir.name, key: offerKey(store.clientId(), dir.name, changes), changes });
+  if (ready.status !== SessionStatus.Receiving) {
+    return { root: dir.name, session: ready.session, status: ready.status, changes: changes.length, conflicts: 0, bytes: 0 };
+  }
+  let bytes = 0;
+  const uploads = inOrderWindow(ready.need, UPLOADS, async (path) => {
+    const sent = await conn.uploadFile(ready.session, path, `${dir.abs}/${path}`);
+    logger.verbose(`sent ${dir.name}/${path} (${formatBytes(sent.size)})`);
+    bytes += sent.size;
+  });
+  for (const u of uploads) await u;
+  const done = await conn.request({ type: "FINALIZE_UPSTREAM", session: ready.session });
+  return { root: dir.name, session: done.session, status: done.status, changes: done.changes, conflicts: done.conflicts, bytes };
+}
+
+/** Pushes every root and prints one line per root. */
+export async function pushAll(conn: DaemonConnection, store: ClientStore, dirs: readonly NamedDir[], ignore: readonly string[], logger: Logger): Promise<PushResult[]> {
+  const results: PushResult[] = [];
+  for (const dir of dirs) {
+    const r = await pushRoot(conn, store, dir, ignore, logger);
+    results.push(r);
+    if (r.session === undefined) logger.info(`${r.root}: nothing changed on R since the last sync; nothing to push`);
+    else if (r.status === SessionStatus.Pending) {
+      const conflicts = r.conflicts > 0 ? `, ${r.conflicts} in conflict with E's current content` : "";
+      logger.info(`${r.root}: staged session ${r.session} on E: ${r.changes} change(s), ${formatBytes(r.bytes)} sent${conflicts}; review it on E with 'zync-apply list'`);
+    } else {
+      logger.info(`${r.root}: these changes are already staged on E as session ${r.session} (${r.status}); nothing sent`);
+    }
+  }
+  return results;
+}

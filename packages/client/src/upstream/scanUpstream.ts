@@ -1,0 +1,41 @@
+import { lstat } from "node:fs/promises";
+import { depthOf, sameContent, type UpstreamChange } from "@zync/protocol";
+import { isMissing, sameStatKey, scanTree, stateFor, type IgnoreRules } from "@zync/node";
+import type { ClientStore } from "../store/clientStore.js";
+
+/**
+ * Lists what R changed in one root since it last received each path from E: additions (no base), edits,
+ * mode changes, and deletions (a base with nothing left on disk), each with the base it was made from. A file
+ * whose stat facts still match its base is not read. Deletions come last, deepest first.
+ */
+export async function scanUpstream(store: ClientStore, name: string, rootAbs: string, rules: IgnoreRules): Promise<UpstreamChange[]> {
+  const bases = new Map(store.bases(name).map((b) => [b.path, b]));
+  const changes: UpstreamChange[] = [];
+  for await (const { path, key } of scanTree(rootAbs, rules)) {
+    const base = bases.get(path);
+    bases.delete(path);
+    if (base?.key !== undefined && sameStatKey(base.key, key)) continue;
+    let state;
+    try {
+      state = await stateFor(`${rootAbs}/${path}`, key);
+    } catch (err) {
+      if (isMissing(err)) continue;
+      throw err;
+    }
+    if (base !== undefined && sameContent(base.state, state)) continue;
+    changes.push({ path, base: base?.state ?? null, state });
+  }
+  const deleted: UpstreamChange[] = [];
+  for (const b of bases.values()) {
+    if (b.state.kind === "deleted") continue;
+    try {
+      await lstat(`${rootAbs}/${b.path}`);
+      continue; // still there, only ignored or not syncable now: not a deletion
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    deleted.push({ path: b.path, base: b.state, state: { kind: "deleted" } });
+  }
+  deleted.sort((a, b) => depthOf(b.path) - depthOf(a.path));
+  return [...changes, ...deleted];
+}

@@ -1,0 +1,121 @@
+import { existsSync } from "node:fs";
+import {
+  ErrorCode,
+  ProtocolError,
+  SessionStatus,
+  type FromServerMessage,
+  type PrepareUpstream,
+} from "@zync/protocol";
+import { InboundFlow, TempFile, type FlowSocket } from "@zync/node";
+import { reviewSession } from "./reviewSession.js";
+import type { StagingStore } from "./stagingStore.js";
+
+type Upload = { session: number; path: string; hash: string; temp: Promise<TempFile>; chain: Promise<void> };
+
+/**
+ * The daemon's half of upstream for one connection: creates or resumes sessions, receives each file into the
+ * session's folder (checked against the hash R offered), and finalizes sessions. Content is stored under its
+ * hash, so no path from R ever names a file on E here.
+ */
+export class UpstreamReceiver {
+  private readonly uploads = new Map<number, Upload>();
+  private readonly refused = new Set<number>();
+  private readonly inbound: InboundFlow;
+  private readonly staging: StagingStore;
+  private readonly rootPath: (name: string) => string | undefined;
+
+  constructor(ws: FlowSocket, staging: StagingStore, rootPath: (name: string) => string | undefined) {
+    this.inbound = new InboundFlow(ws);
+    this.staging = staging;
+    this.rootPath = rootPath;
+  }
+
+  prepare(msg: PrepareUpstream, clientId: string): FromServerMessage {
+    if (this.rootPath(msg.root) === undefined) throw new ProtocolError(ErrorCode.UnknownRoot, `the daemon does not serve a root named ${JSON.stringify(msg.root)}`);
+    const paths = new Set<string>();
+    for (const c of msg.changes) {
+      if (paths.has(c.path)) throw new ProtocolError(ErrorCode.BadMessage, `${c.path} appears twice in the session`);
+      paths.add(c.path);
+    }
+    const { session, need } = this.staging.prepare(msg.key, clientId, msg.root, msg.changes);
+    return { type: "UPSTREAM_READY", id: msg.id, session: session.id, status: session.status, need };
+  }
+
+  /** Starts receiving a file; its data frames carry the same id. A refused start makes them be dropped quietly. */
+  startFile(id: number, sessionId: number, path: string): void {
+    try {
+      this.startFileOrThrow(id, sessionId, path);
+    } catch (err) {
+      this.refused.add(id);
+      throw err;
+    }
+  }
+
+  private startFileOrThrow(id: number, sessionId: number, path: string): void {
+    const session = this.receiving(sessionId);
+    const change = this.staging.changes(session).find((c) => c.path === path);
+    if (change?.state.kind !== "file") throw new ProtocolError(ErrorCode.BadSession, `${path} is not a file of session ${sessionId}`);
+    if (this.uploads.has(id)) throw new ProtocolError(ErrorCode.BadMessage, `request id ${id} is already in use`);
+    const temp = TempFile.create(this.staging.sessionDir(session));
+    temp.catch(() => undefined);
+    this.uploads.set(id, { session, path, hash: change.state.hash, temp, chain: Promise.resolve() });
+  }
+
+  /** Takes one data frame; false when no upload has this id (frames of a refused upload are dropped). */
+  data(id: number, bytes: Uint8Array): boolean {
+    const up = this.uploads.get(id);
+    if (!up) return this.refused.has(id);
+    up.chain = this.inbound.track(bytes.byteLength, up.chain.then(async () => (await up.temp).write(bytes)));
+    return true;
+  }
+
+  /** Completes a file: checks size and hash, then stores it under its hash. */
+  async endFile(id: number, size: number, hash: string): Promise<FromServerMessage> {
+    const up = this.uploads.get(id);
+    if (!up) throw new ProtocolError(ErrorCode.BadSession, `no file upload with id ${id}`);
+    this.uploads.delete(id);
+    const temp = await up.temp;
+    try {
+      await up.chain;
+      const got = await temp.finish({ mode: 0o600, mtimeMs: Date.now(), fsync: true });
+      if (got.size !== size || got.hash !== hash) throw new ProtocolError(ErrorCode.ContentMismatch, `${up.path} arrived damaged`);
+      if (hash !== up.hash) throw new ProtocolError(ErrorCode.ContentMismatch, `${up.path} changed on R after it was offered; run the upstream again`);
+      await temp.commit(this.staging.blobPath(up.session, hash));
+    } catch (err) {
+      await temp.discard();
+      throw err;
+    }
+    this.staging.markStaged(up.session, hash);
+    return { type: "UPSTREAM_STORED", id, path: up.path };
+  }
+
+  async finalize(id: number, sessionId: number): Promise<FromServerMessage> {
+    const session = this.staging.get(sessionId);
+    if (!session) throw new ProtocolError(ErrorCode.BadSession, `no upstream session ${sessionId}`);
+    let done;
+    try {
+      done = this.staging.finalize(sessionId);
+    } catch (err) {
+      throw new ProtocolError(ErrorCode.BadSession, (err as Error).message);
+    }
+    const rootAbs = this.rootPath(done.root);
+    const conflicts = rootAbs === undefined ? 0 : (await reviewSession(this.staging, sessionId, rootAbs)).filter((c) => c.decision === "conflict").length;
+    return { type: "UPSTREAM_DONE", id, session: sessionId, status: done.status, changes: done.changes, conflicts };
+  }
+
+  /** Drops unfinished uploads when the connection ends; the session stays resumable. */
+  async close(): Promise<void> {
+    const open = [...this.uploads.values()];
+    this.uploads.clear();
+    await Promise.all(open.map((u) => u.temp.then((t) => t.discard(), () => undefined)));
+  }
+
+  private receiving(sessionId: number): number {
+    const s = this.staging.get(sessionId);
+    if (!s || s.status !== SessionStatus.Receiving) {
+      throw new ProtocolError(ErrorCode.BadSession, `session ${sessionId} is not receiving content${s ? ` (it is ${s.status})` : ""}`);
+    }
+    if (!existsSync(this.staging.sessionDir(sessionId))) throw new ProtocolError(ErrorCode.BadSession, `session ${sessionId} has no folder`);
+    return sessionId;
+  }
+}
