@@ -1,6 +1,6 @@
 import { lstat } from "node:fs/promises";
-import { depthOf, isWirePath, type EntryState } from "@zync/protocol";
-import { isMissing, sameStatKey, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
+import { depthOf, ErrorCode, isWirePath, ProtocolError, type EntryState } from "@zync/protocol";
+import { isMissing, SafeRoot, sameStatKey, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
 import type { ChangeLog, LogWrite, StoredEntry } from "./store/changeLog.js";
 
 /** A watched root: its wire name and local folder. */
@@ -54,7 +54,8 @@ export class RootIndexer {
     return this.serial(async () => {
       const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
       const sorted = [...new Set(paths)].sort((a, b) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1));
-      for (const rel of sorted) add(stats, await this.checkOne(rel));
+      const safe = new SafeRoot(this.root.abs);
+      for (const rel of sorted) add(stats, await this.checkOne(safe, rel));
       return stats;
     });
   }
@@ -86,6 +87,12 @@ export class RootIndexer {
       seen.add(path);
       const prev = known.get(path);
       if (prev?.key !== undefined && sameStatKey(prev.key, key)) continue;
+      if (prev?.state.kind === "dir" && key.kind !== "dir") {
+        // A folder became a file or link: what it held is deleted first, so a client can empty it before replacing it.
+        const below = [...known.values()].filter((e) => e.state.kind !== "deleted" && e.path.startsWith(`${path}/`));
+        writes.push(...deletions(name, below));
+        for (const e of below) known.delete(e.path);
+      }
       const w = await this.compare(path, key, prev, stats);
       if (w) writes.push(w);
       if (writes.length >= BATCH) flush();
@@ -105,17 +112,19 @@ export class RootIndexer {
   private async splitIgnored(gone: StoredEntry[]): Promise<[StoredEntry[], StoredEntry[]]> {
     const ignored: StoredEntry[] = [];
     const deleted: StoredEntry[] = [];
-    for (const e of gone) {
-      let exists = false;
-      try {
-        await lstat(this.abs(e.path));
-        exists = true;
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
-      (exists ? ignored : deleted).push(e);
-    }
+    const safe = new SafeRoot(this.root.abs);
+    for (const e of gone) (await this.keyAt(safe, e.path) !== undefined ? ignored : deleted).push(e);
     return [ignored, deleted];
+  }
+
+  /** The stat key at `rel`, or undefined when nothing is there or a folder on the way is a symlink or a file. */
+  private async keyAt(safe: SafeRoot, rel: string): Promise<StatKey | undefined> {
+    try {
+      return statKeyOf(await lstat(await safe.resolve(rel)));
+    } catch (err) {
+      if (isMissing(err) || (err instanceof ProtocolError && err.code === ErrorCode.BadPath)) return undefined;
+      throw err;
+    }
   }
 
   /** The write that brings the log in line with a path whose stat key changed, or undefined if it vanished. */
@@ -133,17 +142,12 @@ export class RootIndexer {
     return { op: "record", root: this.root.name, path, state, key };
   }
 
-  private async checkOne(rel: string): Promise<IndexStats> {
+  private async checkOne(safe: SafeRoot, rel: string): Promise<IndexStats> {
     const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 1 };
     if (!isWirePath(rel)) return stats;
     const name = this.root.name;
     const prev = this.log.get(name, rel);
-    let key: StatKey | undefined;
-    try {
-      key = statKeyOf(await lstat(this.abs(rel)));
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
+    const key = await this.keyAt(safe, rel);
     // An ignored path that exists is left alone; a reconcile after the rules change forgets it.
     if (key !== undefined && this.rules.ignores(rel, key.kind === "dir")) return stats;
     const writes: LogWrite[] = [];

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { IgnoreRules } from "@zync/node";
 
@@ -47,13 +48,23 @@ export function chokidarHints(rootAbs: string, rules: IgnoreRules, timing: Watch
           return rel !== undefined && rules.ignores(rel, stats?.isDirectory() ?? false);
         },
       });
-      watcher.on("all", (_event, abs) => {
+      const hint = (abs: string): void => {
         const rel = relOf(abs);
-        if (rel === undefined) return;
+        if (rel === undefined || rules.ignores(rel, false)) return;
         pending.add(rel);
         clearTimeout(quiet);
         quiet = setTimeout(flush, timing.debounceMs);
         oldest ??= setTimeout(flush, timing.maxWaitMs);
+      };
+      watcher.on("all", (_event, abs) => hint(abs));
+      // chokidar drops a change event when only the mode changed on a file read since its last write (atime
+      // past mtime), so a chmod +x would go unseen until a rescan. The raw events carry it; the indexer's
+      // stat comparison filters out the ones that changed nothing.
+      watcher.on("raw", (_event, evPath, details) => {
+        const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+        if (typeof watched !== "string") return;
+        hint(watched);
+        if (typeof evPath === "string" && evPath !== "") hint(join(watched, evPath));
       });
       watcher.on("error", (err) => onError(err instanceof Error ? err : new Error(String(err))));
       const w = watcher;

@@ -4,6 +4,7 @@ export * from "./fs/localEntry.js";
 export * from "./fs/scanTree.js";
 export * from "./fs/safePath.js";
 export * from "./fs/tempFile.js";
+export * from "./fs/placeEntry.js";
 export * from "./fs/token.js";
 export * from "./cli/dirsOption.js";
 export * from "./cli/logger.js";

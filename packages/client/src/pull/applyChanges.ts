@@ -1,10 +1,8 @@
-import { createReadStream } from "node:fs";
-import { ErrorCode, ProtocolError, type Change, type EntryState, type FileState } from "@zync/protocol";
-import { TempFile, type IgnoreRules, type Logger, type SafeRoot } from "@zync/node";
+import { ErrorCode, ProtocolError, sameContent, type Change, type EntryState, type FileState } from "@zync/protocol";
+import { copyToTemp, FolderNotEmptyError, moveAside, placeDir, placeSymlink, removeLocal, retouchFile, TempFile, type IgnoreRules, type Logger, type SafeRoot } from "@zync/node";
 import { RemoteError, type DaemonConnection } from "../daemonConnection.js";
 import type { ClientStore, PageOutcome } from "../store/clientStore.js";
 import { decide } from "@zync/protocol";
-import { FolderNotEmptyError, moveAside, placeDir, placeSymlink, removeLocal, retouchFile } from "./diskOps.js";
 import { inOrderWindow } from "./inOrderWindow.js";
 import { readLocal, statKeyAt, unchangedSince, type LocalView } from "./localState.js";
 
@@ -83,16 +81,29 @@ export async function applyChanges(ctx: RootContext, changes: readonly Change[] 
 
 async function plan(ctx: RootContext, item: Item, outcome: PageOutcome): Promise<Planned | undefined> {
   const base = ctx.store.base(ctx.name, item.path);
-  let local: LocalView;
+  let local: LocalView | undefined;
   try {
     local = await readLocal(ctx.root, item.path, base);
   } catch (err) {
     if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) {
-      // Something R put in the way (a link or file where E has a folder): never written through.
-      conflict(ctx, item, outcome);
-      return undefined;
+      // A file or link stands where a folder on the way should be, so nothing can be at this path on R.
+      if (item.remote.kind === "deleted") {
+        outcome.bases.push({ path: item.path, state: item.remote, key: undefined });
+        outcome.resolved.push(item.path);
+        return undefined;
+      }
+      if (await blockerIsFromE(ctx, item.path)) {
+        // E replaced that file with a folder; the folder's own change comes first and clears the way.
+        const abs = `${ctx.root.root}/${item.path}`;
+        local = { abs, state: { kind: "deleted" }, key: undefined };
+      } else {
+        // R put it in the way, and nothing is ever written through it.
+        conflict(ctx, item, outcome);
+        return undefined;
+      }
+    } else {
+      throw err;
     }
-    throw err;
   }
   switch (decide(item.remote, base?.state, local.state)) {
     case "record":
@@ -109,6 +120,25 @@ async function plan(ctx: RootContext, item: Item, outcome: PageOutcome): Promise
       conflict(ctx, item, outcome);
       return undefined;
   }
+}
+
+/**
+ * True when the file or link that stands where a folder on the way to `rel` should be is one R received from E
+ * and has not changed, so E replacing it is not R's business.
+ */
+async function blockerIsFromE(ctx: RootContext, rel: string): Promise<boolean> {
+  const segments = rel.split("/");
+  for (let i = 1; i < segments.length; i++) {
+    const prefix = segments.slice(0, i).join("/");
+    const key = await statKeyAt(`${ctx.root.root}/${prefix}`);
+    if (key === undefined) return false;
+    if (key.kind === "dir") continue;
+    const base = ctx.store.base(ctx.name, prefix);
+    if (base === undefined) return false;
+    const view = await readLocal(ctx.root, prefix, base);
+    return sameContent(view.state, base.state);
+  }
+  return false;
 }
 
 function conflict(ctx: RootContext, item: Item, outcome: PageOutcome): void {
@@ -174,6 +204,11 @@ async function commit(ctx: RootContext, p: Planned, outcome: PageOutcome): Promi
         break;
     }
   } catch (err) {
+    if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) {
+      // Something still stands in the way; as a conflict the change is tried again on every run.
+      conflict(ctx, p, outcome);
+      return;
+    }
     if (!(err instanceof FolderNotEmptyError)) throw err;
     // E removed a folder in which R created files: the folder stays, as R's own.
     ctx.logger.info(`kept ${ctx.name}/${p.path}/: it holds files that only R has`);
@@ -214,15 +249,10 @@ async function copyFromLocal(ctx: RootContext, remote: FileState, path: string):
       continue;
     }
     if (view.state.kind !== "file" || view.state.hash !== remote.hash) continue;
-    const temp = await TempFile.create(ctx.root.root);
-    try {
-      for await (const chunk of createReadStream(view.abs, { highWaterMark: 1024 * 1024 })) await temp.write(chunk as Buffer);
-      const got = await temp.finish({ mode: remote.mode, mtimeMs: remote.mtimeMs, fsync: ctx.fsync });
-      if (got.hash !== remote.hash) throw new Error("source changed while copying");
+    const temp = await copyToTemp(ctx.root.root, view.abs, remote, ctx.fsync);
+    if (temp) {
       ctx.report.copied++;
       return { temp, state: remote };
-    } catch {
-      await temp.discard();
     }
   }
   return undefined;

@@ -37,5 +37,7 @@ export async function readLocal(root: SafeRoot, rel: string, base: BaseEntry | u
 export async function unchangedSince(view: LocalView): Promise<boolean> {
   const now = await statKeyAt(view.abs);
   if (now === undefined || view.key === undefined) return now === view.key;
+  // A folder's size and mtime change whenever its contents do (this run deletes and adds inside it).
+  if (now.kind === "dir") return view.key.kind === "dir" && now.ino === view.key.ino && now.mode === view.key.mode;
   return sameStatKey(now, view.key);
 }

@@ -23,7 +23,8 @@ export const DEFAULT_IGNORES: readonly string[] = [
   "*.swx",
   "*~",
   ".#*",
-  "#*#",
+  // A leading '#' starts a comment in gitignore syntax, so Emacs' "#name#" files need the escape.
+  "\\#*#",
   "4913",
   ".DS_Store",
 ];

@@ -1,7 +1,17 @@
 import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { chmod, mkdir, open, rename, rm, rmdir, symlink, utimes, type FileHandle } from "node:fs/promises";
 import { createHasher, type ContentHasher } from "./hash.js";
 import { TEMP_DIR } from "./ignoreRules.js";
+
+/**
+ * Sets a file's mtime to a whole millisecond. Seconds as a double cannot hold every millisecond exactly, so a
+ * tenth of a millisecond is added: the time reads back as the same whole millisecond instead of one less.
+ */
+export async function setMtime(path: string, mtimeMs: number): Promise<void> {
+  const seconds = (mtimeMs + 0.1) / 1000;
+  await utimes(path, seconds, seconds);
+}
 
 function tempPath(rootAbs: string): string {
   return `${rootAbs}/${TEMP_DIR}/${process.pid}-${randomBytes(6).toString("hex")}`;
@@ -60,8 +70,7 @@ export class TempFile {
       await this.handle.close();
     }
     await chmod(this.path, opts.mode & 0o7777);
-    const t = new Date(opts.mtimeMs);
-    await utimes(this.path, t, t);
+    await setMtime(this.path, opts.mtimeMs);
     return { hash: this.hasher.digest(), size: this.size };
   }
 
@@ -88,4 +97,27 @@ export async function writeSymlinkAtomic(rootAbs: string, target: string, finalA
     await rm(path, { force: true });
     throw err;
   }
+}
+
+/**
+ * Copies a local file into a new temp file under `rootAbs`, with the given mode and mtime, and returns it only
+ * if the bytes copied have `expect.hash`; otherwise (the source changed meanwhile) discards it and returns
+ * undefined.
+ */
+export async function copyToTemp(
+  rootAbs: string,
+  sourceAbs: string,
+  expect: { hash: string; mode: number; mtimeMs: number },
+  fsync: boolean,
+): Promise<TempFile | undefined> {
+  const temp = await TempFile.create(rootAbs);
+  try {
+    for await (const chunk of createReadStream(sourceAbs, { highWaterMark: 1024 * 1024 })) await temp.write(chunk as Buffer);
+    const got = await temp.finish({ mode: expect.mode, mtimeMs: expect.mtimeMs, fsync });
+    if (got.hash === expect.hash) return temp;
+  } catch {
+    // fall through: the caller downloads instead
+  }
+  await temp.discard();
+  return undefined;
 }

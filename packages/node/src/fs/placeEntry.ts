@@ -1,13 +1,15 @@
-import { chmod, lstat, mkdir, rename, rmdir, unlink, utimes } from "node:fs/promises";
+/** Small disk operations that put one entry in place or take it away, shared by both directions. */
+import { chmod, lstat, mkdir, rename, rmdir, unlink } from "node:fs/promises";
 import type { EntryState } from "@zync/protocol";
-import { CONFLICT_INFIX, writeSymlinkAtomic } from "@zync/node";
+import { CONFLICT_INFIX } from "./ignoreRules.js";
+import { setMtime, writeSymlinkAtomic } from "./tempFile.js";
 
-/** Thrown when a folder E deleted still holds files R added; the folder is kept. */
+/** Thrown when a folder to be removed still holds files the other side does not know; the folder is kept. */
 export class FolderNotEmptyError extends Error {
   override name = "FolderNotEmptyError";
 }
 
-/** Removes whatever R holds at `abs` (file, link, or an empty folder). Missing is fine. */
+/** Removes whatever is at `abs` (file, link, or an empty folder). Missing is fine. */
 export async function removeLocal(abs: string, local: EntryState): Promise<void> {
   try {
     if (local.kind === "dir") await rmdir(abs);
@@ -15,7 +17,7 @@ export async function removeLocal(abs: string, local: EntryState): Promise<void>
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return;
-    if (code === "ENOTEMPTY" || code === "EEXIST") throw new FolderNotEmptyError(`${abs} still holds files that only R has`);
+    if (code === "ENOTEMPTY" || code === "EEXIST") throw new FolderNotEmptyError(`${abs} still holds files`);
     throw err;
   }
 }
@@ -38,11 +40,10 @@ export async function placeSymlink(rootAbs: string, abs: string, target: string)
 /** Sets a file's permission bits and mtime in place (content already matches). */
 export async function retouchFile(abs: string, mode: number, mtimeMs: number): Promise<void> {
   await chmod(abs, mode & 0o7777);
-  const t = new Date(mtimeMs);
-  await utimes(abs, t, t);
+  await setMtime(abs, mtimeMs);
 }
 
-/** Moves R's copy aside as `NAME.zync-conflict-YYYYMMDD-HHMMSS` and returns the new path. */
+/** Moves the copy at `abs` aside as `NAME.zync-conflict-YYYYMMDD-HHMMSS` and returns the new path. */
 export async function moveAside(abs: string, now = new Date()): Promise<string> {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   let target = `${abs}${CONFLICT_INFIX}${stamp}`;

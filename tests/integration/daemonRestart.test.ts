@@ -1,0 +1,110 @@
+import { afterAll, describe, expect, test } from "@jest/globals";
+import { mkdirSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { runBin, runClientOnce, startTestDaemon, BIN, type TestDaemon } from "../helpers/bins.js";
+import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
+import { snapshotTree } from "../helpers/treeSnapshot.js";
+import { waitFor } from "../helpers/waitFor.js";
+
+afterAll(removeTempDirs);
+
+/** A small tree with files at several depths. */
+function makeTree(e: string): void {
+  mkdirSync(`${e}/src/lib`, { recursive: true });
+  mkdirSync(`${e}/old/empty`, { recursive: true });
+  writeFileSync(`${e}/README.md`, "# readme\n");
+  writeFileSync(`${e}/src/main.ts`, "console.log('v1');\n");
+  writeFileSync(`${e}/src/lib/a.ts`, "export const a = 1;\n");
+  writeFileSync(`${e}/src/lib/b.ts`, "export const b = 2;\n");
+  writeFileSync(`${e}/old/kept.txt`, "kept\n");
+  writeFileSync(`${e}/remove-me.txt`, "bye\n");
+}
+
+/** Parses the daemon's verbose per-root line "NAME: scanned N, hashed M, recorded K". */
+async function indexLine(daemon: TestDaemon, root: string): Promise<{ scanned: number; hashed: number; recorded: number }> {
+  const re = new RegExp(`^${root}: scanned (\\d+), hashed (\\d+), recorded (\\d+)$`, "m");
+  const m = await waitFor(() => re.exec(daemon.stdout()), `the daemon's index line for ${root}`);
+  return { scanned: Number(m[1]), hashed: Number(m[2]), recorded: Number(m[3]) };
+}
+
+describe("daemon restart", () => {
+  test("changes made while the daemon was down reach the client in one run after a restart", async () => {
+    const e = tempDir("zync-e-");
+    const r = `${tempDir("zync-r-")}/code`;
+    const clientDb = `${tempDir("zync-client-")}/client.db`;
+    makeTree(e);
+    const first = await startTestDaemon([`code:${e}`]);
+    try {
+      const run = await runClientOnce(first, clientDb, [`code:${r}`]);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(snapshotTree(r)).toEqual(snapshotTree(e));
+    } finally {
+      await first.stop();
+    }
+
+    // While nothing watches E: additions, an edit, a deleted file and a deleted (empty) folder. Deleting a folder
+    // with contents is covered by incrementalSync.test.ts.
+    writeFileSync(`${e}/src/lib/c.ts`, "export const c = 3;\n");
+    mkdirSync(`${e}/new/deeper`, { recursive: true });
+    writeFileSync(`${e}/new/deeper/file.txt`, "new while down\n");
+    writeFileSync(`${e}/src/main.ts`, "console.log('version two');\n");
+    unlinkSync(`${e}/remove-me.txt`);
+    rmdirSync(`${e}/old/empty`);
+
+    const second = await startTestDaemon([`code:${e}`], { db: first.db, tokenFile: first.tokenFile });
+    try {
+      const run = await runClientOnce(second, clientDb, [`code:${r}`]);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(snapshotTree(r)).toEqual(snapshotTree(e));
+      // Same database, same epoch: an incremental pull, not a full comparison.
+      expect(run.stdout).not.toMatch(/comparing everything/);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test("restarting on an unchanged tree hashes and records nothing", async () => {
+    const e = tempDir("zync-e-");
+    makeTree(e);
+    const first = await startTestDaemon([`code:${e}`], { args: ["--verbose"] });
+    let before: Awaited<ReturnType<typeof indexLine>>;
+    try {
+      before = await indexLine(first, "code");
+    } finally {
+      await first.stop();
+    }
+    // 6 files and 4 folders; the first start hashes every file and records every path.
+    expect(before).toEqual({ scanned: 10, hashed: 6, recorded: 10 });
+
+    const second = await startTestDaemon([`code:${e}`], { db: first.db, tokenFile: first.tokenFile, args: ["--verbose"] });
+    try {
+      expect(await indexLine(second, "code")).toEqual({ scanned: 10, hashed: 0, recorded: 0 });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test("a second daemon on the same database exits non-zero with one sentence naming the database", async () => {
+    const e = tempDir("zync-e-");
+    const r = `${tempDir("zync-r-")}/code`;
+    makeTree(e);
+    const daemon = await startTestDaemon([`code:${e}`]);
+    try {
+      const other = await runBin(BIN.daemon, ["--port", "0", "--db", daemon.db, "--token-file", daemon.tokenFile, "--dirs", `code:${e}`]);
+      expect(other.code).not.toBe(0);
+      expect(typeof other.code).toBe("number");
+      expect(other.stderr).not.toContain("    at ");
+      expect(other.stderr.trim().split("\n")).toHaveLength(1);
+      expect(other.stderr).toMatch(/^zync-daemon: /);
+      expect(other.stderr).toContain(daemon.db);
+      expect(other.stdout).not.toMatch(/listening on/);
+
+      // The first daemon is unharmed and still serves.
+      expect(daemon.proc.exitCode).toBeNull();
+      const run = await runClientOnce(daemon, `${tempDir("zync-client-")}/client.db`, [`code:${r}`]);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(snapshotTree(r)).toEqual(snapshotTree(e));
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
