@@ -1,4 +1,68 @@
-import { ExitCode, ExitError, runCli } from "@zync/node";
+import { resolve } from "node:path";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { parseDirs, runCli, UsageError } from "@zync/node";
+import { applySession } from "./commands/applySession.js";
+import { listSessions } from "./commands/listSessions.js";
+import { rejectSession } from "./commands/rejectSession.js";
+import { showSession } from "./commands/showSession.js";
+import { inquirerPrompter } from "./prompter.js";
+import { createPaint } from "./render/colors.js";
+import { openReview, type ReviewContext } from "./reviewContext.js";
 
-// Upstream review (R → E) is not built yet; say so plainly instead of pretending.
-runCli("zync-apply", () => Promise.reject(new ExitError(ExitCode.Failure, "not yet available: reviewing changes pushed from R arrives with upstream sessions")));
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number | void> {
+  let result: Promise<number | void> = Promise.resolve();
+  const withContext = (argv: { db: string; dirs?: string[] }, run: (ctx: ReviewContext) => Promise<number | void> | number | void): void => {
+    const ctx = openReview(resolve(argv.db), argv.dirs ? parseDirs(argv.dirs) : undefined);
+    result = Promise.resolve()
+      .then(() => run(ctx))
+      .finally(() => ctx.close());
+  };
+  await yargs(hideBin(process.argv))
+    .scriptName("zync-apply")
+    .usage("$0 <command> [options]\n\nReviews and applies the changes R pushed with 'zync-client --update-upstream'. Runs on E.")
+    .option("db", { type: "string", default: "sync.db", describe: "the daemon's database" })
+    .option("dirs", { type: "string", array: true, describe: "roots as name:/path (default: those the daemon recorded)" })
+    .command("list", "list sessions waiting for review", (y) =>
+      y.option("all", { type: "boolean", default: false, describe: "also list applied, rejected, aborted and receiving sessions" }).option("json", { type: "boolean", default: false, describe: "print JSON" }),
+      (argv) => withContext(argv, (ctx) => listSessions(ctx, { all: argv.all, json: argv.json }, out)),
+    )
+    .command("show <session>", "list a session's changes and their conflicts", (y) =>
+      y.positional("session", { type: "string", demandOption: true }).option("json", { type: "boolean", default: false, describe: "print JSON" }),
+      (argv) => withContext(argv, (ctx) => showSession(ctx, argv.session, { json: argv.json }, out, createPaint())),
+    )
+    .command("apply <session>", "review a session change by change and apply it", (y) =>
+      y
+        .positional("session", { type: "string", demandOption: true })
+        .option("non-interactive", { type: "boolean", default: false, describe: "apply without asking; refused while conflicts exist" })
+        .option("force", { type: "boolean", default: false, describe: "with --non-interactive, apply R's versions over conflicts (E's copies are kept)" }),
+      (argv) => {
+        if (argv.force && !argv["non-interactive"]) throw new UsageError("--force goes with --non-interactive; interactively every conflict is asked about");
+        withContext(argv, (ctx) =>
+          applySession(ctx, argv.session, { force: argv.force, nonInteractive: argv["non-interactive"] }, { out, prompter: inquirerPrompter(), paint: createPaint() }),
+        );
+      },
+    )
+    .command("reject <session>", "discard a session without touching E", (y) => y.positional("session", { type: "string", demandOption: true }), (argv) =>
+      withContext(argv, (ctx) => rejectSession(ctx, argv.session, out)),
+    )
+    .example([
+      ["$0 --db ~/.zync/sync.db list", "sessions waiting for review"],
+      ["$0 --db ~/.zync/sync.db apply 3", "review session 3 with diffs and apply it"],
+      ["$0 --db ~/.zync/sync.db apply 3 --non-interactive", "apply a conflict-free session in a script"],
+    ])
+    .demandCommand(1, "name a command: list, show, apply or reject")
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err instanceof Error ? err : new UsageError(`${msg} (see --help)`);
+    })
+    .parseAsync();
+  return result;
+}
+
+runCli("zync-apply", main);

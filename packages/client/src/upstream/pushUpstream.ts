@@ -8,7 +8,17 @@ import { formatBytes } from "../syncSession.js";
 import { scanUpstream } from "./scanUpstream.js";
 
 /** What one root's upstream push did. */
-export type PushResult = { root: string; session?: number; status?: string; changes: number; conflicts: number; bytes: number };
+export type PushResult = {
+  root: string;
+  /** The session on E, when there was anything to offer. */
+  session?: number;
+  status?: string;
+  /** False when E already had a session with exactly these changes. */
+  fresh: boolean;
+  changes: number;
+  conflicts: number;
+  bytes: number;
+};
 
 /** Files uploaded at once. */
 const UPLOADS = 4;
@@ -25,13 +35,13 @@ function offerKey(clientId: string, root: string, changes: readonly UpstreamChan
  */
 export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: NamedDir, ignore: readonly string[], logger: Logger): Promise<PushResult> {
   const changes = await scanUpstream(store, dir.name, dir.abs, loadIgnoreRules(dir.abs, ignore));
-  if (changes.length === 0) return { root: dir.name, changes: 0, conflicts: 0, bytes: 0 };
+  if (changes.length === 0) return { root: dir.name, fresh: false, changes: 0, conflicts: 0, bytes: 0 };
   if (changes.length > MAX_UPSTREAM_CHANGES) {
     throw new Error(`${dir.name} has ${changes.length} changes; one session carries at most ${MAX_UPSTREAM_CHANGES} (push part of it, e.g. with --ignore)`);
   }
   const ready = await conn.request({ type: "PREPARE_UPSTREAM", root: dir.name, key: offerKey(store.clientId(), dir.name, changes), changes });
   if (ready.status !== SessionStatus.Receiving) {
-    return { root: dir.name, session: ready.session, status: ready.status, changes: changes.length, conflicts: 0, bytes: 0 };
+    return { root: dir.name, session: ready.session, status: ready.status, fresh: false, changes: changes.length, conflicts: 0, bytes: 0 };
   }
   let bytes = 0;
   const uploads = inOrderWindow(ready.need, UPLOADS, async (path) => {
@@ -41,7 +51,7 @@ export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: 
   });
   for (const u of uploads) await u;
   const done = await conn.request({ type: "FINALIZE_UPSTREAM", session: ready.session });
-  return { root: dir.name, session: done.session, status: done.status, changes: done.changes, conflicts: done.conflicts, bytes };
+  return { root: dir.name, session: done.session, status: done.status, fresh: true, changes: done.changes, conflicts: done.conflicts, bytes };
 }
 
 /** Pushes every root and prints one line per root. */
@@ -51,7 +61,7 @@ export async function pushAll(conn: DaemonConnection, store: ClientStore, dirs: 
     const r = await pushRoot(conn, store, dir, ignore, logger);
     results.push(r);
     if (r.session === undefined) logger.info(`${r.root}: nothing changed on R since the last sync; nothing to push`);
-    else if (r.status === SessionStatus.Pending) {
+    else if (r.fresh) {
       const conflicts = r.conflicts > 0 ? `, ${r.conflicts} in conflict with E's current content` : "";
       logger.info(`${r.root}: staged session ${r.session} on E: ${r.changes} change(s), ${formatBytes(r.bytes)} sent${conflicts}; review it on E with 'zync-apply list'`);
     } else {

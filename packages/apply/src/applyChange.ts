@@ -1,0 +1,99 @@
+import { copyFile, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
+import {
+  copyToTemp,
+  FolderNotEmptyError,
+  placeDir,
+  placeSymlink,
+  removeLocal,
+  SafeRoot,
+  sameStatKey,
+  statKeyOf,
+  isMissing,
+  type StatKey,
+} from "@zync/node";
+import type { ReviewedChange, StagingStore } from "@zync/daemon";
+import { lstat } from "node:fs/promises";
+
+/** What happened when one change was applied. */
+export type ApplyResult =
+  /** Written (or already identical). `replaced` names where E's overwritten content was kept, if any. */
+  | { status: "applied"; replaced?: string }
+  /** E's path changed after it was reviewed; nothing was written. */
+  | { status: "changed-on-E" }
+  /** The change removes a folder on E that still holds files; nothing was written. */
+  | { status: "folder-not-empty" };
+
+async function keyNow(abs: string): Promise<StatKey | undefined> {
+  try {
+    return statKeyOf(await lstat(abs));
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** True when E's path still looks as it did at review (a folder's mtime and size change with its contents). */
+function sameAsReviewed(now: StatKey | undefined, then: StatKey | undefined): boolean {
+  if (now === undefined || then === undefined) return now === then;
+  if (now.kind === "dir") return then.kind === "dir" && now.ino === then.ino && now.mode === then.mode;
+  return sameStatKey(now, then);
+}
+
+/**
+ * Writes one staged change into E's folder, atomically, after checking that E's path is still what the review
+ * showed. When it overwrites E's own edit (a conflict resolved in R's favour), E's file is first kept in the
+ * session's folder. The daemon's watcher then records the result like any other change.
+ */
+export async function applyChange(staging: StagingStore, sessionId: number, rootAbs: string, change: ReviewedChange): Promise<ApplyResult> {
+  const root = new SafeRoot(rootAbs);
+  const abs = await root.resolve(change.path);
+  if (!sameAsReviewed(await keyNow(abs), change.currentKey)) return { status: "changed-on-E" };
+  if (change.decision === "record" || change.decision === "keep") return { status: "applied" };
+
+  let replaced: string | undefined;
+  const current = change.current;
+  if (change.decision === "conflict" && current.kind === "file") {
+    replaced = staging.replacedPath(sessionId, current.hash);
+    if (!existsSync(replaced)) {
+      await mkdir(dirname(replaced), { recursive: true });
+      await copyFile(abs, replaced);
+    }
+  }
+  const state = change.state;
+  try {
+    switch (state.kind) {
+      case "deleted":
+        await removeLocal(abs, current);
+        break;
+      case "dir":
+        if (current.kind !== "dir") await removeLocal(abs, current);
+        await root.ensureParent(change.path);
+        await placeDir(abs, state.mode);
+        break;
+      case "symlink":
+        if (current.kind === "dir") await removeLocal(abs, current);
+        await root.ensureParent(change.path);
+        await placeSymlink(rootAbs, abs, state.target);
+        break;
+      case "file": {
+        const temp = await copyToTemp(rootAbs, staging.blobPath(sessionId, state.hash), state, true);
+        if (temp === undefined) throw new Error(`the staged content of ${change.path} is missing or damaged`);
+        try {
+          if (current.kind === "dir") await removeLocal(abs, current);
+          await root.ensureParent(change.path);
+          await temp.commit(abs);
+        } catch (err) {
+          await temp.discard();
+          throw err;
+        }
+        break;
+      }
+    }
+  } catch (err) {
+    if (err instanceof FolderNotEmptyError) return { status: "folder-not-empty" };
+    throw err;
+  }
+  return replaced === undefined ? { status: "applied" } : { status: "applied", replaced };
+}
