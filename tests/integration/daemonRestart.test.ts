@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { mkdirSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { runBin, runClientOnce, startTestDaemon, BIN, type TestDaemon } from "../helpers/bins.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
@@ -16,6 +16,8 @@ function makeTree(e: string): void {
   writeFileSync(`${e}/src/lib/a.ts`, "export const a = 1;\n");
   writeFileSync(`${e}/src/lib/b.ts`, "export const b = 2;\n");
   writeFileSync(`${e}/old/kept.txt`, "kept\n");
+  mkdirSync(`${e}/doomed/inner`, { recursive: true });
+  writeFileSync(`${e}/doomed/inner/gone.txt`, "soon gone\n");
   writeFileSync(`${e}/remove-me.txt`, "bye\n");
 }
 
@@ -41,14 +43,15 @@ describe("daemon restart", () => {
       await first.stop();
     }
 
-    // While nothing watches E: additions, an edit, a deleted file and a deleted (empty) folder. Deleting a folder
-    // with contents is covered by incrementalSync.test.ts.
+    // While nothing watches E: additions, an edit, a deleted file, a deleted empty folder and a deleted folder with
+    // contents.
     writeFileSync(`${e}/src/lib/c.ts`, "export const c = 3;\n");
     mkdirSync(`${e}/new/deeper`, { recursive: true });
     writeFileSync(`${e}/new/deeper/file.txt`, "new while down\n");
     writeFileSync(`${e}/src/main.ts`, "console.log('version two');\n");
     unlinkSync(`${e}/remove-me.txt`);
     rmdirSync(`${e}/old/empty`);
+    rmSync(`${e}/doomed`, { recursive: true });
 
     const second = await startTestDaemon([`code:${e}`], { db: first.db, tokenFile: first.tokenFile });
     try {
@@ -72,12 +75,12 @@ describe("daemon restart", () => {
     } finally {
       await first.stop();
     }
-    // 6 files and 4 folders; the first start hashes every file and records every path.
-    expect(before).toEqual({ scanned: 10, hashed: 6, recorded: 10 });
+    // 7 files and 6 folders; the first start hashes every file and records every path.
+    expect(before).toEqual({ scanned: 13, hashed: 7, recorded: 13 });
 
     const second = await startTestDaemon([`code:${e}`], { db: first.db, tokenFile: first.tokenFile, args: ["--verbose"] });
     try {
-      expect(await indexLine(second, "code")).toEqual({ scanned: 10, hashed: 0, recorded: 0 });
+      expect(await indexLine(second, "code")).toEqual({ scanned: 13, hashed: 0, recorded: 0 });
     } finally {
       await second.stop();
     }

@@ -42,7 +42,7 @@ export async function renderDiff(path: string, from: Side, to: Side, paint: Pain
     return { text, truncated: false };
   }
   const patch = createTwoFilesPatch(`${from.label}/${path}`, `${to.label}/${path}`, a ?? "", b ?? "", undefined, undefined, { context: 3 });
-  const lines = patch.split("\n").slice(2); // drop the "====" banner lines
+  const lines = patch.split("\n").slice(1).map((l) => l.trimEnd()); // drop the "====" banner line
   const coloured = lines.map((l) =>
     l.startsWith("+++") || l.startsWith("---") ? paint.bold(l) : l.startsWith("+") ? paint.green(l) : l.startsWith("-") ? paint.red(l) : l.startsWith("@@") ? paint.cyan(l) : l,
   );
