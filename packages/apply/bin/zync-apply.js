@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 import { launch } from "../../../scripts/launch.js";
 
-await launch("zync-apply", new URL("../dist/cli.js", import.meta.url));
+await launch("zync-apply", new URL("../dist/", import.meta.url));

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 import { launch } from "../../../scripts/launch.js";
 
-await launch("zync-daemon", new URL("../dist/cli.js", import.meta.url));
+await launch("zync-daemon", new URL("../dist/", import.meta.url));

@@ -16,7 +16,9 @@ function decodeWith<T>(schema: z.ZodType<T>, text: string): Decoded<T> {
   if (parsed.success) return { ok: true, message: parsed.data };
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
-  return { ok: false, error: `message does not match the protocol${where}: ${issue?.message ?? "invalid"}` };
+  const error = `message does not match the protocol${where}: ${issue?.message ?? "invalid"}`;
+  // The reason goes back on the wire in an ERROR, whose message is bounded; a hostile key must not blow it up.
+  return { ok: false, error: error.length > 1000 ? `${error.slice(0, 999)}…` : error };
 }
 
 /** Decodes a text frame sent by a client. */

@@ -1,4 +1,4 @@
-import { lstat } from "node:fs/promises";
+import { lstatSync } from "node:fs";
 import type { EntryState } from "@zync/protocol";
 import { isMissing, sameStatKey, stateFor, statKeyOf, type SafeRoot, type StatKey } from "@zync/node";
 import type { BaseEntry } from "../store/clientStore.js";
@@ -9,7 +9,7 @@ export type LocalView = { abs: string; state: EntryState; key: StatKey | undefin
 /** lstat facts for a local path, or undefined when nothing syncable is there. */
 export async function statKeyAt(abs: string): Promise<StatKey | undefined> {
   try {
-    return statKeyOf(await lstat(abs));
+    return statKeyOf(lstatSync(abs));
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw err;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { MAX_UPSTREAM_CHANGES, SessionStatus, type UpstreamChange } from "@zync/protocol";
+import { MAX_FRAME_BYTES, MAX_UPSTREAM_CHANGES, SessionStatus, type UpstreamChange } from "@zync/protocol";
 import { loadIgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import type { DaemonConnection } from "../daemonConnection.js";
 import { inOrderWindow } from "../pull/inOrderWindow.js";
@@ -39,7 +39,11 @@ export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: 
   if (changes.length > MAX_UPSTREAM_CHANGES) {
     throw new Error(`${dir.name} has ${changes.length} changes; one session carries at most ${MAX_UPSTREAM_CHANGES} (push part of it, e.g. with --ignore)`);
   }
-  const ready = await conn.request({ type: "PREPARE_UPSTREAM", root: dir.name, key: offerKey(store.clientId(), dir.name, changes), changes });
+  const key = offerKey(store.clientId(), dir.name, changes);
+  if (JSON.stringify(changes).length > MAX_FRAME_BYTES - 4096) {
+    throw new Error(`${dir.name}: the list of ${changes.length} changes is larger than one message may be (${MAX_FRAME_BYTES} bytes); push part of it, e.g. with --ignore`);
+  }
+  const ready = await conn.request({ type: "PREPARE_UPSTREAM", root: dir.name, key, changes });
   if (ready.status !== SessionStatus.Receiving) {
     return { root: dir.name, session: ready.session, status: ready.status, fresh: false, changes: changes.length, conflicts: 0, bytes: 0 };
   }

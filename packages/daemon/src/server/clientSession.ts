@@ -141,11 +141,11 @@ export class ClientSession {
         return this.send(this.upstream.prepare(msg, this.clientId!));
       case "UPSTREAM_FILE":
         // No answer: data frames follow, and UPSTREAM_FILE_END is answered.
-        return this.upstream.startFile(msg.id, msg.session, msg.path);
+        return this.upstream.startFile(msg.id, msg.session, msg.path, this.clientId!);
       case "UPSTREAM_FILE_END":
         return this.send(await this.upstream.endFile(msg.id, msg.size, msg.hash));
       case "FINALIZE_UPSTREAM":
-        return this.send(await this.upstream.finalize(msg.id, msg.session));
+        return this.send(await this.upstream.finalize(msg.id, msg.session, this.clientId!));
     }
   }
 }

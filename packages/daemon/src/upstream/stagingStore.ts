@@ -70,6 +70,7 @@ export class StagingStore {
            AND (s.status = 'receiving' OR (s.status = 'pending'
              AND NOT EXISTS (SELECT 1 FROM upstream_changes c WHERE c.session_id = s.id AND c.outcome != 'pending')))`,
       ),
+      retireKey: this.db.prepare("UPDATE upstream_sessions SET key = ? WHERE id = ?"),
       setStatus: this.db.prepare("UPDATE upstream_sessions SET status = ?, updated_at = ? WHERE id = ?"),
       changes: this.db.prepare<[number], ChangeRow>("SELECT path, base, state, staged, outcome, replaced FROM upstream_changes WHERE session_id = ? ORDER BY ord"),
       stageHash: this.db.prepare("UPDATE upstream_changes SET staged = 1 WHERE session_id = ? AND json_extract(state, '$.hash') = ?"),
@@ -101,7 +102,9 @@ export class StagingStore {
     let aborted: number[] = [];
     const id = this.db.transaction(() => {
       const existing = this.stmt.byKey.get(key);
-      if (existing) return existing.id;
+      if (existing && existing.status !== SessionStatus.Aborted && existing.status !== SessionStatus.Rejected) return existing.id;
+      // The same changes offered again after their session was given up or rejected make a new session.
+      if (existing) this.stmt.retireKey.run(`${key}-${existing.id}`, existing.id);
       const now = Date.now();
       const newId = Number(this.stmt.insertSession.run(key, clientId, root, now, now).lastInsertRowid);
       changes.forEach((c, ord) => {

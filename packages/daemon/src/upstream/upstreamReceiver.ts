@@ -42,17 +42,17 @@ export class UpstreamReceiver {
   }
 
   /** Starts receiving a file; its data frames carry the same id. A refused start makes them be dropped quietly. */
-  startFile(id: number, sessionId: number, path: string): void {
+  startFile(id: number, sessionId: number, path: string, clientId: string): void {
     try {
-      this.startFileOrThrow(id, sessionId, path);
+      this.startFileOrThrow(id, sessionId, path, clientId);
     } catch (err) {
       this.refused.add(id);
       throw err;
     }
   }
 
-  private startFileOrThrow(id: number, sessionId: number, path: string): void {
-    const session = this.receiving(sessionId);
+  private startFileOrThrow(id: number, sessionId: number, path: string, clientId: string): void {
+    const session = this.receiving(sessionId, clientId);
     const change = this.staging.changes(session).find((c) => c.path === path);
     if (change?.state.kind !== "file") throw new ProtocolError(ErrorCode.BadSession, `${path} is not a file of session ${sessionId}`);
     if (this.uploads.has(id)) throw new ProtocolError(ErrorCode.BadMessage, `request id ${id} is already in use`);
@@ -89,9 +89,9 @@ export class UpstreamReceiver {
     return { type: "UPSTREAM_STORED", id, path: up.path };
   }
 
-  async finalize(id: number, sessionId: number): Promise<FromServerMessage> {
+  async finalize(id: number, sessionId: number, clientId: string): Promise<FromServerMessage> {
     const session = this.staging.get(sessionId);
-    if (!session) throw new ProtocolError(ErrorCode.BadSession, `no upstream session ${sessionId}`);
+    if (!session || session.clientId !== clientId) throw new ProtocolError(ErrorCode.BadSession, `no upstream session ${sessionId} of this client`);
     let done;
     try {
       done = this.staging.finalize(sessionId);
@@ -110,10 +110,11 @@ export class UpstreamReceiver {
     await Promise.all(open.map((u) => u.temp.then((t) => t.discard(), () => undefined)));
   }
 
-  private receiving(sessionId: number): number {
+  private receiving(sessionId: number, clientId: string): number {
     const s = this.staging.get(sessionId);
-    if (!s || s.status !== SessionStatus.Receiving) {
-      throw new ProtocolError(ErrorCode.BadSession, `session ${sessionId} is not receiving content${s ? ` (it is ${s.status})` : ""}`);
+    if (s?.clientId !== clientId) throw new ProtocolError(ErrorCode.BadSession, `no upstream session ${sessionId} of this client`);
+    if (s.status !== SessionStatus.Receiving) {
+      throw new ProtocolError(ErrorCode.BadSession, `session ${sessionId} is not receiving content (it is ${s.status})`);
     }
     if (!existsSync(this.staging.sessionDir(sessionId))) throw new ProtocolError(ErrorCode.BadSession, `session ${sessionId} has no folder`);
     return sessionId;

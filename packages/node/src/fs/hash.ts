@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import xxhash, { type XXHashAPI } from "xxhash-wasm";
 
 let api: Promise<XXHashAPI> | undefined;
@@ -37,19 +37,20 @@ const READ_BYTES = 1024 * 1024;
 /** Streams a file through the hasher with a bounded buffer; memory does not grow with the file. */
 export async function hashFile(absPath: string): Promise<{ hash: string; size: number }> {
   const hasher = await createHasher();
-  const handle = await open(absPath, "r");
+  // Synchronous reads: most files are small, and a thread-pool round trip per read costs more than the read.
+  const fd = openSync(absPath, "r");
   try {
-    const { size: statSize } = await handle.stat();
-    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_BYTES, statSize || 1)));
+    const statSize = fstatSync(fd).size;
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_BYTES, statSize + 1)));
     let size = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       hasher.update(buffer.subarray(0, bytesRead));
       size += bytesRead;
     }
     return { hash: hasher.digest(), size };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

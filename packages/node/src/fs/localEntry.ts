@@ -1,5 +1,5 @@
 import type { Stats } from "node:fs";
-import { lstat, readlink } from "node:fs/promises";
+import { lstatSync, readlinkSync } from "node:fs";
 import type { EntryState } from "@zync/protocol";
 import { hashFile } from "./hash.js";
 
@@ -31,7 +31,7 @@ export type LocalEntry = { state: EntryState; key: StatKey | undefined };
 export async function readLocalEntry(absPath: string): Promise<LocalEntry> {
   let st: Stats;
   try {
-    st = await lstat(absPath);
+    st = lstatSync(absPath);
   } catch (err) {
     if (isMissing(err)) return { state: { kind: "deleted" }, key: undefined };
     throw err;
@@ -47,7 +47,7 @@ export async function stateFor(absPath: string, key: StatKey): Promise<EntryStat
     case "dir":
       return { kind: "dir", mode: key.mode };
     case "symlink":
-      return { kind: "symlink", target: await readlink(absPath) };
+      return { kind: "symlink", target: readlinkSync(absPath) };
     case "file": {
       const { hash, size } = await hashFile(absPath);
       return { kind: "file", hash, size, mode: key.mode, mtimeMs: key.mtimeMs };

@@ -1,5 +1,5 @@
 /** Small disk operations that put one entry in place or take it away, shared by both directions. */
-import { chmod, lstat, mkdir, rename, rmdir, unlink } from "node:fs/promises";
+import { chmodSync, lstatSync, mkdirSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
 import type { EntryState } from "@zync/protocol";
 import { CONFLICT_INFIX } from "./ignoreRules.js";
 import { setMtime, writeSymlinkAtomic } from "./tempFile.js";
@@ -12,8 +12,8 @@ export class FolderNotEmptyError extends Error {
 /** Removes whatever is at `abs` (file, link, or an empty folder). Missing is fine. */
 export async function removeLocal(abs: string, local: EntryState): Promise<void> {
   try {
-    if (local.kind === "dir") await rmdir(abs);
-    else if (local.kind !== "deleted") await unlink(abs);
+    if (local.kind === "dir") rmdirSync(abs);
+    else if (local.kind !== "deleted") unlinkSync(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return;
@@ -25,11 +25,11 @@ export async function removeLocal(abs: string, local: EntryState): Promise<void>
 /** Creates a folder (or keeps the existing one) and sets its permission bits. */
 export async function placeDir(abs: string, mode: number): Promise<void> {
   try {
-    await mkdir(abs);
+    mkdirSync(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
   }
-  await chmod(abs, mode & 0o7777);
+  chmodSync(abs, mode & 0o7777);
 }
 
 /** Replaces whatever is at `abs` with a symlink to `target`, atomically. */
@@ -39,7 +39,7 @@ export async function placeSymlink(rootAbs: string, abs: string, target: string)
 
 /** Sets a file's permission bits and mtime in place (content already matches). */
 export async function retouchFile(abs: string, mode: number, mtimeMs: number): Promise<void> {
-  await chmod(abs, mode & 0o7777);
+  chmodSync(abs, mode & 0o7777);
   await setMtime(abs, mtimeMs);
 }
 
@@ -50,12 +50,12 @@ export async function moveAside(abs: string, now = new Date()): Promise<string> 
   for (let n = 2; ; n++) {
     try {
       // rename would replace an existing copy, so find a free name first.
-      await lstat(target);
+      lstatSync(target);
       target = `${abs}${CONFLICT_INFIX}${stamp}-${n}`;
     } catch {
       break;
     }
   }
-  await rename(abs, target);
+  renameSync(abs, target);
   return target;
 }

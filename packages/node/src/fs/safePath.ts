@@ -1,4 +1,4 @@
-import { lstat, mkdir } from "node:fs/promises";
+import { lstatSync, mkdirSync } from "node:fs";
 import { ErrorCode, ProtocolError, resolveInside } from "@zync/protocol";
 import { isMissing } from "./localEntry.js";
 
@@ -24,7 +24,7 @@ export class SafeRoot {
       dir = dir === "" ? segments[i]! : `${dir}/${segments[i]!}`;
       if (this.checked.has(dir)) continue;
       try {
-        const st = await lstat(`${this.root}/${dir}`);
+        const st = lstatSync(`${this.root}/${dir}`);
         if (!st.isDirectory()) {
           throw new ProtocolError(ErrorCode.BadPath, `${rel}: ${dir} is ${st.isSymbolicLink() ? "a symlink" : "not a directory"}`);
         }
@@ -46,11 +46,11 @@ export class SafeRoot {
       if (this.checked.has(dir)) continue;
       const abs = `${this.root}/${dir}`;
       try {
-        await mkdir(abs);
+        mkdirSync(abs);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       }
-      const st = await lstat(abs);
+      const st = lstatSync(abs);
       if (!st.isDirectory()) {
         throw new ProtocolError(ErrorCode.BadPath, `${rel}: ${dir} is ${st.isSymbolicLink() ? "a symlink" : "not a directory"}`);
       }

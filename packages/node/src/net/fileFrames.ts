@@ -1,5 +1,4 @@
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { BINARY_HEADER_BYTES, ErrorCode, FILE_CHUNK_BYTES, ProtocolError, writeBinaryHeader } from "@zync/protocol";
 import { createHasher } from "../fs/hash.js";
 import { isMissing } from "../fs/localEntry.js";
@@ -13,9 +12,9 @@ export type SentFile = { size: number; hash: string; mode: number; mtimeMs: numb
  * symlink at the final name. Memory is one chunk at a time, whatever the file's size.
  */
 export async function sendFileFrames(absPath: string, id: number, send: (frame: Uint8Array) => Promise<void>): Promise<SentFile> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     if (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP") {
       throw new ProtocolError(ErrorCode.NotFound, "file no longer exists as a regular file");
@@ -23,7 +22,7 @@ export async function sendFileFrames(absPath: string, id: number, send: (frame: 
     throw err;
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) throw new ProtocolError(ErrorCode.NotFound, "not a regular file");
     const hasher = await createHasher();
     // One byte more than the size lets a small file be read in one call and its end seen in the next.
@@ -31,7 +30,8 @@ export async function sendFileFrames(absPath: string, id: number, send: (frame: 
     let size = 0;
     for (;;) {
       const frame = Buffer.allocUnsafe(BINARY_HEADER_BYTES + chunk);
-      const { bytesRead } = await handle.read(frame, BINARY_HEADER_BYTES, chunk, null);
+      // A synchronous read of one chunk: cheaper than a thread-pool round trip, and it bounds memory the same way.
+      const bytesRead = readSync(fd, frame, BINARY_HEADER_BYTES, chunk, null);
       if (bytesRead === 0) break;
       writeBinaryHeader(frame, id);
       hasher.update(frame.subarray(BINARY_HEADER_BYTES, BINARY_HEADER_BYTES + bytesRead));
@@ -40,6 +40,6 @@ export async function sendFileFrames(absPath: string, id: number, send: (frame: 
     }
     return { size, hash: hasher.digest(), mode: st.mode & 0o7777, mtimeMs: Math.trunc(st.mtimeMs) };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
