@@ -14,6 +14,7 @@ import {
   type StatKey,
 } from "@zync/node";
 import type { ReviewedChange, StagingStore } from "@zync/daemon";
+import { ErrorCode, ProtocolError } from "@zync/protocol";
 import { lstat } from "node:fs/promises";
 
 /** What happened when one change was applied. */
@@ -48,7 +49,14 @@ function sameAsReviewed(now: StatKey | undefined, then: StatKey | undefined): bo
  */
 export async function applyChange(staging: StagingStore, sessionId: number, rootAbs: string, change: ReviewedChange): Promise<ApplyResult> {
   const root = new SafeRoot(rootAbs);
-  const abs = await root.resolve(change.path);
+  let abs: string;
+  try {
+    abs = await root.resolve(change.path);
+  } catch (err) {
+    // A symlink or file now stands on the way (perhaps placed by an earlier change of this session): never write through it.
+    if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) return { status: "changed-on-E" };
+    throw err;
+  }
   if (!sameAsReviewed(await keyNow(abs), change.currentKey)) return { status: "changed-on-E" };
   if (change.decision === "record" || change.decision === "keep") return { status: "applied" };
 

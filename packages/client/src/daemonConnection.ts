@@ -51,6 +51,9 @@ type AnswerTo = {
   FINALIZE_UPSTREAM: "UPSTREAM_DONE";
 };
 type Answer<T extends keyof AnswerTo> = Extract<FromServerMessage, { type: AnswerTo[T] }>;
+
+/** One page of changes as the daemon sent it. */
+export type ChangesPage = Answer<"GET_CHANGES">;
 type Ask<T extends keyof AnswerTo> = Omit<Extract<ClientRequest, { type: T }>, "id">;
 
 /**

@@ -2,8 +2,11 @@ import { mkdir } from "node:fs/promises";
 import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
 import { DaemonConnection, type ConnectOptions } from "./daemonConnection.js";
 import { emptyReport, type RootContext, type RunReport } from "./pull/applyChanges.js";
-import { pullRoot } from "./pull/pullRoot.js";
+import { pullRoot, type PullPolicy } from "./pull/pullRoot.js";
+import { formatBytes } from "./format.js";
+import { startProgress } from "./progress.js";
 import type { ClientStore } from "./store/clientStore.js";
+
 
 /** What a sync needs besides the connection. */
 export type SyncOptions = {
@@ -12,6 +15,11 @@ export type SyncOptions = {
   preferDaemon: boolean;
   fsync: boolean;
   logger: Logger;
+  /** Plan and report only; nothing is written, recorded or acknowledged. */
+  dryRun: boolean;
+  policy: PullPolicy;
+  /** Show a progress line for long transfers. */
+  progress: boolean;
 };
 
 /** The client names a root the daemon does not serve; retrying cannot fix it. */
@@ -35,7 +43,7 @@ export function connect(store: ClientStore, url: string, token: string, live: bo
 
 /**
  * One pass over every root on an open connection: adopts a new daemon epoch (forcing a full comparison), pulls
- * each root until caught up, and acknowledges what was applied.
+ * each root until caught up, and acknowledges what was applied. The run goes into the history.
  */
 export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: SyncOptions): Promise<RunReport> {
   const { welcome } = conn;
@@ -43,29 +51,45 @@ export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: 
   if (missing.length > 0) {
     throw new RootsMismatchError(`the daemon does not serve ${missing.map((d) => d.name).join(", ")} (it serves: ${welcome.roots.join(", ") || "nothing"})`);
   }
-  if (store.epoch() !== welcome.epoch) {
+  if (store.epoch() !== welcome.epoch && !opts.dryRun) {
     if (store.epoch() !== undefined) opts.logger.info("the daemon's database is new to this client: comparing everything (nothing R holds identically is downloaded again)");
     store.adoptEpoch(welcome.epoch);
   }
   const report = emptyReport();
-  let acked = Number.MAX_SAFE_INTEGER;
-  for (const d of opts.dirs) {
-    const ctx: RootContext = {
-      conn,
-      store,
-      name: d.name,
-      root: new SafeRoot(d.abs),
-      rules: loadIgnoreRules(d.abs, opts.ignore),
-      preferDaemon: opts.preferDaemon,
-      fsync: opts.fsync,
-      logger: opts.logger,
-      report,
-    };
-    acked = Math.min(acked, await pullRoot(ctx, welcome.horizon));
-    await dropTempDirIfEmpty(d.abs);
+  const run = opts.dryRun ? undefined : store.startRun("pull");
+  const progress = opts.progress ? startProgress(report) : undefined;
+  try {
+    let acked = Number.MAX_SAFE_INTEGER;
+    for (const d of opts.dirs) {
+      if (!opts.dryRun) store.rememberPath(d.name, d.abs);
+      const ctx: RootContext = {
+        conn,
+        store,
+        name: d.name,
+        root: new SafeRoot(d.abs),
+        rules: loadIgnoreRules(d.abs, opts.ignore),
+        preferDaemon: opts.preferDaemon,
+        fsync: opts.fsync,
+        logger: opts.logger,
+        report,
+        dryRun: opts.dryRun,
+      };
+      // A root this store follows under another epoch (dry run before adoption) is compared whole.
+      const horizon = store.epoch() === welcome.epoch ? welcome.horizon : Number.MAX_SAFE_INTEGER;
+      acked = Math.min(acked, await pullRoot(ctx, horizon, opts.policy));
+      await dropTempDirIfEmpty(d.abs);
+    }
+    if (!opts.dryRun) await conn.request({ type: "ACK_CHANGES", seq: acked });
+    if (run !== undefined) store.endRun(run, { files: report.written, deleted: report.deleted, bytes: report.bytes, conflicts: report.conflicts.length });
+    return report;
+  } catch (err) {
+    if (run !== undefined) {
+      store.endRun(run, { files: report.written, deleted: report.deleted, bytes: report.bytes, conflicts: report.conflicts.length, error: err instanceof Error ? err.message : String(err) });
+    }
+    throw err;
+  } finally {
+    progress?.stop();
   }
-  await conn.request({ type: "ACK_CHANGES", seq: acked });
-  return report;
 }
 
 /** A one-line summary of a run, or undefined when nothing happened. */
@@ -77,16 +101,4 @@ export function summarize(report: RunReport): string | undefined {
   if (report.bytes > 0) parts.push(`${formatBytes(report.bytes)} received`);
   if (report.conflicts.length > 0) parts.push(`${report.conflicts.length} in conflict`);
   return parts.length > 0 ? `synced: ${parts.join(", ")}` : undefined;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }

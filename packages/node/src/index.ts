@@ -12,3 +12,4 @@ export * from "./cli/runCli.js";
 export * from "./fs/dbLock.js";
 export * from "./net/flowControl.js";
 export * from "./net/fileFrames.js";
+export * from "./cli/configFile.js";

@@ -17,10 +17,18 @@ export type RunReport = {
   conflicts: string[];
   /** Copies of R's content moved aside because --prefer-daemon let E win. */
   keptAside: string[];
+  /** With --dry-run: what a real run would do, one line each. */
+  preview: PreviewLine[];
+  /** Files and bytes this run has planned to fetch so far (for progress). */
+  plannedFiles: number;
+  plannedBytes: number;
 };
 
+/** One thing a dry run found a real run would do. */
+export type PreviewLine = { action: "add" | "change" | "delete" | "conflict"; path: string; size: number };
+
 export function emptyReport(): RunReport {
-  return { written: 0, deleted: 0, bytes: 0, copied: 0, conflicts: [], keptAside: [] };
+  return { written: 0, deleted: 0, bytes: 0, copied: 0, conflicts: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
 }
 
 /** Everything needed to apply changes to one root. */
@@ -35,6 +43,8 @@ export type RootContext = {
   fsync: boolean;
   logger: Logger;
   report: RunReport;
+  /** Plan and report only: nothing is fetched, written or recorded. */
+  dryRun: boolean;
 };
 
 /** A change as applied: the path and E's state (a change from the wire, or a stored conflict retried). */
@@ -60,7 +70,16 @@ export async function applyChanges(ctx: RootContext, changes: readonly Change[] 
     const p = await plan(ctx, item, outcome);
     if (p) planned.push(p);
   }
+  if (ctx.dryRun) {
+    for (const p of planned) {
+      const action = p.remote.kind === "deleted" ? "delete" : p.local.state.kind === "deleted" ? "add" : "change";
+      ctx.report.preview.push({ action, path: `${ctx.name}/${p.path}`, size: p.remote.kind === "file" ? p.remote.size : 0 });
+    }
+    return { bases: [], conflicts: [], resolved: [] };
+  }
   const needContent = planned.filter((p) => p.remote.kind === "file" && !(p.local.state.kind === "file" && p.local.state.hash === p.remote.hash));
+  ctx.report.plannedFiles += needContent.length;
+  for (const p of needContent) ctx.report.plannedBytes += (p.remote as FileState).size;
   // Local copies first: a rename on E arrives as a delete and an add, and the delete may come first.
   const toDownload: Planned[] = [];
   for (const p of needContent) {
@@ -144,6 +163,7 @@ async function blockerIsFromE(ctx: RootContext, rel: string): Promise<boolean> {
 function conflict(ctx: RootContext, item: Item, outcome: PageOutcome): void {
   outcome.conflicts.push({ path: item.path, seq: item.seq, remote: item.remote, detectedAt: Date.now() });
   ctx.report.conflicts.push(`${ctx.name}/${item.path}`);
+  if (ctx.dryRun) ctx.report.preview.push({ action: "conflict", path: `${ctx.name}/${item.path}`, size: item.remote.kind === "file" ? item.remote.size : 0 });
 }
 
 async function commit(ctx: RootContext, p: Planned, outcome: PageOutcome): Promise<void> {
@@ -225,12 +245,14 @@ async function commit(ctx: RootContext, p: Planned, outcome: PageOutcome): Promi
 async function download(ctx: RootContext, path: string, remote: FileState): Promise<Fetched> {
   const temp = await TempFile.create(ctx.root.root);
   try {
-    const end = await ctx.conn.getFile(ctx.name, path, remote.hash, (data) => temp.write(data));
+    const end = await ctx.conn.getFile(ctx.name, path, remote.hash, (data) => {
+      ctx.report.bytes += data.byteLength;
+      return temp.write(data);
+    });
     const got = await temp.finish({ mode: end.mode, mtimeMs: end.mtimeMs, fsync: ctx.fsync });
     if (got.hash !== end.hash || got.size !== end.size) {
       throw new Error(`${ctx.name}/${path} arrived damaged (hash ${got.hash}, expected ${end.hash})`);
     }
-    ctx.report.bytes += got.size;
     return { temp, state: { kind: "file", hash: end.hash, size: end.size, mode: end.mode, mtimeMs: end.mtimeMs } };
   } catch (err) {
     await temp.discard();

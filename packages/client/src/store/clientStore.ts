@@ -35,6 +35,21 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (root, path)
   ) WITHOUT ROWID;
   `,
+  `
+  ALTER TABLE cursors ADD COLUMN path TEXT;
+  -- History: one row per pull or push, shown by 'zync-client log'.
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    files INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    conflicts INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+  );
+  `,
 ];
 
 type BaseRow = { root: string; path: string; state: string; key: string | null };
@@ -82,6 +97,13 @@ export class ClientStore {
          ON CONFLICT (root, path) DO UPDATE SET seq = excluded.seq, remote = excluded.remote`,
       ),
       dropConflict: this.db.prepare("DELETE FROM conflicts WHERE root = ? AND path = ?"),
+      cursors: this.db.prepare<[], { root: string; seq: number; resync: number; path: string | null }>("SELECT root, seq, resync, path FROM cursors ORDER BY root"),
+      setPath: this.db.prepare("INSERT INTO cursors (root, seq, resync, path) VALUES (?, 0, 1, ?) ON CONFLICT (root) DO UPDATE SET path = excluded.path"),
+      startRun: this.db.prepare("INSERT INTO runs (kind, started_at) VALUES (?, ?)"),
+      endRun: this.db.prepare("UPDATE runs SET ended_at = @ended, files = @files, deleted = @deleted, bytes = @bytes, conflicts = @conflicts, error = @error WHERE id = @id"),
+      runs: this.db.prepare<[number], RunRow>("SELECT * FROM runs ORDER BY id DESC LIMIT ?"),
+      lastGoodRun: this.db.prepare<[], RunRow>("SELECT * FROM runs WHERE ended_at IS NOT NULL AND error IS NULL AND kind = 'pull' ORDER BY id DESC LIMIT 1"),
+      pruneRuns: this.db.prepare("DELETE FROM runs WHERE id <= (SELECT MAX(id) FROM runs) - 1000"),
     };
   }
 
@@ -151,9 +173,60 @@ export class ClientStore {
     })();
   }
 
+  /** Every root's cursor, with the local folder it was last synced into. */
+  cursors(): { root: string; seq: number; resync: boolean; path: string | undefined }[] {
+    return this.stmt.cursors.all().map((c) => ({ root: c.root, seq: c.seq, resync: c.resync === 1, path: c.path ?? undefined }));
+  }
+
+  /** Remembers which local folder a root is synced into (for status). */
+  rememberPath(root: string, path: string): void {
+    this.stmt.setPath.run(root, path);
+  }
+
+  /** Records the start of a run and returns its id. Only the newest 1000 runs are kept. */
+  startRun(kind: Run["kind"]): number {
+    this.stmt.pruneRuns.run();
+    return Number(this.stmt.startRun.run(kind, Date.now()).lastInsertRowid);
+  }
+
+  /** Records how a run ended. */
+  endRun(id: number, r: { files: number; deleted: number; bytes: number; conflicts: number; error?: string }): void {
+    this.stmt.endRun.run({ id, ended: Date.now(), files: r.files, deleted: r.deleted, bytes: r.bytes, conflicts: r.conflicts, error: r.error ?? null });
+  }
+
+  /** The newest runs first. */
+  runs(limit: number): Run[] {
+    return this.stmt.runs.all(limit).map(runOf);
+  }
+
+  /** The newest pull that ended without an error. */
+  lastGoodPull(): Run | undefined {
+    const row = this.stmt.lastGoodRun.get();
+    return row && runOf(row);
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+/** One pull or push, as the history keeps it. */
+export type Run = {
+  id: number;
+  kind: "pull" | "push";
+  startedAt: number;
+  endedAt: number | undefined;
+  files: number;
+  deleted: number;
+  bytes: number;
+  conflicts: number;
+  error: string | undefined;
+};
+
+type RunRow = { id: number; kind: Run["kind"]; started_at: number; ended_at: number | null; files: number; deleted: number; bytes: number; conflicts: number; error: string | null };
+
+function runOf(r: RunRow): Run {
+  return { id: r.id, kind: r.kind, startedAt: r.started_at, endedAt: r.ended_at ?? undefined, files: r.files, deleted: r.deleted, bytes: r.bytes, conflicts: r.conflicts, error: r.error ?? undefined };
 }
 
 /** What applying a page changed in the store. A base of kind "deleted" removes the path's base. */

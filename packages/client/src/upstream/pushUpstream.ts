@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { MAX_FRAME_BYTES, MAX_UPSTREAM_CHANGES, SessionStatus, type UpstreamChange } from "@zync/protocol";
+import { isSameOrBelow, MAX_FRAME_BYTES, MAX_UPSTREAM_CHANGES, SessionStatus, type UpstreamChange } from "@zync/protocol";
 import { loadIgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import type { DaemonConnection } from "../daemonConnection.js";
 import { inOrderWindow } from "../pull/inOrderWindow.js";
 import type { ClientStore } from "../store/clientStore.js";
-import { formatBytes } from "../syncSession.js";
+import { formatBytes } from "../format.js";
 import { scanUpstream } from "./scanUpstream.js";
 
 /** What one root's upstream push did. */
@@ -33,8 +33,8 @@ function offerKey(clientId: string, root: string, changes: readonly UpstreamChan
  * the content E still needs, then FINALIZE_UPSTREAM. Offering the same changes again finds the same session
  * (resuming it if it was interrupted) instead of staging a duplicate.
  */
-export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: NamedDir, ignore: readonly string[], logger: Logger): Promise<PushResult> {
-  const changes = await scanUpstream(store, dir.name, dir.abs, loadIgnoreRules(dir.abs, ignore));
+export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: NamedDir, ignore: readonly string[], logger: Logger, paths?: readonly string[]): Promise<PushResult> {
+  const changes = await scanRoot(store, dir, ignore, paths);
   if (changes.length === 0) return { root: dir.name, fresh: false, changes: 0, conflicts: 0, bytes: 0 };
   if (changes.length > MAX_UPSTREAM_CHANGES) {
     throw new Error(`${dir.name} has ${changes.length} changes; one session carries at most ${MAX_UPSTREAM_CHANGES} (push part of it, e.g. with --ignore)`);
@@ -58,11 +58,34 @@ export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: 
   return { root: dir.name, session: done.session, status: done.status, fresh: true, changes: done.changes, conflicts: done.conflicts, bytes };
 }
 
+/** R's changes in one root, optionally only at or below `paths`. */
+async function scanRoot(store: ClientStore, dir: NamedDir, ignore: readonly string[], paths?: readonly string[]): Promise<UpstreamChange[]> {
+  const all = await scanUpstream(store, dir.name, dir.abs, loadIgnoreRules(dir.abs, ignore));
+  return paths === undefined ? all : all.filter((c) => paths.some((p) => isSameOrBelow(c.path, p)));
+}
+
+/** One change a push would offer, for --dry-run. */
+export type PushPreview = { action: "add" | "change" | "delete"; path: string; size: number; conflict: boolean };
+
+/** What a push would offer, without connecting. Paths R already knows to be in conflict with E are flagged. */
+export async function previewPush(store: ClientStore, dirs: readonly NamedDir[], ignore: readonly string[], paths?: readonly string[]): Promise<PushPreview[]> {
+  const lines: PushPreview[] = [];
+  const conflicts = new Set(store.conflicts().map((c) => `${c.root}/${c.path}`));
+  for (const dir of dirs) {
+    for (const c of await scanRoot(store, dir, ignore, paths)) {
+      const action = c.state.kind === "deleted" ? "delete" : c.base === null ? "add" : "change";
+      const path = `${dir.name}/${c.path}`;
+      lines.push({ action, path, size: c.state.kind === "file" ? c.state.size : 0, conflict: conflicts.has(path) });
+    }
+  }
+  return lines;
+}
+
 /** Pushes every root and prints one line per root. */
-export async function pushAll(conn: DaemonConnection, store: ClientStore, dirs: readonly NamedDir[], ignore: readonly string[], logger: Logger): Promise<PushResult[]> {
+export async function pushAll(conn: DaemonConnection, store: ClientStore, dirs: readonly NamedDir[], ignore: readonly string[], logger: Logger, paths?: readonly string[]): Promise<PushResult[]> {
   const results: PushResult[] = [];
   for (const dir of dirs) {
-    const r = await pushRoot(conn, store, dir, ignore, logger);
+    const r = await pushRoot(conn, store, dir, ignore, logger, paths);
     results.push(r);
     if (r.session === undefined) logger.info(`${r.root}: nothing changed on R since the last sync; nothing to push`);
     else if (r.fresh) {

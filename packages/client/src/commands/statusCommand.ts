@@ -1,0 +1,70 @@
+import { existsSync } from "node:fs";
+import { loadIgnoreRules, UsageError, type NamedDir } from "@zync/node";
+import { formatTime } from "../format.js";
+import { ClientStore } from "../store/clientStore.js";
+import { connect } from "../syncSession.js";
+import { scanUpstream } from "../upstream/scanUpstream.js";
+
+/** What `zync-client status` reports. */
+export type ClientStatus = {
+  daemon: { url: string; reachable: boolean; head?: number; error?: string };
+  roots: { name: string; path: string | undefined; cursor: number; behind?: number; pendingUpstream?: number }[];
+  lastSync: string | null;
+  conflicts: { root: string; path: string; detected: string }[];
+};
+
+/**
+ * Collects the client's state: each root's cursor against the daemon's head (when the daemon can be reached),
+ * the last successful pull, open conflicts, and how many of R's own changes wait to go upstream.
+ */
+export async function clientStatus(dbPath: string, url: string, token: string | undefined, dirs: NamedDir[] | undefined, ignore: string[]): Promise<ClientStatus> {
+  if (!existsSync(dbPath)) throw new UsageError(`no client database at ${dbPath}; pass --db, or pull once first`);
+  const store = new ClientStore(dbPath);
+  try {
+    const daemon: ClientStatus["daemon"] = { url, reachable: false };
+    if (token === undefined) daemon.error = "not checked: no token (ZYNC_TOKEN or --token-file)";
+    else {
+      try {
+        const conn = await connect(store, url, token, false);
+        daemon.reachable = true;
+        daemon.head = conn.welcome.head;
+        conn.close();
+      } catch (err) {
+        daemon.error = err instanceof Error ? err.message : String(err);
+      }
+    }
+    const cursors = store.cursors();
+    const known = dirs ?? cursors.filter((c) => c.path !== undefined).map((c) => ({ name: c.root, abs: c.path! }));
+    const roots: ClientStatus["roots"] = [];
+    for (const d of known) {
+      const cursor = cursors.find((c) => c.root === d.name)?.seq ?? 0;
+      const pending = existsSync(d.abs) ? (await scanUpstream(store, d.name, d.abs, loadIgnoreRules(d.abs, ignore))).length : undefined;
+      roots.push({ name: d.name, path: d.abs, cursor, ...(daemon.head !== undefined ? { behind: Math.max(0, daemon.head - cursor) } : {}), ...(pending !== undefined ? { pendingUpstream: pending } : {}) });
+    }
+    const last = store.lastGoodPull();
+    return {
+      daemon,
+      roots,
+      lastSync: last?.endedAt ? new Date(last.endedAt).toISOString() : null,
+      conflicts: store.conflicts().map((c) => ({ root: c.root, path: c.path, detected: new Date(c.detectedAt).toISOString() })),
+    };
+  } finally {
+    store.close();
+  }
+}
+
+/** Prints the status for a person. */
+export function printStatus(s: ClientStatus, out: (line: string) => void): void {
+  out(s.daemon.reachable ? `daemon: ${s.daemon.url} reachable, head ${s.daemon.head}` : `daemon: ${s.daemon.url} ${s.daemon.error ?? "unreachable"}`);
+  for (const r of s.roots) {
+    const behind = r.behind === undefined ? "" : r.behind === 0 ? ", up to date" : `, ${r.behind} change(s) behind at most`;
+    const up = r.pendingUpstream ? `, ${r.pendingUpstream} change(s) of R's own not pushed upstream` : "";
+    out(`root ${r.name}: ${r.path ?? "(folder unknown)"}, cursor ${r.cursor}${behind}${up}`);
+  }
+  out(`last successful pull: ${s.lastSync ? formatTime(Date.parse(s.lastSync)) : "never"}`);
+  if (s.conflicts.length === 0) out("conflicts: none");
+  else {
+    out(`conflicts: ${s.conflicts.length}`);
+    for (const c of s.conflicts) out(`  ${c.root}/${c.path} (since ${formatTime(Date.parse(c.detected))})`);
+  }
+}

@@ -1,0 +1,138 @@
+import { existsSync } from "node:fs";
+import { ExitCode, ExitError, lockDatabase, UsageError, type Logger, type NamedDir } from "@zync/node";
+import { ConnectionError, RemoteError } from "../daemonConnection.js";
+import { formatBytes } from "../format.js";
+import type { RunReport } from "../pull/applyChanges.js";
+import type { PullPolicy } from "../pull/pullRoot.js";
+import { ClientStore } from "../store/clientStore.js";
+import { reportRun, runLoop } from "../syncLoop.js";
+import { connect, prepareRoots, RootsMismatchError, syncAll, type SyncOptions } from "../syncSession.js";
+import { pushAll, previewPush } from "../upstream/pushUpstream.js";
+
+/** Everything the sync command was asked to do. */
+export type SyncRequest = {
+  url: string;
+  token: string;
+  dbPath: string;
+  dirs: NamedDir[];
+  ignore: string[];
+  once: boolean;
+  updateUpstream: boolean;
+  dryRun: boolean;
+  json: boolean;
+  intervalMs: number;
+  preferDaemon: boolean;
+  fsync: boolean;
+  policy: PullPolicy;
+  logger: Logger;
+  quiet: boolean;
+};
+
+/** Maps a failure to connect or sync to the documented exit codes. */
+export function asExit(err: unknown): unknown {
+  if (err instanceof ConnectionError) {
+    const code = err.kind === "unauthorized" ? ExitCode.Unauthorized : err.kind === "protocol" ? ExitCode.Failure : ExitCode.Unreachable;
+    return new ExitError(code, err.message);
+  }
+  if (err instanceof RootsMismatchError) return new UsageError(err.message);
+  if (err instanceof RemoteError) return new ExitError(ExitCode.Failure, `the daemon refused: ${err.message}`);
+  return err;
+}
+
+const rethrow = (err: unknown): Promise<never> => Promise.reject(asExit(err));
+
+/** Pulls (once, live, or as a dry run) or pushes upstream, as asked. Returns the exit code. */
+export async function runSync(req: SyncRequest): Promise<number> {
+  if (req.updateUpstream) return push(req);
+  // A dry run only reads, so it may run beside a live client that holds the lock.
+  const unlock = req.dryRun ? () => undefined : lockDatabase(req.dbPath);
+  const store = new ClientStore(req.dbPath);
+  const opts: SyncOptions = {
+    dirs: req.dirs,
+    ignore: req.ignore,
+    preferDaemon: req.preferDaemon,
+    fsync: req.fsync,
+    logger: req.logger,
+    dryRun: req.dryRun,
+    policy: req.policy,
+    progress: !req.quiet && !req.json,
+  };
+  try {
+    if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
+    if (req.once || req.dryRun) {
+      const conn = await connect(store, req.url, req.token, false).catch(rethrow);
+      let report: RunReport;
+      try {
+        report = await syncAll(conn, store, opts).catch(rethrow);
+      } finally {
+        conn.close();
+      }
+      if (req.dryRun) return printPreview(report, req);
+      const open = store.conflicts().filter((c) => req.dirs.some((d) => d.name === c.root));
+      if (req.json) process.stdout.write(`${JSON.stringify({ written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`) })}\n`);
+      else {
+        reportRun(report, opts, new Set());
+        if (open.length === 0) req.logger.info(`up to date with ${req.url}`);
+      }
+      return open.length > 0 ? ExitCode.Conflicts : ExitCode.Ok;
+    }
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    const timing = { intervalMs: req.intervalMs, heartbeatMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000 };
+    await runLoop(store, req.url, req.token, opts, timing, stop.signal).catch(rethrow);
+    return ExitCode.Ok;
+  } finally {
+    store.close();
+    unlock();
+  }
+}
+
+function printPreview(report: RunReport, req: SyncRequest): number {
+  if (req.json) {
+    process.stdout.write(`${JSON.stringify({ dryRun: true, changes: report.preview })}\n`);
+    return ExitCode.Ok;
+  }
+  for (const p of report.preview) process.stdout.write(`would ${p.action === "conflict" ? "flag as conflict" : p.action} ${p.path}${p.size ? ` (${formatBytes(p.size)})` : ""}\n`);
+  const count = (a: string): number => report.preview.filter((p) => p.action === a).length;
+  const bytes = report.preview.filter((p) => p.action !== "delete" && p.action !== "conflict").reduce((n, p) => n + p.size, 0);
+  process.stdout.write(`dry run: ${count("add")} to add, ${count("change")} to change, ${count("delete")} to delete, ${count("conflict")} in conflict, ${formatBytes(bytes)} to fetch; nothing was changed\n`);
+  return ExitCode.Ok;
+}
+
+/**
+ * Pushes R's changes upstream (or, with --dry-run, lists them). It only reads the client's store, so it may run
+ * while a long-running client holds the store's lock.
+ */
+async function push(req: SyncRequest): Promise<number> {
+  if (!existsSync(req.dbPath)) throw new UsageError(`no client database at ${req.dbPath}: pull from E at least once before pushing upstream (or pass --db)`);
+  const store = new ClientStore(req.dbPath);
+  try {
+    if (req.dryRun) {
+      const lines = await previewPush(store, req.dirs, req.ignore, req.policy.paths);
+      if (req.json) process.stdout.write(`${JSON.stringify({ dryRun: true, changes: lines })}\n`);
+      else {
+        for (const l of lines) process.stdout.write(`would push: ${l.action} ${l.path}${l.size ? ` (${formatBytes(l.size)})` : ""}${l.conflict ? " — E changed it too when R last pulled" : ""}\n`);
+        process.stdout.write(`dry run: ${lines.length} change(s) would be offered to E; nothing was sent\n`);
+      }
+      return ExitCode.Ok;
+    }
+    const conn = await connect(store, req.url, req.token, false).catch(rethrow);
+    const run = store.startRun("push");
+    try {
+      const results = await pushAll(conn, store, req.dirs, req.ignore, req.logger, req.policy.paths).catch(rethrow);
+      const bytes = results.reduce((n, r) => n + r.bytes, 0);
+      store.endRun(run, { files: results.reduce((n, r) => n + (r.fresh ? r.changes : 0), 0), deleted: 0, bytes, conflicts: results.reduce((n, r) => n + r.conflicts, 0) });
+      if (req.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+    } catch (err) {
+      store.endRun(run, { files: 0, deleted: 0, bytes: 0, conflicts: 0, error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    } finally {
+      conn.close();
+    }
+    return ExitCode.Ok;
+  } finally {
+    store.close();
+  }
+}
