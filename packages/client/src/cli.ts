@@ -9,6 +9,12 @@ import { runSync } from "./commands/syncCommand.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
+/** The config-file settings each subcommand takes (the default command takes them all). */
+const SUBCOMMAND_KEYS: Record<string, readonly string[] | undefined> = {
+  status: ["db", "server", "token-file", "dirs", "ignore"],
+  log: ["db"],
+};
+
 /** Options every command shares. */
 function common<T>(y: Argv<T>) {
   return y
@@ -33,7 +39,7 @@ async function main(): Promise<number | void> {
   await common(yargs(args))
     .scriptName("zync-client")
     .usage("$0 [status|log] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nPulls changes from a zync daemon into local folders, never overwriting an edit made here.")
-    .config(loadConfig("client", configPathFromArgs(args)))
+    .config(loadConfig("client", configPathFromArgs(args), SUBCOMMAND_KEYS[args[0] ?? ""]))
     .command(
       "$0",
       "pull changes from the daemon (live, every --interval, or --once), or push R's own with --update-upstream",

@@ -6,6 +6,7 @@ import { RootIndexer } from "./rootIndexer.js";
 import { startServer, type RunningServer } from "./server/httpServer.js";
 import { ChangeLog } from "./store/changeLog.js";
 import { openDatabase, stagingDirFor } from "./store/database.js";
+import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
 
 
@@ -23,6 +24,8 @@ export type DaemonOptions = {
   /** Deletions are remembered this long; a client that was away longer gets a full resync. */
   tombstoneMs: number;
   watchTiming: WatchTiming;
+  /** The mass-deletion guard: `allow` records such deletions anyway; `maxShare` (0..1) of a root's files may vanish at once. */
+  deleteGuard?: { allow: boolean; maxShare: number; retryMs?: number };
   logger: Logger;
   /** Source of change hints per root; chokidar unless a test injects another. */
   hints?: (root: NamedDir, rules: IgnoreRules) => ChangeHints;
@@ -63,13 +66,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const pruned = changeLog.pruneDeletions(Date.now() - opts.tombstoneMs);
     if (pruned > 0) opts.logger.verbose(`forgot ${pruned} old deletions`);
 
-    const { logger } = opts;
+    const activity = new ActivityLog(changeLog.db);
+    activity.resetPresence();
+    // Warnings and errors also go to the database, where 'zync-daemon status' shows the latest.
+    const logger: Logger = {
+      ...opts.logger,
+      warn: (msg) => {
+        opts.logger.warn(msg);
+        activity.event("warn", msg);
+      },
+      error: (msg) => {
+        opts.logger.error(msg);
+        activity.event("error", msg);
+      },
+    };
+    const guard = {
+      allow: opts.deleteGuard?.allow ?? false,
+      maxShare: opts.deleteGuard?.maxShare ?? 0.5,
+      retryMs: opts.deleteGuard?.retryMs ?? 30_000,
+      onHalt: (root: string, reason: string) => activity.halt(root, reason),
+      onResume: (root: string) => activity.resume(root),
+    };
+    for (const h of activity.halted()) activity.resume(h.root);
     const indexers: RootIndexer[] = [];
     const ready: Promise<void>[] = [];
     const reconciles: Promise<unknown>[] = [];
     for (const dir of opts.dirs) {
       const rules = loadIgnoreRules(dir.abs, [...opts.ignore, ...ownFilePatterns(opts.dbPath, dir.abs)]);
-      const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, logger.warn);
+      const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, logger.warn, guard);
       indexers.push(indexer);
       const hints = (opts.hints ?? ((d, r) => chokidarHints(d.abs, r, opts.watchTiming)))(dir, rules);
       hintSources.push(hints);
@@ -93,7 +117,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const roots = new Map(opts.dirs.map((d) => [d.name, new SafeRoot(d.abs)]));
     const staging = new StagingStore(changeLog.db, stagingDirFor(opts.dbPath));
-    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, staging, roots, logger });
+    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, activity, staging, roots, logger });
 
     const rescan = async (): Promise<void> => {
       for (const ix of indexers) await ix.reconcile();
@@ -113,6 +137,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         if (closed) return;
         closed = true;
         clearInterval(timer);
+        for (const ix of indexers) ix.stop();
         await server.close();
         await Promise.all(hintSources.map((h) => h.close()));
         // Let in-flight indexing finish before the database closes.

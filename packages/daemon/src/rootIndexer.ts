@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { depthOf, ErrorCode, isWirePath, ProtocolError, type EntryState } from "@zync/protocol";
 import { isMissing, SafeRoot, sameStatKey, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
@@ -22,6 +23,24 @@ function stateChanged(a: EntryState, b: EntryState): boolean {
   }
 }
 
+/**
+ * The mass-deletion guard: when a root disappears or suddenly loses more than `maxShare` of its files (an
+ * unmounted disk, a mistaken `rm -rf`), the root is halted instead of recording the deletions.
+ */
+export type DeleteGuard = {
+  /** Record such deletions anyway (`--allow-mass-delete`). */
+  allow: boolean;
+  /** Share of a root's files (0..1) that may vanish at once. */
+  maxShare: number;
+  /** How often a halted root is checked again (it resumes by itself once its files are back). */
+  retryMs: number;
+  onHalt(root: string, reason: string): void;
+  onResume(root: string): void;
+};
+
+/** Losing this many files or fewer never halts a root. */
+export const MASS_DELETE_MIN = 20;
+
 /** What one reconcile or check did. */
 export type IndexStats = { recorded: number; hashed: number; scanned: number };
 
@@ -36,12 +55,52 @@ export class RootIndexer {
   private readonly rules: IgnoreRules;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly warn: (msg: string) => void;
+  private readonly guard: DeleteGuard;
+  private halted: string | undefined;
+  private retry: NodeJS.Timeout | undefined;
 
-  constructor(log: ChangeLog, root: RootSpec, rules: IgnoreRules, warn: (msg: string) => void) {
+  constructor(log: ChangeLog, root: RootSpec, rules: IgnoreRules, warn: (msg: string) => void, guard: DeleteGuard) {
     this.log = log;
     this.root = root;
     this.rules = rules;
     this.warn = warn;
+    this.guard = guard;
+  }
+
+  /** Why the root is halted, or undefined while it is recorded normally. */
+  haltedBecause(): string | undefined {
+    return this.halted;
+  }
+
+  /** Stops the retry timer of a halted root. */
+  stop(): void {
+    clearTimeout(this.retry);
+  }
+
+  private halt(reason: string): void {
+    if (this.halted === undefined) {
+      this.warn(`root ${this.root.name} halted: ${reason}; nothing is recorded for it until its files are back (or restart with --allow-mass-delete if this was intended)`);
+      this.guard.onHalt(this.root.name, reason);
+    }
+    this.halted = reason;
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => void this.reconcile().catch(() => undefined), this.guard.retryMs);
+    this.retry.unref();
+  }
+
+  private resume(): void {
+    if (this.halted === undefined) return;
+    this.halted = undefined;
+    clearTimeout(this.retry);
+    this.warn(`root ${this.root.name} resumed: its files are back`);
+    this.guard.onResume(this.root.name);
+  }
+
+  /** Why losing `lost` of `live` files at once must halt the root, or undefined when it may be recorded. */
+  private massLoss(lost: number, live: number): string | undefined {
+    if (!existsSync(this.root.abs)) return `its folder ${this.root.abs} is gone (an unmounted disk?)`;
+    if (this.guard.allow || lost <= MASS_DELETE_MIN || lost <= this.guard.maxShare * live) return undefined;
+    return `${lost} of its ${live} files vanished at once (an unmounted disk or a mistaken rm -rf?)`;
   }
 
   /** Scans the tree below `under` ("" for the whole root) and records every difference from the log. */
@@ -55,9 +114,33 @@ export class RootIndexer {
       const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
       const sorted = [...new Set(paths)].sort((a, b) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1));
       const safe = new SafeRoot(this.root.abs);
+      if (this.halted !== undefined) return stats;
+      const halt = await this.batchLoss(safe, sorted);
+      if (halt !== undefined) {
+        this.halt(halt);
+        return stats;
+      }
       for (const rel of sorted) add(stats, await this.checkOne(safe, rel));
       return stats;
     });
+  }
+
+  /**
+   * When a batch of watcher hints would delete more than a few files, compares the whole root on disk with the
+   * log (the files of a big `rm -rf` arrive over several batches, so one batch alone says little).
+   */
+  private async batchLoss(safe: SafeRoot, paths: readonly string[]): Promise<string | undefined> {
+    let vanishing = 0;
+    for (const rel of paths) {
+      const prev = this.log.get(this.root.name, rel);
+      if (prev === undefined || prev.state.kind === "deleted" || (await this.keyAt(safe, rel)) !== undefined) continue;
+      vanishing += prev.state.kind === "dir" ? this.log.liveBelow(this.root.name, rel).filter((e) => e.state.kind === "file").length : prev.state.kind === "file" ? 1 : 0;
+    }
+    if (vanishing <= MASS_DELETE_MIN && existsSync(this.root.abs)) return undefined;
+    const live = this.log.liveFileCount(this.root.name);
+    let present = 0;
+    for await (const e of scanTree(this.root.abs, this.rules)) if (e.key.kind === "file") present++;
+    return this.massLoss(Math.max(0, live - present), live);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -100,8 +183,14 @@ export class RootIndexer {
     const gone = [...known.values()].filter((e) => e.state.kind !== "deleted" && !seen.has(e.path));
     const [ignored, deleted] = await this.splitIgnored(gone);
     writes.push(...ignored.map((e) => ({ op: "forget", root: name, path: e.path }) as const));
-    writes.push(...deletions(name, deleted));
+    const liveFiles = [...known.values()].filter((e) => e.state.kind === "file").length;
+    const halt = this.massLoss(deleted.filter((e) => e.state.kind === "file").length, liveFiles);
+    if (halt === undefined) writes.push(...deletions(name, deleted));
     flush();
+    if (under === "") {
+      if (halt !== undefined) this.halt(halt);
+      else this.resume();
+    }
     return stats;
   }
 

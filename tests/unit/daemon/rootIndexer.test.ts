@@ -13,6 +13,8 @@ afterAll(removeTempDirs);
 
 type Setup = { root: string; log: ChangeLog; ix: RootIndexer; rules: IgnoreRules; warnings: string[] };
 
+const GUARD = { allow: false, maxShare: 0.5, retryMs: 3_600_000, onHalt: () => undefined, onResume: () => undefined };
+
 function setup(build: (root: string) => void = sampleTree): Setup {
   const root = tempDir("zync-root-");
   build(root);
@@ -20,7 +22,7 @@ function setup(build: (root: string) => void = sampleTree): Setup {
   logs.push(log);
   const rules = loadIgnoreRules(root);
   const warnings: string[] = [];
-  const ix = new RootIndexer(log, { name: "code", abs: root }, rules, (m) => warnings.push(m));
+  const ix = new RootIndexer(log, { name: "code", abs: root }, rules, (m) => warnings.push(m), GUARD);
   return { root, log, ix, rules, warnings };
 }
 

@@ -15,11 +15,13 @@ import {
 import { SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
+import type { ActivityLog } from "../store/activityLog.js";
 import { UpstreamReceiver } from "../upstream/upstreamReceiver.js";
 
 /** What a connection needs from the daemon. */
 export type SessionContext = {
   log: ChangeLog;
+  activity: ActivityLog;
   staging: StagingStore;
   /** Served roots by name. */
   roots: ReadonlyMap<string, SafeRoot>;
@@ -37,15 +39,19 @@ export class ClientSession {
   private unsubscribe: (() => void) | undefined;
   private notifyQueued = false;
   private readonly upstream: UpstreamReceiver;
+  private readonly historyRow: number;
+  private readonly totals = { changes: 0, files: 0, bytes: 0 };
 
-  constructor(ws: WebSocket, ctx: SessionContext) {
+  constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
     this.ws = ws;
     this.ctx = ctx;
+    this.historyRow = ctx.activity.opened(address);
     this.upstream = new UpstreamReceiver(ws, ctx.staging, (name) => ctx.roots.get(name)?.root);
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on("close", () => {
       this.unsubscribe?.();
       void this.upstream.close();
+      ctx.activity.closed(this.historyRow, this.clientId, this.totals);
     });
     ws.on("error", () => undefined);
   }
@@ -92,7 +98,8 @@ export class ClientSession {
       this.ws.close(1002, "version mismatch");
       return;
     }
-    this.clientId = clientId;
+    if (this.clientId === undefined) this.ctx.activity.identified(this.historyRow, clientId);
+    this.clientId ??= clientId;
     const { log } = this.ctx;
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()] });
     this.unsubscribe?.();
@@ -121,6 +128,7 @@ export class ClientSession {
         const limit = Math.min(msg.limit ?? MAX_CHANGES_PER_PAGE, MAX_CHANGES_PER_PAGE);
         const page = log.changesSince(msg.since, limit, msg.root);
         const changes = msg.root === undefined ? page.changes.filter((c) => this.ctx.roots.has(c.root)) : page.changes;
+        this.totals.changes += changes.length;
         return this.send({ type: "CHANGES", id: msg.id, changes, next: page.next, head: page.head, more: page.more });
       }
       case "GET_FILE": {
@@ -133,6 +141,8 @@ export class ClientSession {
         // A fresh check of every folder on the way: one may have become a symlink since the last request.
         const abs = await new SafeRoot(root.root).resolve(msg.path);
         const sent = await sendFileFrames(abs, msg.id, (frame) => sendWithBackpressure(this.ws, frame));
+        this.totals.files++;
+        this.totals.bytes += sent.size;
         return this.send({ type: "FILE_END", id: msg.id, ...sent });
       }
       case "ACK_CHANGES":

@@ -47,7 +47,7 @@ export async function startServer(opts: ListenOptions, ctx: SessionContext): Pro
       refuse(socket, "401 Unauthorized", "zync: missing or wrong token\n");
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, ctx));
+    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, ctx, req.socket.remoteAddress));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

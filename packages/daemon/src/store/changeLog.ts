@@ -101,6 +101,7 @@ export class ChangeLog {
       touch: this.db.prepare(
         "UPDATE entries SET size = @size, mode = @mode, mtime_ms = @mtime_ms, ino = @ino WHERE root = @root AND path = @path",
       ),
+      fileCount: this.db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM entries WHERE root = ? AND kind = 'file'"),
       forget: this.db.prepare("DELETE FROM entries WHERE root = ? AND path = ?"),
       since: this.db.prepare<[number, number], Row>("SELECT * FROM entries WHERE seq > ? ORDER BY seq LIMIT ?"),
       sinceInRoot: this.db.prepare<[string, number, number], Row>(
@@ -155,6 +156,11 @@ export class ChangeLog {
     const map = new Map<string, StoredEntry>();
     for (const row of this.stmt.ofRoot.iterate(root)) map.set(row.path, entryOf(row));
     return map;
+  }
+
+  /** How many files of a root are recorded as present. */
+  liveFileCount(root: string): number {
+    return this.stmt.fileCount.get(root)?.n ?? 0;
   }
 
   /** Live entries strictly below a directory. */

@@ -56,6 +56,23 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_id, path)
   ) WITHOUT ROWID;
   `,
+  `
+  -- What the daemon did, for 'zync-daemon status' and 'zync-daemon log' (run while it runs).
+  ALTER TABLE clients ADD COLUMN connected INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE serve_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT,
+    address TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    changes INTEGER NOT NULL DEFAULT 0,
+    files INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+  );
+  CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
+  CREATE TABLE halted_roots (root TEXT PRIMARY KEY, since INTEGER NOT NULL, reason TEXT NOT NULL);
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

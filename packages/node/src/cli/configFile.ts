@@ -8,9 +8,10 @@ export const DEFAULT_CONFIG_FILE = "zync.config.json";
 /**
  * Reads a JSON config file for one command. Its keys are the command's long flag names (`"token-file"`,
  * `"dirs": [...]`); a `"daemon"` or `"client"` section holds settings for that command only and wins over the
- * top level. Flags given on the command line win over both. Returns {} when the default file is absent.
+ * top level. Flags given on the command line win over both. Returns {} when the default file is absent. With
+ * `onlyKeys`, only those settings are returned (for subcommands that take fewer flags).
  */
-export function loadConfig(command: "daemon" | "client", explicitPath: string | undefined): Record<string, unknown> {
+export function loadConfig(command: "daemon" | "client", explicitPath: string | undefined, onlyKeys?: readonly string[]): Record<string, unknown> {
   const path = resolve(explicitPath ?? DEFAULT_CONFIG_FILE);
   if (explicitPath === undefined && !existsSync(path)) return {};
   let parsed: unknown;
@@ -26,7 +27,9 @@ export function loadConfig(command: "daemon" | "client", explicitPath: string | 
   if (section !== undefined && (typeof section !== "object" || section === null || Array.isArray(section))) {
     throw new UsageError(`"${command}" in config file ${path} must be an object`);
   }
-  return { ...shared, ...(section as Record<string, unknown> | undefined) };
+  const merged: Record<string, unknown> = { ...shared, ...(section as Record<string, unknown> | undefined) };
+  // A subcommand such as `status` takes only some of the flags; the rest of the file is not for it.
+  return onlyKeys === undefined ? merged : Object.fromEntries(Object.entries(merged).filter(([k]) => onlyKeys.includes(k)));
 }
 
 /** The value of `--config PATH` (or `--config=PATH`) in raw arguments, before the parser runs. */

@@ -1,0 +1,84 @@
+import { existsSync, readFileSync } from "node:fs";
+import { UsageError } from "@zync/node";
+import { SessionStatus } from "@zync/protocol";
+import { ActivityLog, type DaemonEvent } from "../store/activityLog.js";
+import { ChangeLog } from "../store/changeLog.js";
+import { openDatabase, stagingDirFor } from "../store/database.js";
+import { StagingStore } from "../upstream/stagingStore.js";
+
+/** What `zync-daemon status` reports. */
+export type DaemonStatus = {
+  db: string;
+  /** The pid of the daemon running on this database, or null when none is. */
+  runningPid: number | null;
+  head: number;
+  epoch: string;
+  roots: { name: string; path: string; files: number; halted: string | null }[];
+  clients: { id: string; connected: boolean; ackedSeq: number; behind: number; lastSeen: string }[];
+  sessions: { id: number; status: string; root: string; changes: number; pending: number; created: string }[];
+  lastErrors: { at: string; level: DaemonEvent["level"]; message: string }[];
+};
+
+function runningPid(dbPath: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(`${dbPath}.lock`, "utf8"), 10);
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads the daemon's state from its database; works while the daemon runs. */
+export function daemonStatus(dbPath: string): DaemonStatus {
+  if (!existsSync(dbPath)) throw new UsageError(`no zync database at ${dbPath}; pass the daemon's --db`);
+  const db = openDatabase(dbPath);
+  try {
+    const log = new ChangeLog(db);
+    const activity = new ActivityLog(db);
+    const staging = new StagingStore(db, stagingDirFor(dbPath));
+    const connected = activity.connectedClients();
+    const halted = new Map(activity.halted().map((h) => [h.root, h.reason]));
+    const head = log.head();
+    const open: string[] = [SessionStatus.Receiving, SessionStatus.Pending, SessionStatus.Partial];
+    return {
+      db: dbPath,
+      runningPid: runningPid(dbPath),
+      head,
+      epoch: log.epoch,
+      roots: log.roots().map((r) => ({ name: r.name, path: r.path, files: log.liveFileCount(r.name), halted: halted.get(r.name) ?? null })),
+      clients: log.clients().map((c) => ({
+        id: c.id,
+        connected: connected.has(c.id),
+        ackedSeq: c.ackedSeq,
+        behind: Math.max(0, head - c.ackedSeq),
+        lastSeen: new Date(c.lastSeen).toISOString(),
+      })),
+      sessions: staging
+        .list()
+        .filter((s) => open.includes(s.status))
+        .map((s) => ({ id: s.id, status: s.status, root: s.root, changes: s.changes, pending: s.pending, created: new Date(s.createdAt).toISOString() })),
+      lastErrors: activity.events(5).map((e) => ({ at: new Date(e.at).toISOString(), level: e.level, message: e.message })),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+const time = (iso: string): string => iso.replace("T", " ").slice(0, 19);
+
+/** Prints the status for a person. */
+export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void): void {
+  out(`daemon: ${s.runningPid === null ? "not running" : `running (pid ${s.runningPid})`} on ${s.db}; head ${s.head}`);
+  for (const r of s.roots) out(`root ${r.name}: ${r.path}, ${r.files} files${r.halted ? `, HALTED: ${r.halted}` : ""}`);
+  if (s.clients.length === 0) out("clients: none yet");
+  for (const c of s.clients) {
+    out(`client ${c.id}: ${c.connected ? "connected" : "not connected"}, acknowledged ${c.ackedSeq}${c.behind ? ` (${c.behind} behind)` : " (up to date)"}, last seen ${time(c.lastSeen)}`);
+  }
+  if (s.sessions.length === 0) out("upstream sessions waiting: none");
+  for (const x of s.sessions) out(`upstream session ${x.id} (${x.status}) for ${x.root}: ${x.pending} of ${x.changes} change(s) pending; review with 'zync-apply apply ${x.id}'`);
+  if (s.lastErrors.length > 0) {
+    out("latest warnings and errors:");
+    for (const e of s.lastErrors) out(`  ${time(e.at)} ${e.message}`);
+  }
+}

@@ -1,0 +1,94 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { createLogger, createTokenFile, parseDirs, readTokenFile, requireExistingDirs, TOKEN_ENV, UsageError, type Logger } from "@zync/node";
+import { startDaemon } from "../daemon.js";
+import { planTunnel, startTunnel } from "../tunnel/tunnelPlan.js";
+
+/** The serve command's flags, as parsed. */
+export type ServeArgs = {
+  host: string;
+  port: number;
+  db: string;
+  dirs: string[];
+  ignore: string[];
+  "token-file"?: string;
+  "rescan-interval": number;
+  "tombstone-days": number;
+  debounce: number;
+  "allow-mass-delete": boolean;
+  "max-delete": number;
+  verbose: boolean;
+  quiet: boolean;
+  tunnel?: string;
+  "remote-port"?: number;
+  "ssh-option"?: string[];
+  "ssh-identity"?: string;
+};
+
+/** Chooses the token: ZYNC_TOKEN, else --token-file, else `<db>.token`; a missing file is created (mode 0600). */
+function resolveToken(tokenFile: string | undefined, dbPath: string, logger: Logger): string {
+  const fromEnv = process.env[TOKEN_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== "") return fromEnv.trim();
+  const path = resolve(tokenFile ?? `${dbPath}.token`);
+  if (existsSync(path)) return readTokenFile(path);
+  const token = createTokenFile(path);
+  logger.info(`created a new token in ${path}; give it to the client with --token-file or ${TOKEN_ENV}`);
+  return token;
+}
+
+function atLeastZero(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} must be a number of at least 0`);
+  return value;
+}
+
+/** Runs the daemon until SIGINT or SIGTERM. */
+export async function serve(argv: ServeArgs): Promise<void> {
+  const port = atLeastZero("port", argv.port);
+  if (!Number.isInteger(port) || port > 65535) throw new UsageError("--port must be a whole number from 0 to 65535");
+  const maxDelete = atLeastZero("max-delete", argv["max-delete"]);
+  if (maxDelete > 100) throw new UsageError("--max-delete is a percentage from 0 to 100");
+  const dirs = parseDirs(argv.dirs);
+  requireExistingDirs(dirs);
+  const tunnelPlan = planTunnel({
+    tunnel: argv.tunnel,
+    remotePort: argv["remote-port"],
+    sshOptions: argv["ssh-option"],
+    sshIdentity: argv["ssh-identity"],
+  });
+  const logger = createLogger("zync-daemon", argv.quiet ? "quiet" : argv.verbose ? "verbose" : "normal");
+  const dbPath = resolve(argv.db);
+  const token = resolveToken(argv["token-file"], dbPath, logger);
+
+  const daemon = await startDaemon({
+    host: argv.host,
+    port,
+    dbPath,
+    dirs,
+    ignore: argv.ignore,
+    token,
+    rescanIntervalMs: atLeastZero("rescan-interval", argv["rescan-interval"]) * 1000,
+    tombstoneMs: atLeastZero("tombstone-days", argv["tombstone-days"]) * 86_400_000,
+    watchTiming: { debounceMs: atLeastZero("debounce", argv.debounce), maxWaitMs: 500 },
+    deleteGuard: { allow: argv["allow-mass-delete"], maxShare: maxDelete / 100 },
+    logger,
+  });
+  const host = daemon.server.host.includes(":") ? `[${daemon.server.host}]` : daemon.server.host;
+  process.stdout.write(`listening on ws://${host}:${daemon.server.port}\n`);
+  logger.verbose(`serving ${dirs.map((d) => `${d.name}=${d.abs}`).join(", ")}; head ${daemon.log.head()}`);
+  const tunnel = tunnelPlan && startTunnel(tunnelPlan, daemon.server.host, daemon.server.port, logger);
+
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      (tunnel?.stop() ?? Promise.resolve())
+        .then(() => daemon.close())
+        .then(done, (err: unknown) => {
+          logger.error(`shutdown failed: ${String(err)}`);
+          done();
+        });
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

@@ -1,0 +1,66 @@
+import { UsageError, type Logger } from "@zync/node";
+import { findOnPath, parseSshIdentity, parseSshOption, sshTunnelArgs } from "./sshCommand.js";
+import { SshTunnel } from "./sshTunnel.js";
+import { DEFAULT_REMOTE_PORT, describeTarget, parseRemotePort, parseTunnelTarget, type TunnelTarget } from "./tunnelTarget.js";
+
+/** The tunnel flags as the command line gave them (each possibly repeated, which only --ssh-option allows). */
+export type TunnelFlags = {
+  tunnel?: unknown;
+  remotePort?: unknown;
+  sshOptions?: unknown;
+  sshIdentity?: unknown;
+};
+
+/** A checked `--tunnel` request, ready to start once the daemon's port is known. */
+export type TunnelPlan = {
+  /** Path of the ssh program. */
+  ssh: string;
+  target: TunnelTarget;
+  remotePort: number;
+  identity?: string;
+  options: string[];
+};
+
+function single(flag: string, value: unknown): unknown {
+  if (Array.isArray(value)) throw new UsageError(`--${flag} may be given only once`);
+  return value;
+}
+
+/**
+ * Checks the tunnel flags before anything starts: undefined without `--tunnel`, a UsageError (exit 2) for a
+ * malformed value, for a tunnel flag without `--tunnel`, or when ssh is not installed.
+ */
+export function planTunnel(flags: TunnelFlags, path = process.env.PATH ?? ""): TunnelPlan | undefined {
+  const tunnel = single("tunnel", flags.tunnel);
+  const remotePort = single("remote-port", flags.remotePort);
+  const identity = single("ssh-identity", flags.sshIdentity);
+  const options = flags.sshOptions === undefined ? [] : ([] as unknown[]).concat(flags.sshOptions);
+  if (tunnel === undefined) {
+    const stray =
+      remotePort !== undefined ? "--remote-port" : identity !== undefined ? "--ssh-identity" : options.length > 0 ? "--ssh-option" : undefined;
+    if (stray !== undefined) throw new UsageError(`${stray} only applies together with --tunnel [user@]host`);
+    return undefined;
+  }
+  const target = parseTunnelTarget(String(tunnel));
+  const port = remotePort === undefined ? DEFAULT_REMOTE_PORT : parseRemotePort(Number(remotePort));
+  const checkedOptions = options.map((o) => parseSshOption(String(o)));
+  const identityPath = identity === undefined ? undefined : parseSshIdentity(String(identity));
+  const ssh = findOnPath("ssh", path);
+  if (ssh === undefined) throw new UsageError("--tunnel needs the OpenSSH client, but no 'ssh' program was found on PATH");
+  return { ssh, target, remotePort: port, options: checkedOptions, ...(identityPath === undefined ? {} : { identity: identityPath }) };
+}
+
+/** Starts supervising the planned tunnel to a daemon that listens on `localHost:localPort`. */
+export function startTunnel(plan: TunnelPlan, localHost: string, localPort: number, logger: Logger): SshTunnel {
+  const args = sshTunnelArgs({
+    target: plan.target,
+    remotePort: plan.remotePort,
+    localHost,
+    localPort,
+    options: plan.options,
+    ...(plan.identity === undefined ? {} : { identity: plan.identity }),
+  });
+  const tunnel = new SshTunnel({ ssh: plan.ssh, args, remotePort: plan.remotePort, remoteName: describeTarget(plan.target), logger });
+  tunnel.start();
+  return tunnel;
+}
