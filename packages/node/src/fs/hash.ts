@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, readSync } from "node:fs";
+import { openForReading } from "./openForReading.js";
 import xxhash, { type XXHashAPI } from "xxhash-wasm";
 
 let api: Promise<XXHashAPI> | undefined;
@@ -38,7 +39,7 @@ const READ_BYTES = 1024 * 1024;
 export async function hashFile(absPath: string): Promise<{ hash: string; size: number }> {
   const hasher = await createHasher();
   // Synchronous reads: most files are small, and a thread-pool round trip per read costs more than the read.
-  const fd = openSync(absPath, "r");
+  const fd = openForReading(absPath, constants.O_RDONLY);
   try {
     const statSize = fstatSync(fd).size;
     const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_BYTES, statSize + 1)));

@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, readSync } from "node:fs";
 import { BINARY_HEADER_BYTES, ErrorCode, FILE_CHUNK_BYTES, ProtocolError, writeBinaryHeader } from "@zync/protocol";
 import { createHasher } from "../fs/hash.js";
+import { openForReading } from "../fs/openForReading.js";
 import { isMissing } from "../fs/localEntry.js";
 
 /** What was read and sent. */
@@ -14,7 +15,7 @@ export type SentFile = { size: number; hash: string; mode: number; mtimeMs: numb
 export async function sendFileFrames(absPath: string, id: number, send: (frame: Uint8Array) => Promise<void>): Promise<SentFile> {
   let fd: number;
   try {
-    fd = openSync(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openForReading(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     if (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP") {
       throw new ProtocolError(ErrorCode.NotFound, "file no longer exists as a regular file");
