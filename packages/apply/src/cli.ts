@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { parseDirs, runCli, UsageError } from "@zync/node";
+import { parseDirs, runCli, UsageError, withZyncDefaults } from "@zync/node";
 import { applySession } from "./commands/applySession.js";
 import { listSessions } from "./commands/listSessions.js";
 import { rejectSession } from "./commands/rejectSession.js";
@@ -20,7 +20,7 @@ async function main(): Promise<number | void> {
       .then(() => run(ctx))
       .finally(() => ctx.close());
   };
-  await yargs(hideBin(process.argv))
+  await withZyncDefaults(yargs(hideBin(process.argv)))
     .scriptName("zync-apply")
     .usage("$0 <command> [options]\n\nReviews and applies the changes R pushed with 'zync-client --update-upstream'. Runs on E.")
     .option("db", { type: "string", default: "sync.db", describe: "the daemon's database" })
@@ -54,13 +54,6 @@ async function main(): Promise<number | void> {
       ["$0 --db ~/.zync/sync.db apply 3 --non-interactive", "apply a conflict-free session in a script"],
     ])
     .demandCommand(1, "name a command: list, show, apply or reject")
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err instanceof Error ? err : new UsageError(`${msg} (see --help)`);
-    })
     .parseAsync();
   return result;
 }

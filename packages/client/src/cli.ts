@@ -1,7 +1,7 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { wirePathProblem } from "@zync/protocol";
-import { configPathFromArgs, loadConfig, parseDirs, runCli, TOKEN_ENV, UsageError } from "@zync/node";
+import { configPathFromArgs, loadConfig, parseDirs, runCli, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { checkServerUrl, dbPathOf, loggerFor, readToken } from "./commands/clientOptions.js";
 import { clientRuns, printRuns } from "./commands/logCommand.js";
 import { clientStatus, printStatus } from "./commands/statusCommand.js";
@@ -36,7 +36,7 @@ const number = (name: string, v: number, min: number): number => {
 async function main(): Promise<number | void> {
   const args = hideBin(process.argv);
   let result: Promise<number | void> = Promise.resolve();
-  await common(yargs(args))
+  await withZyncDefaults(common(yargs(args)))
     .scriptName("zync-client")
     .usage("$0 [status|log] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nPulls changes from a zync daemon into local folders, never overwriting an edit made here.")
     .config(loadConfig("client", configPathFromArgs(args), SUBCOMMAND_KEYS[args[0] ?? ""]))
@@ -105,13 +105,6 @@ async function main(): Promise<number | void> {
         else printRuns(runs, out);
       },
     )
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err instanceof Error ? err : new UsageError(`${msg} (see --help)`);
-    })
     .parseAsync();
   return result;
 }

@@ -1,5 +1,5 @@
 import type { RunReport } from "./pull/applyChanges.js";
-import { formatBytes } from "./format.js";
+import { formatBytes } from "@zync/node";
 
 /** How often the progress line is redrawn on a terminal, and how long a transfer runs before it appears. */
 const TTY_EVERY_MS = 200;

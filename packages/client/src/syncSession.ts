@@ -3,7 +3,7 @@ import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logge
 import { DaemonConnection, type ConnectOptions } from "./daemonConnection.js";
 import { emptyReport, type RootContext, type RunReport } from "./pull/applyChanges.js";
 import { pullRoot, type PullPolicy } from "./pull/pullRoot.js";
-import { formatBytes } from "./format.js";
+import { formatBytes } from "@zync/node";
 import { startProgress } from "./progress.js";
 import type { ClientStore } from "./store/clientStore.js";
 

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { configPathFromArgs, loadConfig, runCli, TOKEN_ENV, UsageError } from "@zync/node";
+import { configPathFromArgs, loadConfig, runCli, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { daemonRuns, printDaemonRuns } from "./commands/daemonLog.js";
 import { daemonStatus, printDaemonStatus } from "./commands/daemonStatus.js";
 import { serve } from "./commands/serveCommand.js";
@@ -18,7 +18,7 @@ const out = (line: string): void => void process.stdout.write(`${line}\n`);
 async function main(): Promise<number | void> {
   const args = hideBin(process.argv);
   let result: Promise<number | void> = Promise.resolve();
-  await yargs(args)
+  await withZyncDefaults(yargs(args))
     .scriptName("zync-daemon")
     .usage("$0 [status|log] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nWatches folders on this workstation and serves their changes to zync clients.")
     .config(loadConfig("daemon", configPathFromArgs(args), args[0] === "status" || args[0] === "log" ? ["db"] : undefined))
@@ -71,13 +71,6 @@ async function main(): Promise<number | void> {
       },
     )
     .example(EXAMPLES.map(([a, b]) => [a, b]))
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err instanceof Error ? err : new UsageError(`${msg} (see --help)`);
-    })
     .parseAsync();
   return result;
 }

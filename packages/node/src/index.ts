@@ -13,3 +13,5 @@ export * from "./fs/dbLock.js";
 export * from "./net/flowControl.js";
 export * from "./net/fileFrames.js";
 export * from "./cli/configFile.js";
+export * from "./cli/format.js";
+export * from "./cli/cliParser.js";

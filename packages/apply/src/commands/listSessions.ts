@@ -1,5 +1,6 @@
 import { reviewSession, type SessionSummary } from "@zync/daemon";
 import { SessionStatus } from "@zync/protocol";
+import { formatTable } from "@zync/node";
 import type { ReviewContext } from "../reviewContext.js";
 
 /** A session as `list --json` prints it. */
@@ -40,6 +41,5 @@ export async function listSessions(ctx: ReviewContext, opts: { all: boolean; jso
   if (opts.json) return out(JSON.stringify(rows, null, 2));
   if (rows.length === 0) return out(opts.all ? "no upstream sessions" : "no sessions waiting for review ('--all' shows the others)");
   const table = [["ID", "STATUS", "ROOT", "CHANGES", "PENDING", "CONFLICTS", "CREATED"], ...rows.map((r) => [String(r.id), r.status, r.root, String(r.files), String(r.pending), String(r.conflicts), r.created.replace("T", " ").slice(0, 19)])];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  for (const row of table) out(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+  for (const line of formatTable(table)) out(line);
 }

@@ -1,4 +1,5 @@
 import type { EntryState } from "@zync/protocol";
+import { formatBytes } from "@zync/node";
 import type { StagedChange } from "@zync/daemon";
 
 /** What a change does to its path, in one word. */
@@ -17,7 +18,7 @@ export function kindOf(change: Pick<StagedChange, "base" | "state">): ChangeKind
 export function describeState(s: EntryState): string {
   switch (s.kind) {
     case "file":
-      return `file ${formatSize(s.size)}${s.mode & 0o111 ? ", executable" : ""}`;
+      return `file ${formatBytes(s.size)}${s.mode & 0o111 ? ", executable" : ""}`;
     case "dir":
       return "folder";
     case "symlink":
@@ -25,16 +26,4 @@ export function describeState(s: EntryState): string {
     case "deleted":
       return "nothing";
   }
-}
-
-export function formatSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }

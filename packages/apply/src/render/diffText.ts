@@ -1,7 +1,8 @@
 import { open, readFile } from "node:fs/promises";
 import { createTwoFilesPatch } from "diff";
 import type { EntryState } from "@zync/protocol";
-import { describeState, formatSize } from "./describe.js";
+import { formatBytes } from "@zync/node";
+import { describeState } from "./describe.js";
 import type { Paint } from "./colors.js";
 
 /** Files larger than this are summarised, not diffed. */
@@ -37,7 +38,7 @@ export async function renderDiff(path: string, from: Side, to: Side, paint: Pain
   // Text on both sides (a missing side counts as empty, so a new file shows whole): a real diff. Otherwise a summary.
   const textual = (side: Side, text: string | undefined): boolean => side.state.kind === "deleted" || (side.state.kind === "file" && text !== undefined);
   if (!textual(from, a) || !textual(to, b)) {
-    const hash = (st: EntryState): string => (st.kind === "file" ? ` (${formatSize(st.size)}, xxh64 ${st.hash})` : "");
+    const hash = (st: EntryState): string => (st.kind === "file" ? ` (${formatBytes(st.size)}, xxh64 ${st.hash})` : "");
     const text = `${paint.red(`- ${from.label}: ${describeState(from.state)}${hash(from.state)}`)}\n${paint.green(`+ ${to.label}: ${describeState(to.state)}${hash(to.state)}`)}`;
     return { text, truncated: false };
   }

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
-import { UsageError } from "@zync/node";
-import { formatBytes, formatTime } from "../format.js";
+import { formatBytes, formatTable, formatTime, UsageError } from "@zync/node";
 import { ClientStore, type Run } from "../store/clientStore.js";
 
 /** The newest runs from the client's history. */
@@ -23,6 +22,5 @@ export function printRuns(runs: readonly Run[], out: (line: string) => void): vo
     const result = r.endedAt === undefined ? "did not finish" : r.error ? `error: ${r.error}` : "ok";
     rows.push([formatTime(r.startedAt), r.kind, secs, String(r.files), String(r.deleted), formatBytes(r.bytes), String(r.conflicts), result]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) out(row.map((cell, i) => (i === 7 ? cell : cell.padEnd(widths[i]!))).join("  "));
+  for (const line of formatTable(rows)) out(line);
 }

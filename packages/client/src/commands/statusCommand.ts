@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { loadIgnoreRules, UsageError, type NamedDir } from "@zync/node";
-import { formatTime } from "../format.js";
+import { formatTime } from "@zync/node";
 import { ClientStore } from "../store/clientStore.js";
 import { connect } from "../syncSession.js";
 import { scanUpstream } from "../upstream/scanUpstream.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { ExitCode, ExitError, lockDatabase, UsageError, type Logger, type NamedDir } from "@zync/node";
 import { ConnectionError, RemoteError } from "../daemonConnection.js";
-import { formatBytes } from "../format.js";
+import { formatBytes } from "@zync/node";
 import type { RunReport } from "../pull/applyChanges.js";
 import type { PullPolicy } from "../pull/pullRoot.js";
 import { ClientStore } from "../store/clientStore.js";

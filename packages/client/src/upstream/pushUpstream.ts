@@ -4,7 +4,7 @@ import { loadIgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import type { DaemonConnection } from "../daemonConnection.js";
 import { inOrderWindow } from "../pull/inOrderWindow.js";
 import type { ClientStore } from "../store/clientStore.js";
-import { formatBytes } from "../format.js";
+import { formatBytes } from "@zync/node";
 import { scanUpstream } from "./scanUpstream.js";
 
 /** What one root's upstream push did. */

@@ -1,0 +1,25 @@
+import { UsageError } from "./runCli.js";
+
+/** The parts of a yargs instance the shared settings touch (structural, so this package needs no yargs). */
+type Parser<Y> = {
+  strict(): Y;
+  help(): Y;
+  version(enabled: false): Y;
+  wrap(columns: number): Y;
+  fail(handler: (msg: string, err: Error | undefined) => never): Y;
+};
+
+/**
+ * The settings every zync command line shares: unknown flags are errors, --help, no --version, output wrapped
+ * to the terminal, and every parse failure turned into one sentence with exit code 2.
+ */
+export function withZyncDefaults<Y extends Parser<Y>>(y: Y): Y {
+  return y
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err instanceof Error ? err : new UsageError(`${msg} (see --help)`);
+    });
+}
