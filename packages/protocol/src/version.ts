@@ -8,7 +8,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
 
 /** Size of the data chunks that carry file content. */
-export const FILE_CHUNK_BYTES = 1024 * 1024;
+export const FILE_CHUNK_BYTES = 256 * 1024;
 
 /** Largest page of changes the daemon returns for one GET_CHANGES. */
 export const MAX_CHANGES_PER_PAGE = 5000;
