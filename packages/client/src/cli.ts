@@ -10,10 +10,10 @@ import { runSync } from "./commands/syncCommand.js";
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** The config-file settings each subcommand takes (the default command takes them all). */
-const SUBCOMMAND_KEYS: Record<string, readonly string[] | undefined> = {
+const SUBCOMMAND_KEYS = {
   status: ["db", "server", "token-file", "dirs", "ignore"],
   log: ["db"],
-};
+} as const;
 
 /** Options every command shares. */
 function common<T>(y: Argv<T>) {
@@ -35,16 +35,18 @@ const number = (name: string, v: number, min: number): number => {
 
 async function main(): Promise<number | void> {
   const args = hideBin(process.argv);
+  // Each command reads from the config file only the settings it takes.
+  const configPath = configPathFromArgs(args);
   let result: Promise<number | void> = Promise.resolve();
   await withZyncDefaults(common(yargs(args)))
     .scriptName("zync-client")
     .usage("$0 [status|log] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nPulls changes from a zync daemon into local folders, never overwriting an edit made here.")
-    .config(loadConfig("client", configPathFromArgs(args), SUBCOMMAND_KEYS[args[0] ?? ""]))
     .command(
       "$0",
       "pull changes from the daemon (live, every --interval, or --once), or push R's own with --update-upstream",
       (y) =>
         y
+          .config(loadConfig("client", configPath))
           .option("dirs", { type: "string", array: true, demandOption: true, describe: "local roots, as name:/path; names match the daemon's" })
           .option("interval", { type: "number", default: 60, describe: "seconds between pulls when no change notice arrives" })
           .option("once", { type: "boolean", default: false, describe: "pull until caught up, then exit (for scripts)" })
@@ -77,7 +79,7 @@ async function main(): Promise<number | void> {
           intervalMs: number("interval", argv.interval, Number.MIN_VALUE) * 1000,
           preferDaemon: argv["prefer-daemon"],
           fsync: argv.fsync,
-          policy: { paths: checkPaths(paths), allowMassDelete: argv["allow-mass-delete"], maxDeleteShare: number("max-delete", argv["max-delete"], 0) / 100 },
+          policy: { paths: checkPaths(paths), allowMassDelete: argv["allow-mass-delete"], maxDeleteShare: percent("max-delete", argv["max-delete"]) / 100 },
           logger: loggerFor(argv),
           quiet: argv.quiet,
         });
@@ -86,7 +88,7 @@ async function main(): Promise<number | void> {
     .command(
       "status",
       "show cursors, the daemon's head, the last sync, conflicts and what waits to go upstream",
-      (y) => y.option("dirs", { type: "string", array: true, describe: "local roots (default: those this client has synced)" }),
+      (y) => y.config(loadConfig("client", configPath, SUBCOMMAND_KEYS.status)).option("dirs", { type: "string", array: true, describe: "local roots (default: those this client has synced)" }),
       (argv) => {
         const token = process.env[TOKEN_ENV]?.trim() || argv["token-file"] ? readToken(argv["token-file"]) : undefined;
         result = clientStatus(dbPathOf(argv.db), checkServerUrl(argv.server), token, argv.dirs ? parseDirs(argv.dirs) : undefined, argv.ignore).then((s) => {
@@ -98,15 +100,21 @@ async function main(): Promise<number | void> {
     .command(
       "log",
       "show the history of pulls and pushes",
-      (y) => y.option("limit", { type: "number", default: 20, describe: "how many runs, newest first" }),
+      (y) => y.config(loadConfig("client", configPath, SUBCOMMAND_KEYS.log)).option("limit", { type: "number", default: 20, describe: "how many runs, newest first" }),
       (argv) => {
-        const runs = clientRuns(dbPathOf(argv.db), number("limit", argv.limit, 1));
+        if (!Number.isInteger(argv.limit) || argv.limit < 1) throw new UsageError("--limit must be a whole number of at least 1");
+        const runs = clientRuns(dbPathOf(argv.db), argv.limit);
         if (argv.json) out(JSON.stringify(runs, null, 2));
         else printRuns(runs, out);
       },
     )
     .parseAsync();
   return result;
+}
+
+function percent(name: string, v: number): number {
+  if (!Number.isFinite(v) || v < 0 || v > 100) throw new UsageError(`--${name} is a percentage from 0 to 100`);
+  return v;
 }
 
 /** --paths entries must be plain relative paths inside a root. */

@@ -17,11 +17,12 @@ const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number | void> {
   const args = hideBin(process.argv);
+  // Each command reads from the config file only the settings it takes.
+  const configPath = configPathFromArgs(args);
   let result: Promise<number | void> = Promise.resolve();
   await withZyncDefaults(yargs(args))
     .scriptName("zync-daemon")
     .usage("$0 [status|log] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nWatches folders on this workstation and serves their changes to zync clients.")
-    .config(loadConfig("daemon", configPathFromArgs(args), args[0] === "status" || args[0] === "log" ? ["db"] : undefined))
     .option("db", { type: "string", default: "sync.db", describe: "SQLite change log (one daemon per database)" })
     .option("config", { type: "string", describe: "JSON file of flag values (default: ./zync.config.json if present); flags win" })
     .command(
@@ -29,6 +30,7 @@ async function main(): Promise<number | void> {
       "watch the folders and serve their changes",
       (y) =>
         y
+          .config(loadConfig("daemon", configPath))
           .option("host", { type: "string", default: "127.0.0.1", describe: "address to listen on (keep it on loopback; use an SSH tunnel)" })
           .option("port", { type: "number", default: 8000, describe: "port to listen on; 0 picks a free one" })
           .option("dirs", { type: "string", array: true, demandOption: true, describe: "roots to serve, as name:/path" })
@@ -52,7 +54,7 @@ async function main(): Promise<number | void> {
     .command(
       "status",
       "show roots, head, clients and their cursors, staged sessions and the latest errors (works while the daemon runs)",
-      (y) => y.option("json", { type: "boolean", default: false, describe: "print JSON" }),
+      (y) => y.config(loadConfig("daemon", configPath, ["db"])).option("json", { type: "boolean", default: false, describe: "print JSON" }),
       (argv) => {
         const s = daemonStatus(resolve(argv.db));
         if (argv.json) out(JSON.stringify(s, null, 2));
@@ -62,7 +64,7 @@ async function main(): Promise<number | void> {
     .command(
       "log",
       "show the connections the daemon served",
-      (y) => y.option("json", { type: "boolean", default: false, describe: "print JSON" }).option("limit", { type: "number", default: 20, describe: "how many, newest first" }),
+      (y) => y.config(loadConfig("daemon", configPath, ["db"])).option("json", { type: "boolean", default: false, describe: "print JSON" }).option("limit", { type: "number", default: 20, describe: "how many, newest first" }),
       (argv) => {
         if (!Number.isInteger(argv.limit) || argv.limit < 1) throw new UsageError("--limit must be a whole number of at least 1");
         const runs = daemonRuns(resolve(argv.db), argv.limit);

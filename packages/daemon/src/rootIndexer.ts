@@ -138,9 +138,14 @@ export class RootIndexer {
     }
     if (vanishing <= MASS_DELETE_MIN && existsSync(this.root.abs)) return undefined;
     const live = this.log.liveFileCount(this.root.name);
-    let present = 0;
-    for await (const e of scanTree(this.root.abs, this.rules)) if (e.key.kind === "file") present++;
-    return this.massLoss(Math.max(0, live - present), live);
+    return this.massLoss(Math.max(0, live - (await this.countFiles())), live);
+  }
+
+  /** Files on disk in the root now (a walk without reading any file). */
+  private async countFiles(): Promise<number> {
+    let n = 0;
+    for await (const e of scanTree(this.root.abs, this.rules)) if (e.key.kind === "file") n++;
+    return n;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -182,10 +187,15 @@ export class RootIndexer {
     }
     const gone = [...known.values()].filter((e) => e.state.kind !== "deleted" && !seen.has(e.path));
     const [ignored, deleted] = await this.splitIgnored(gone);
-    writes.push(...ignored.map((e) => ({ op: "forget", root: name, path: e.path }) as const));
     const liveFiles = [...known.values()].filter((e) => e.state.kind === "file").length;
-    const halt = this.massLoss(deleted.filter((e) => e.state.kind === "file").length, liveFiles);
-    if (halt === undefined) writes.push(...deletions(name, deleted));
+    const lostFiles = deleted.filter((e) => e.state.kind === "file").length;
+    let halt = this.massLoss(lostFiles, liveFiles);
+    if (halt === undefined && lostFiles > 0 && under === "") {
+      // The scan may have raced with a disk going away halfway through: count what is there now before deleting.
+      halt = this.massLoss(Math.max(lostFiles, liveFiles - (await this.countFiles())), liveFiles);
+    }
+    // A halted root records neither deletions nor forgotten paths: what the scan missed may only be away for now.
+    if (halt === undefined) writes.push(...ignored.map((e) => ({ op: "forget", root: name, path: e.path }) as const), ...deletions(name, deleted));
     flush();
     if (under === "") {
       if (halt !== undefined) this.halt(halt);

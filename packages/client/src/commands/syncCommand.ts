@@ -41,6 +41,12 @@ export function asExit(err: unknown): unknown {
 
 const rethrow = (err: unknown): Promise<never> => Promise.reject(asExit(err));
 
+/** Records in the history a run that could not even connect. */
+function recordFailure(store: ClientStore, kind: "pull" | "push", err: unknown): void {
+  const run = store.startRun(kind);
+  store.endRun(run, { files: 0, deleted: 0, bytes: 0, conflicts: 0, error: err instanceof Error ? err.message : String(err) });
+}
+
 /** Pulls (once, live, or as a dry run) or pushes upstream, as asked. Returns the exit code. */
 export async function runSync(req: SyncRequest): Promise<number> {
   if (req.updateUpstream) return push(req);
@@ -60,7 +66,10 @@ export async function runSync(req: SyncRequest): Promise<number> {
   try {
     if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
     if (req.once || req.dryRun) {
-      const conn = await connect(store, req.url, req.token, false).catch(rethrow);
+      const conn = await connect(store, req.url, req.token, false).catch((err: unknown) => {
+        if (!req.dryRun) recordFailure(store, "pull", err);
+        return rethrow(err);
+      });
       let report: RunReport;
       try {
         report = await syncAll(conn, store, opts).catch(rethrow);
@@ -118,7 +127,10 @@ async function push(req: SyncRequest): Promise<number> {
       }
       return ExitCode.Ok;
     }
-    const conn = await connect(store, req.url, req.token, false).catch(rethrow);
+    const conn = await connect(store, req.url, req.token, false).catch((err: unknown) => {
+      recordFailure(store, "push", err);
+      return rethrow(err);
+    });
     const run = store.startRun("push");
     try {
       const results = await pushAll(conn, store, req.dirs, req.ignore, req.logger, req.policy.paths).catch(rethrow);
