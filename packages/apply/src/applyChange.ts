@@ -1,8 +1,10 @@
-import { copyFile, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   copyToTemp,
+  dropTempDirIfEmpty,
+  hashFile,
   FolderNotEmptyError,
   placeDir,
   placeSymlink,
@@ -14,7 +16,7 @@ import {
   type StatKey,
 } from "@zync/node";
 import type { ReviewedChange, StagingStore } from "@zync/daemon";
-import { ErrorCode, ProtocolError } from "@zync/protocol";
+import { ErrorCode, ProtocolError, type FileState } from "@zync/protocol";
 import { lstat } from "node:fs/promises";
 
 /** What happened when one change was applied. */
@@ -43,6 +45,22 @@ function sameAsReviewed(now: StatKey | undefined, then: StatKey | undefined): bo
 }
 
 /**
+ * Keeps E's file, about to be overwritten, at `target`: copied to a temp file, checked against the hash the review
+ * saw, and renamed into place, so a copy that exists is always whole. Returns undefined when E's file no longer
+ * has that content (it changed after the review).
+ */
+async function keepCopy(target: string, abs: string, current: FileState): Promise<string | undefined> {
+  if (existsSync(target) && (await hashFile(target)).hash === current.hash) return target;
+  const folder = dirname(target);
+  await mkdir(folder, { recursive: true });
+  const temp = await copyToTemp(folder, abs, current, true);
+  if (temp === undefined) return undefined;
+  await temp.commit(target);
+  await dropTempDirIfEmpty(folder);
+  return target;
+}
+
+/**
  * Writes one staged change into E's folder, atomically, after checking that E's path is still what the review
  * showed. When it overwrites E's own edit (a conflict resolved in R's favour), E's file is first kept in the
  * session's folder. The daemon's watcher then records the result like any other change.
@@ -63,11 +81,8 @@ export async function applyChange(staging: StagingStore, sessionId: number, root
   let replaced: string | undefined;
   const current = change.current;
   if (change.decision === "conflict" && current.kind === "file") {
-    replaced = staging.replacedPath(sessionId, current.hash);
-    if (!existsSync(replaced)) {
-      await mkdir(dirname(replaced), { recursive: true });
-      await copyFile(abs, replaced);
-    }
+    replaced = await keepCopy(staging.replacedPath(sessionId, current.hash), abs, current);
+    if (replaced === undefined) return { status: "changed-on-E" };
   }
   const state = change.state;
   try {

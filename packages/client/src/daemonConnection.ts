@@ -72,6 +72,8 @@ export class DaemonConnection {
   private readonly changedListeners = new Set<(head: number) => void>();
   private readonly inbound: InboundFlow;
   private readonly abandoned = new Set<number>();
+  /** When the last frame of any kind arrived (ms since the epoch); file data counts as a sign of life. */
+  lastHeard = Date.now();
   private failure: ConnectionError | undefined;
 
   private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>) {
@@ -207,6 +209,7 @@ export class DaemonConnection {
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
+    this.lastHeard = Date.now();
     if (isBinary) {
       const frame = decodeBinaryFrame(data);
       if (!frame.ok) return this.protocolFailure(frame.error);

@@ -84,7 +84,12 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
   const unlisten = conn.onChanged(poke);
   const interval = setInterval(poke, timing.intervalMs);
   const heartbeat = setInterval(() => {
-    const timer = setTimeout(() => conn.terminate(), timing.heartbeatMs);
+    // While frames keep arriving (a long transfer on a slow link) the connection is alive; a PONG would only
+    // queue behind the data.
+    if (Date.now() - conn.lastHeard < timing.heartbeatMs) return;
+    const timer = setTimeout(() => {
+      if (Date.now() - conn.lastHeard >= timing.heartbeatMs) conn.terminate();
+    }, timing.heartbeatMs);
     conn.request({ type: "PING" }).then(
       () => clearTimeout(timer),
       () => clearTimeout(timer),

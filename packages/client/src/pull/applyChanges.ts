@@ -77,7 +77,7 @@ export async function applyChanges(ctx: RootContext, changes: readonly Change[] 
     }
     return { bases: [], conflicts: [], resolved: [] };
   }
-  const needContent = planned.filter((p) => p.remote.kind === "file" && !(p.local.state.kind === "file" && p.local.state.hash === p.remote.hash));
+  const needContent = planned.filter((p) => p.remote.kind === "file" && (p.aside || !(p.local.state.kind === "file" && p.local.state.hash === p.remote.hash)));
   ctx.report.plannedFiles += needContent.length;
   for (const p of needContent) ctx.report.plannedBytes += (p.remote as FileState).size;
   // Local copies first: a rename on E arrives as a delete and an add, and the delete may come first.
@@ -230,6 +230,11 @@ async function commit(ctx: RootContext, p: Planned, outcome: PageOutcome): Promi
       return;
     }
     if (!(err instanceof FolderNotEmptyError)) throw err;
+    if (remote.kind !== "deleted") {
+      // E replaced a folder in which R created files: R's files stay, and E's new entry waits as a conflict.
+      conflict(ctx, p, outcome);
+      return;
+    }
     // E removed a folder in which R created files: the folder stays, as R's own.
     ctx.logger.info(`kept ${ctx.name}/${p.path}/: it holds files that only R has`);
     outcome.bases.push({ path: p.path, state: { kind: "deleted" }, key: undefined });
@@ -242,7 +247,16 @@ async function commit(ctx: RootContext, p: Planned, outcome: PageOutcome): Promi
 }
 
 /** Fetches a file from the daemon into a temp file and checks the bytes against the daemon's hash. */
-async function download(ctx: RootContext, path: string, remote: FileState): Promise<Fetched> {
+/** Reads of a file whose content differs from the change (it was being rewritten) are tried this often. */
+const TORN_READ_ATTEMPTS = 3;
+
+/**
+ * Fetches a file from the daemon into a temp file and checks the bytes against the daemon's hash. When what
+ * arrives is not the content the change announced, E was rewriting the file while it was read; the read is tried
+ * again, so a rewrite with the same content does not leave R with a torn copy. After that the newest content is
+ * taken (its own change will follow).
+ */
+async function download(ctx: RootContext, path: string, remote: FileState, attempt = 1): Promise<Fetched> {
   const temp = await TempFile.create(ctx.root.root);
   try {
     const end = await ctx.conn.getFile(ctx.name, path, remote.hash, (data) => {
@@ -252,6 +266,10 @@ async function download(ctx: RootContext, path: string, remote: FileState): Prom
     const got = await temp.finish({ mode: end.mode, mtimeMs: end.mtimeMs, fsync: ctx.fsync });
     if (got.hash !== end.hash || got.size !== end.size) {
       throw new Error(`${ctx.name}/${path} arrived damaged (hash ${got.hash}, expected ${end.hash})`);
+    }
+    if (end.hash !== remote.hash && attempt < TORN_READ_ATTEMPTS) {
+      await temp.discard();
+      return download(ctx, path, remote, attempt + 1);
     }
     return { temp, state: { kind: "file", hash: end.hash, size: end.size, mode: end.mode, mtimeMs: end.mtimeMs } };
   } catch (err) {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { isSameOrBelow, MAX_FRAME_BYTES, MAX_UPSTREAM_CHANGES, SessionStatus, type UpstreamChange } from "@zync/protocol";
-import { loadIgnoreRules, type Logger, type NamedDir } from "@zync/node";
+import { loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
 import type { DaemonConnection } from "../daemonConnection.js";
 import { inOrderWindow } from "../pull/inOrderWindow.js";
 import type { ClientStore } from "../store/clientStore.js";
@@ -47,9 +47,14 @@ export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: 
   if (ready.status !== SessionStatus.Receiving) {
     return { root: dir.name, session: ready.session, status: ready.status, fresh: false, changes: changes.length, conflicts: 0, bytes: 0 };
   }
+  // Only files this offer contains are sent, and never through a symlinked folder, whatever the daemon asks for.
+  const offered = new Set(changes.filter((c) => c.state.kind === "file").map((c) => c.path));
+  const stray = ready.need.find((p) => !offered.has(p));
+  if (stray !== undefined) throw new Error(`the daemon asked for ${dir.name}/${stray}, which this offer does not contain`);
+  const root = new SafeRoot(dir.abs);
   let bytes = 0;
   const uploads = inOrderWindow(ready.need, UPLOADS, async (path) => {
-    const sent = await conn.uploadFile(ready.session, path, `${dir.abs}/${path}`);
+    const sent = await conn.uploadFile(ready.session, path, await root.resolve(path));
     logger.verbose(`sent ${dir.name}/${path} (${formatBytes(sent.size)})`);
     bytes += sent.size;
   });

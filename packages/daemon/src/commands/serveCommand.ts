@@ -56,6 +56,8 @@ export async function serve(argv: ServeArgs): Promise<void> {
     sshIdentity: argv["ssh-identity"],
   });
   const logger = createLogger("zync-daemon", argv.quiet ? "quiet" : argv.verbose ? "verbose" : "normal");
+  // A long-running daemon logs a failure it did not expect rather than dropping every client with it.
+  process.on("unhandledRejection", (err) => logger.error(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`));
   const dbPath = resolve(argv.db);
   const token = resolveToken(argv["token-file"], dbPath, logger);
 

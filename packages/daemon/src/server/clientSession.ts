@@ -45,20 +45,32 @@ export class ClientSession {
   constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
     this.ws = ws;
     this.ctx = ctx;
-    this.historyRow = ctx.activity.opened(address);
+    let row = 0;
+    this.note("a new connection", () => (row = ctx.activity.opened(address)));
+    this.historyRow = row;
     this.upstream = new UpstreamReceiver(ws, ctx.staging, (name) => ctx.roots.get(name)?.root);
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on("close", () => {
       this.unsubscribe?.();
       void this.upstream.close();
-      ctx.activity.closed(this.historyRow, this.clientId, this.totals);
+      this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
     });
     ws.on("error", () => undefined);
   }
 
+  /** Sends a message; a connection that died meanwhile is not an error here (its close handler cleans up). */
   private send(message: FromServerMessage): Promise<void> {
     if (this.ws.readyState !== this.ws.OPEN) return Promise.resolve();
-    return sendWithBackpressure(this.ws, encodeMessage(message));
+    return sendWithBackpressure(this.ws, encodeMessage(message)).catch(() => undefined);
+  }
+
+  /** Bookkeeping must never take a connection (or the daemon) down: a failure is logged and the work goes on. */
+  private note(what: string, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.ctx.logger.warn(`could not record ${what}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -98,7 +110,7 @@ export class ClientSession {
       this.ws.close(1002, "version mismatch");
       return;
     }
-    if (this.clientId === undefined) this.ctx.activity.identified(this.historyRow, clientId);
+    if (this.clientId === undefined) this.note("a client's identity", () => this.ctx.activity.identified(this.historyRow, clientId));
     this.clientId ??= clientId;
     const { log } = this.ctx;
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()] });
