@@ -11,7 +11,8 @@ import {
   type FromServerMessage,
   type Welcome,
 } from "@zync/protocol";
-import { InboundFlow, sendFileFrames, sendWithBackpressure, type SentFile } from "@zync/node";
+import { randomBytes } from "node:crypto";
+import { daemonProof, InboundFlow, proofMatches, sendFileFrames, sendWithBackpressure, type SentFile } from "@zync/node";
 
 /** Why a connection could not be made or was lost. `kind` decides the exit code and whether to retry. */
 export class ConnectionError extends Error {
@@ -93,9 +94,16 @@ export class DaemonConnection {
         handshakeTimeout: opts.timeoutMs ?? 10_000,
       });
       let conn: DaemonConnection | undefined;
+      // An upgrade that is never followed by WELCOME must not hang a run.
+      const handshakeTimer = setTimeout(() => {
+        if (conn) return;
+        ws.terminate();
+        fail(new ConnectionError("unreachable", `${opts.url} accepted the connection but did not answer the handshake`));
+      }, opts.timeoutMs ?? 10_000);
       let settleClosed: (e: ConnectionError) => void = () => undefined;
       const closed = new Promise<ConnectionError>((r) => (settleClosed = r));
       const fail = (err: ConnectionError): void => {
+        clearTimeout(handshakeTimer);
         if (conn) conn.fail(err);
         else reject(err);
         settleClosed(err);
@@ -115,8 +123,9 @@ export class DaemonConnection {
       ws.on("close", (code, reason) => {
         fail(new ConnectionError("closed", `the daemon closed the connection (${code}${reason.length ? ` ${reason.toString()}` : ""})`));
       });
+      const nonce = randomBytes(16).toString("hex");
       ws.on("open", () => {
-        ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live }));
+        ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live, nonce }));
       });
       ws.on("message", (data: Buffer, isBinary) => {
         if (conn) {
@@ -125,6 +134,13 @@ export class DaemonConnection {
         }
         const decoded = isBinary ? undefined : decodeFromServer(data.toString("utf8"));
         if (decoded?.ok && decoded.message.type === "WELCOME") {
+          if (!proofMatches(daemonProof(opts.token, nonce), decoded.message.proof)) {
+            // Whatever answered knows no token: not the daemon (perhaps someone else listens on R's port while the tunnel is down).
+            ws.terminate();
+            fail(new ConnectionError("protocol", `the server at ${opts.url} could not prove it knows the token: it is not your zync daemon (is the tunnel up?)`));
+            return;
+          }
+          clearTimeout(handshakeTimer);
           conn = new DaemonConnection(ws, decoded.message, closed);
           resolve(conn);
           return;

@@ -12,7 +12,7 @@ import {
   type ClientRequest,
   type FromServerMessage,
 } from "@zync/protocol";
-import { SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
+import { daemonProof, SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
@@ -20,6 +20,8 @@ import { UpstreamReceiver } from "../upstream/upstreamReceiver.js";
 
 /** What a connection needs from the daemon. */
 export type SessionContext = {
+  /** The shared token, to answer a client's challenge. */
+  token: string;
   log: ChangeLog;
   activity: ActivityLog;
   staging: StagingStore;
@@ -89,7 +91,7 @@ export class ClientSession {
     }
     const msg = decoded.message;
     if (msg.type === "HELLO") {
-      this.onHello(msg.versions, msg.clientId, msg.live === true);
+      this.onHello(msg.versions, msg.clientId, msg.live === true, msg.nonce);
       return;
     }
     if (this.clientId === undefined) {
@@ -103,7 +105,7 @@ export class ClientSession {
     });
   }
 
-  private onHello(versions: number[], clientId: string, live: boolean): void {
+  private onHello(versions: number[], clientId: string, live: boolean, nonce: string | undefined): void {
     const version = selectVersion(versions);
     if (version === undefined) {
       void this.send({ type: "ERROR", code: ErrorCode.VersionMismatch, message: `no common protocol version (daemon speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}, client offered ${versions.join(", ")})` });
@@ -113,7 +115,8 @@ export class ClientSession {
     if (this.clientId === undefined) this.note("a client's identity", () => this.ctx.activity.identified(this.historyRow, clientId));
     this.clientId ??= clientId;
     const { log } = this.ctx;
-    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()] });
+    const proof = nonce === undefined ? {} : { proof: daemonProof(this.ctx.token, nonce) };
+    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()], ...proof });
     this.unsubscribe?.();
     this.unsubscribe = live ? log.onRecorded(() => this.queueNotify()) : undefined;
   }

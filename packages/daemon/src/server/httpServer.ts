@@ -34,7 +34,8 @@ function refuse(socket: Duplex, status: string, body: string): void {
 }
 
 /** Starts the HTTP server that authenticates upgrades and hands each WebSocket to a ClientSession. */
-export async function startServer(opts: ListenOptions, ctx: SessionContext): Promise<RunningServer> {
+export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext, "token">): Promise<RunningServer> {
+  const session: SessionContext = { ...ctx, token: opts.token };
   const expected = digest(opts.token);
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   const server: Server = createServer((_req, res) => {
@@ -47,7 +48,7 @@ export async function startServer(opts: ListenOptions, ctx: SessionContext): Pro
       refuse(socket, "401 Unauthorized", "zync: missing or wrong token\n");
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, ctx, req.socket.remoteAddress));
+    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, session, req.socket.remoteAddress));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

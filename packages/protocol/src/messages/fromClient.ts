@@ -14,6 +14,8 @@ export const HelloSchema = z.strictObject({
   clientId: z.string().min(1).max(128),
   /** Ask the daemon to push CHANGED notices as soon as changes are recorded. */
   live: z.boolean().optional(),
+  /** A random challenge; the daemon answers it with `proof` in WELCOME, showing it knows the shared token. */
+  nonce: z.string().regex(/^[0-9a-f]{32,64}$/).optional(),
 });
 
 /** Liveness check; answered with PONG. */

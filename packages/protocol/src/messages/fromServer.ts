@@ -19,6 +19,8 @@ export const WelcomeSchema = z.strictObject({
   horizon: seq,
   /** Names of the roots this daemon serves. */
   roots: z.array(RootNameSchema),
+  /** HMAC-SHA256 of "zync-daemon-proof:" + the HELLO's nonce, keyed with the token, as 64 hex digits. */
+  proof: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 
 /** Answer to PING. */
