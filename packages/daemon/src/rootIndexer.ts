@@ -169,7 +169,7 @@ export class RootIndexer {
       this.log.write(writes);
       writes = [];
     };
-    const unsyncable = (rel: string): void => this.warn(`not syncing ${this.root.name}/${rel}: its name cannot be sent (backslash or over-long)`);
+    const unsyncable = (rel: string): void => this.warn(`not syncing ${this.root.name}/${rel}: it cannot be read, or its name cannot be sent (backslash or over-long)`);
     for await (const { path, key } of scanTree(this.root.abs, this.rules, under, unsyncable)) {
       stats.scanned++;
       seen.add(path);
@@ -222,6 +222,9 @@ export class RootIndexer {
       return statKeyOf(await lstat(await safe.resolve(rel)));
     } catch (err) {
       if (isMissing(err) || (err instanceof ProtocolError && err.code === ErrorCode.BadPath)) return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      // Present but unreadable: treated as there (so never recorded as deleted), with what the log knew.
+      if (code === "EACCES" || code === "EPERM") return this.log.get(this.root.name, rel)?.key ?? { kind: "file", size: 0, mtimeMs: 0, ino: 0, mode: 0 };
       throw err;
     }
   }

@@ -22,6 +22,12 @@ export async function* scanTree(rootAbs: string, rules: IgnoreRules, under = "",
       names = await readdir(dirAbs);
     } catch (err) {
       if (isMissing(err)) continue;
+      const code = (err as NodeJS.ErrnoException).code;
+      // A folder this user may not read is left out (and said so), instead of stopping every scan.
+      if (code === "EACCES" || code === "EPERM") {
+        onUnsyncable(dirRel);
+        continue;
+      }
       throw err;
     }
     names.sort();
