@@ -1,23 +1,9 @@
-import { mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import {
-  copyToTemp,
-  dropTempDirIfEmpty,
-  hashFile,
-  FolderNotEmptyError,
-  placeDir,
-  placeSymlink,
-  removeLocal,
-  SafeRoot,
-  sameStatKey,
-  statKeyOf,
-  isMissing,
-  type StatKey,
-} from "@zync/node";
 import type { ReviewedChange, StagingStore } from "@zync/daemon";
+import { copyToTemp, dropTempDirIfEmpty, FolderNotEmptyError, hashFile, placeDir, placeSymlink, removeLocal, SafeRoot, stillAsSeen } from "@zync/node";
 import { ErrorCode, ProtocolError, type FileState } from "@zync/protocol";
-import { lstat } from "node:fs/promises";
 
 /** What happened when one change was applied. */
 export type ApplyResult =
@@ -27,22 +13,6 @@ export type ApplyResult =
   | { status: "changed-on-E" }
   /** The change removes a folder on E that still holds files; nothing was written. */
   | { status: "folder-not-empty" };
-
-async function keyNow(abs: string): Promise<StatKey | undefined> {
-  try {
-    return statKeyOf(await lstat(abs));
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
-}
-
-/** True when E's path still looks as it did at review (a folder's mtime and size change with its contents). */
-function sameAsReviewed(now: StatKey | undefined, then: StatKey | undefined): boolean {
-  if (now === undefined || then === undefined) return now === then;
-  if (now.kind === "dir") return then.kind === "dir" && now.ino === then.ino && now.mode === then.mode;
-  return sameStatKey(now, then);
-}
 
 /**
  * Keeps E's file, about to be overwritten, at `target`: copied to a temp file, checked against the hash the review
@@ -75,7 +45,7 @@ export async function applyChange(staging: StagingStore, sessionId: number, root
     if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) return { status: "changed-on-E" };
     throw err;
   }
-  if (!sameAsReviewed(await keyNow(abs), change.currentKey)) return { status: "changed-on-E" };
+  if (!stillAsSeen(abs, change.currentKey)) return { status: "changed-on-E" };
   if (change.decision === "record" || change.decision === "keep") return { status: "applied" };
 
   let replaced: string | undefined;

@@ -1,10 +1,10 @@
 import { ErrorCode, ProtocolError, sameContent, type Change, type EntryState, type FileState } from "@zync/protocol";
-import { copyToTemp, FolderNotEmptyError, moveAside, placeDir, placeSymlink, removeLocal, retouchFile, TempFile, type IgnoreRules, type Logger, type SafeRoot } from "@zync/node";
+import { copyToTemp, FolderNotEmptyError, statKeyAt, moveAside, placeDir, placeSymlink, removeLocal, retouchFile, TempFile, type IgnoreRules, type Logger, type SafeRoot } from "@zync/node";
 import { RemoteError, type DaemonConnection } from "../daemonConnection.js";
 import type { ClientStore, PageOutcome } from "../store/clientStore.js";
 import { decide } from "@zync/protocol";
 import { inOrderWindow } from "./inOrderWindow.js";
-import { readLocal, statKeyAt, unchangedSince, type LocalView } from "./localState.js";
+import { readLocal, unchangedSince, type LocalView } from "./localState.js";
 
 /** Counters and findings of one run, printed at its end. */
 export type RunReport = {
@@ -149,7 +149,7 @@ async function blockerIsFromE(ctx: RootContext, rel: string): Promise<boolean> {
   const segments = rel.split("/");
   for (let i = 1; i < segments.length; i++) {
     const prefix = segments.slice(0, i).join("/");
-    const key = await statKeyAt(`${ctx.root.root}/${prefix}`);
+    const key = statKeyAt(`${ctx.root.root}/${prefix}`);
     if (key === undefined) return false;
     if (key.kind === "dir") continue;
     const base = ctx.store.base(ctx.name, prefix);
@@ -242,7 +242,7 @@ async function commit(ctx: RootContext, p: Planned, outcome: PageOutcome): Promi
     return;
   }
   ctx.logger.verbose(`${remote.kind === "deleted" ? "deleted" : "wrote"} ${ctx.name}/${p.path}`);
-  outcome.bases.push({ path: p.path, state, key: remote.kind === "deleted" ? undefined : await statKeyAt(abs) });
+  outcome.bases.push({ path: p.path, state, key: remote.kind === "deleted" ? undefined : statKeyAt(abs) });
   outcome.resolved.push(p.path);
 }
 

@@ -60,3 +60,24 @@ export function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR";
 }
+
+/** The stat key of whatever is at `abs` now, or undefined when nothing syncable is there. */
+export function statKeyAt(abs: string): StatKey | undefined {
+  try {
+    return statKeyOf(lstatSync(abs));
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * True when a path still looks as it did when its key `then` was taken, so it is safe to replace. A folder's size
+ * and mtime change whenever its contents do, so for folders only identity and mode count.
+ */
+export function stillAsSeen(abs: string, then: StatKey | undefined): boolean {
+  const now = statKeyAt(abs);
+  if (now === undefined || then === undefined) return now === then;
+  if (now.kind === "dir") return then.kind === "dir" && now.ino === then.ino && now.mode === then.mode;
+  return sameStatKey(now, then);
+}
