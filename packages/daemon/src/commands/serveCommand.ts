@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { createLogger, createTokenFile, parseDirs, readTokenFile, requireExistingDirs, TOKEN_ENV, UsageError, type Logger } from "@zync/node";
 import { startDaemon } from "../daemon.js";
 import { planTunnel, startTunnel } from "../tunnel/tunnelPlan.js";
@@ -59,6 +59,8 @@ export async function serve(argv: ServeArgs): Promise<void> {
   // A long-running daemon logs a failure it did not expect rather than dropping every client with it.
   process.on("unhandledRejection", (err) => logger.error(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`));
   const dbPath = resolve(argv.db);
+  // A database in a folder that does not exist yet (~/.zync on a first run) gets its folder, token file included.
+  mkdirSync(dirname(dbPath), { recursive: true });
   const token = resolveToken(argv["token-file"], dbPath, logger);
 
   const daemon = await startDaemon({

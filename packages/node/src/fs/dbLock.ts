@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 
 /** Thrown when another live zync process already holds the database. */
 export class DatabaseBusyError extends Error {
@@ -23,6 +24,8 @@ function alive(pid: number): boolean {
  */
 export function lockDatabase(dbPath: string): () => void {
   const lockPath = `${dbPath}.lock`;
+  // A database in a folder that does not exist yet (~/.zync on a first run) gets its folder.
+  mkdirSync(dirname(dbPath), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(lockPath, `${process.pid}\n`, { flag: "wx" });
