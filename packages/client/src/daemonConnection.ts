@@ -39,18 +39,19 @@ export class RemoteError extends Error {
 /** Where and how to connect. */
 export type ConnectOptions = { url: string; token: string; clientId: string; live: boolean; timeoutMs?: number };
 
-type Pending = { resolve: (m: FromServerMessage) => void; reject: (e: Error) => void };
+type Pending = { resolve: (m: FromServerMessage) => void; reject: (e: Error) => void; expect?: FromServerMessage["type"] };
 type Stream = Pending & { sink: (data: Uint8Array) => Promise<void> };
 
 /** Answers keyed by the request type that asks for them. */
-type AnswerTo = {
-  PING: "PONG";
-  GET_LAST_SEQUENCE: "LAST_SEQUENCE";
-  GET_CHANGES: "CHANGES";
-  ACK_CHANGES: "ACKED";
-  PREPARE_UPSTREAM: "UPSTREAM_READY";
-  FINALIZE_UPSTREAM: "UPSTREAM_DONE";
-};
+const ANSWER_TO = {
+  PING: "PONG",
+  GET_LAST_SEQUENCE: "LAST_SEQUENCE",
+  GET_CHANGES: "CHANGES",
+  ACK_CHANGES: "ACKED",
+  PREPARE_UPSTREAM: "UPSTREAM_READY",
+  FINALIZE_UPSTREAM: "UPSTREAM_DONE",
+} as const;
+type AnswerTo = typeof ANSWER_TO;
 type Answer<T extends keyof AnswerTo> = Extract<FromServerMessage, { type: AnswerTo[T] }>;
 
 /** One page of changes as the daemon sent it. */
@@ -157,7 +158,7 @@ export class DaemonConnection {
     const id = this.nextId++;
     return new Promise<FromServerMessage>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, expect: ANSWER_TO[msg.type] });
       this.ws.send(encodeMessage({ ...msg, id } as ClientRequest));
     }) as Promise<Answer<T>>;
   }
@@ -188,7 +189,7 @@ export class DaemonConnection {
     let refused: Error | undefined;
     const stored = new Promise<FromServerMessage>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, expect: "UPSTREAM_STORED" });
     });
     stored.catch((err: unknown) => (refused = err instanceof Error ? err : new Error(String(err))));
     this.ws.send(encodeMessage({ type: "UPSTREAM_FILE", id, session, path }));
@@ -270,6 +271,7 @@ export class DaemonConnection {
     if (!p) return this.protocolFailure(`answer to unknown request ${msg.id}`);
     this.pending.delete(msg.id);
     if (msg.type === "ERROR") p.reject(new RemoteError(msg.code, msg.message));
+    else if (p.expect !== undefined && msg.type !== p.expect) this.protocolFailure(`it answered a request with ${msg.type} instead of ${p.expect}`);
     else p.resolve(msg);
   }
 
