@@ -99,14 +99,11 @@ describe("lockDatabase", () => {
     lockDatabase(db)();
   });
 
-  test("a lock in a folder that does not exist fails with the file system's error, not DatabaseBusyError", () => {
-    let thrown: unknown;
-    try {
-      lockDatabase(`${tempDir()}/no/such/dir/sync.db`);
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).not.toBeInstanceOf(DatabaseBusyError);
-    expect((thrown as NodeJS.ErrnoException).code).toBe("ENOENT");
+  test("a lock for a database in a folder that does not exist yet creates the folder and takes the lock", () => {
+    const db = `${tempDir()}/no/such/dir/sync.db`;
+    const release = lockDatabase(db);
+    expect(readFileSync(`${db}.lock`, "utf8")).toBe(`${process.pid}\n`);
+    release();
+    expect(existsSync(`${db}.lock`)).toBe(false);
   });
 });
