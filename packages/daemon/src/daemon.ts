@@ -93,7 +93,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const reconciles: Promise<unknown>[] = [];
     for (const dir of opts.dirs) {
       const rules = loadIgnoreRules(dir.abs, [...opts.ignore, ...ownFilePatterns(opts.dbPath, dir.abs)]);
-      const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, logger.warn, guard);
+      const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, (msg) => logger.warn(msg), guard);
       indexers.push(indexer);
       const hints = (opts.hints ?? ((d, r) => chokidarHints(d.abs, r, opts.watchTiming)))(dir, rules);
       hintSources.push(hints);
@@ -124,7 +124,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     };
     const timer =
       opts.rescanIntervalMs > 0
-        ? setInterval(() => rescan().catch((err: unknown) => logger.warn(`periodic rescan failed: ${String(err)}`)), opts.rescanIntervalMs)
+        ? setInterval(() => void rescan().catch((err: unknown) => logger.warn(`periodic rescan failed: ${String(err)}`)), opts.rescanIntervalMs)
         : undefined;
 
     let closed = false;

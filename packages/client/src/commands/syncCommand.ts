@@ -29,14 +29,14 @@ export type SyncRequest = {
 };
 
 /** Maps a failure to connect or sync to the documented exit codes. */
-export function asExit(err: unknown): unknown {
+export function asExit(err: unknown): Error {
   if (err instanceof ConnectionError) {
     const code = err.kind === "unauthorized" ? ExitCode.Unauthorized : err.kind === "protocol" ? ExitCode.Failure : ExitCode.Unreachable;
     return new ExitError(code, err.message);
   }
   if (err instanceof RootsMismatchError) return new UsageError(err.message);
   if (err instanceof RemoteError) return new ExitError(ExitCode.Failure, `the daemon refused: ${err.message}`);
-  return err;
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 const rethrow = (err: unknown): Promise<never> => Promise.reject(asExit(err));

@@ -88,12 +88,12 @@ export async function applyChanges(ctx: RootContext, changes: readonly Change[] 
     else toDownload.push(p);
   }
   const fetched = inOrderWindow(toDownload, WINDOW, (p) => download(ctx, p.path, p.remote as FileState));
-  toDownload.forEach((p, i) => (p.content = fetched[i]));
+  for (const [i, p] of toDownload.entries()) p.content = fetched[i];
   try {
     for (const p of planned) await commit(ctx, p, outcome);
   } finally {
     // Whatever was fetched and not placed (an error stopped the loop) is removed.
-    await Promise.all(planned.map((p) => p.content?.then((f) => f.temp.discard(), () => undefined)));
+    await Promise.all(planned.map((p) => p.content?.then((f) => f.temp.discard(), () => undefined) ?? Promise.resolve()));
   }
   return outcome;
 }

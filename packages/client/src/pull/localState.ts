@@ -11,7 +11,7 @@ export type LocalView = { abs: string; state: EntryState; key: StatKey | undefin
  */
 export async function readLocal(root: SafeRoot, rel: string, base: BaseEntry | undefined): Promise<LocalView> {
   const abs = await root.resolve(rel);
-  const key = await statKeyAt(abs);
+  const key = statKeyAt(abs);
   if (key === undefined) return { abs, state: { kind: "deleted" }, key };
   if (base?.key !== undefined && sameStatKey(base.key, key)) return { abs, state: base.state, key };
   try {

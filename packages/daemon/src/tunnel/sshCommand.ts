@@ -57,7 +57,7 @@ export function parseSshOption(value: string): string {
 /** Checks `--ssh-identity`: a readable file; returns its absolute path. */
 export function parseSshIdentity(value: string, cwd = process.cwd()): string {
   const path = resolve(cwd, value);
-  let ok = false;
+  let ok: boolean;
   try {
     ok = statSync(path).isFile();
     accessSync(path, constants.R_OK);

@@ -72,11 +72,11 @@ export const spawnSshProcess: SpawnSsh = (ssh, args) => {
 
   let stderrClosed = false;
   let exited: SshExit | undefined;
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (text: string) => {
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text: string) => {
     for (const l of stderrListeners) l(text);
   });
-  child.stderr!.on("close", () => {
+  child.stderr.on("close", () => {
     stderrClosed = true;
     if (exited) report(exited);
   });

@@ -21,6 +21,11 @@ export type TunnelPlan = {
   options: string[];
 };
 
+/** A flag's value as text (the parser may hand over a number, say, for `--tunnel 42`). */
+function text(value: unknown): string {
+  return typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : "";
+}
+
 function single(flag: string, value: unknown): unknown {
   if (Array.isArray(value)) throw new UsageError(`--${flag} may be given only once`);
   return value;
@@ -41,10 +46,10 @@ export function planTunnel(flags: TunnelFlags, path = process.env.PATH ?? ""): T
     if (stray !== undefined) throw new UsageError(`${stray} only applies together with --tunnel [user@]host`);
     return undefined;
   }
-  const target = parseTunnelTarget(String(tunnel));
+  const target = parseTunnelTarget(text(tunnel));
   const port = remotePort === undefined ? DEFAULT_REMOTE_PORT : parseRemotePort(Number(remotePort));
-  const checkedOptions = options.map((o) => parseSshOption(String(o)));
-  const identityPath = identity === undefined ? undefined : parseSshIdentity(String(identity));
+  const checkedOptions = options.map((o) => parseSshOption(text(o)));
+  const identityPath = identity === undefined ? undefined : parseSshIdentity(text(identity));
   const ssh = findOnPath("ssh", path);
   if (ssh === undefined) throw new UsageError("--tunnel needs the OpenSSH client, but no 'ssh' program was found on PATH");
   return { ssh, target, remotePort: port, options: checkedOptions, ...(identityPath === undefined ? {} : { identity: identityPath }) };

@@ -32,7 +32,7 @@ export function parseDirs(entries: readonly string[], cwd = process.cwd()): Name
 /** Throws a UsageError unless every root exists and is a directory. */
 export function requireExistingDirs(dirs: readonly NamedDir[]): void {
   for (const d of dirs) {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = statSync(d.abs).isDirectory();
     } catch {

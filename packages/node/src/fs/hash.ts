@@ -14,8 +14,8 @@ export type ContentHasher = { update(bytes: Uint8Array): void; digest(): string 
 
 /** Creates a streaming hasher. The WebAssembly module is loaded once per process. */
 export async function createHasher(): Promise<ContentHasher> {
-  const { create64 } = await load();
-  const state = create64();
+  const xxh = await load();
+  const state = xxh.create64();
   return {
     update(bytes) {
       state.update(bytes);
