@@ -22,9 +22,10 @@ export type Spawned = {
   exited: Promise<number | string>;
 };
 
-/** Spawns one of the bins with `node`, collecting its output. */
-export function spawnBin(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Spawned {
+/** Spawns one of the bins with `node` (in `cwd` when given), collecting its output. */
+export function spawnBin(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Spawned {
   const proc = spawn(process.execPath, [bin, ...args], {
+    ...(cwd === undefined ? {} : { cwd }),
     env: { ...process.env, NO_COLOR: "1", ZYNC_TOKEN: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

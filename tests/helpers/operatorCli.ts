@@ -1,26 +1,16 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { expect } from "@jest/globals";
-import { BIN, runBin, type Spawned } from "./bins.js";
+import type { DaemonStatus } from "@zync/daemon";
+import { BIN, runBin, spawnBin, type Spawned } from "./bins.js";
 import { waitFor } from "./waitFor.js";
 
 /** What one run of a bin printed and how it ended. */
 export type BinRun = { code: number | string; stdout: string; stderr: string };
 
-/** Spawns one of the bins with `node` in the working directory `cwd`, collecting its output (as spawnBin does). */
+/** Spawns one of the bins with `node` in the working directory `cwd`, collecting its output. */
 export function spawnBinIn(cwd: string, bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Spawned {
-  const proc = spawn(process.execPath, [bin, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: "1", ZYNC_TOKEN: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | string>((resolve) => proc.on("close", (code, signal) => resolve(code ?? signal ?? -1)));
-  return { proc, stdout: () => out, stderr: () => err, exited };
+  return spawnBin(bin, args, env, cwd);
 }
 
 /** Runs a bin to completion in the working directory `cwd`. */
@@ -80,16 +70,7 @@ export type ClientRunJson = {
 };
 
 /** `zync-daemon status --json` as printed. */
-export type DaemonStatusJson = {
-  db: string;
-  runningPid: number | null;
-  head: number;
-  epoch: string;
-  roots: { name: string; path: string; files: number; halted: string | null }[];
-  clients: { id: string; connected: boolean; ackedSeq: number; behind: number; lastSeen: string }[];
-  sessions: { id: number; status: string; root: string; changes: number; pending: number; created: string }[];
-  lastErrors: { at: string; level: string; message: string }[];
-};
+export type DaemonStatusJson = DaemonStatus;
 
 /** One row of `zync-daemon log --json`. */
 export type ServedJson = {

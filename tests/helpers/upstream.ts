@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { expect } from "@jest/globals";
+import type { SessionRow } from "@zync/apply";
 import { BIN, runBin, runClientOnce, startTestDaemon, type TestDaemon } from "./bins.js";
 import { waitForDaemonToRecord } from "./rawSocket.js";
 import { tempDir } from "./tempDir.js";
@@ -10,16 +11,7 @@ import { snapshotTree } from "./treeSnapshot.js";
 export type BinResult = Awaited<ReturnType<typeof runBin>>;
 
 /** A session as `zync-apply list --json` prints it. */
-export type ListedSession = {
-  id: number;
-  status: string;
-  root: string;
-  client: string;
-  files: number;
-  pending: number;
-  conflicts: number;
-  created: string;
-};
+export type ListedSession = SessionRow;
 
 /** One change as `zync-apply show --json` prints it. */
 export type ShownChange = { path: string; kind: string; type: string; size: number; conflict: boolean; outcome: string };

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { depthOf, ErrorCode, isWirePath, ProtocolError, type EntryState } from "@zync/protocol";
-import { isMissing, SafeRoot, sameStatKey, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
+import { isMassDeletion, isMissing, MASS_DELETE_MIN, SafeRoot, sameStatKey, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
 import type { ChangeLog, LogWrite, StoredEntry } from "./store/changeLog.js";
 
 /** A watched root: its wire name and local folder. */
@@ -37,9 +37,6 @@ export type DeleteGuard = {
   onHalt(root: string, reason: string): void;
   onResume(root: string): void;
 };
-
-/** Losing this many files or fewer never halts a root. */
-export const MASS_DELETE_MIN = 20;
 
 /** What one reconcile or check did. */
 export type IndexStats = { recorded: number; hashed: number; scanned: number };
@@ -99,7 +96,7 @@ export class RootIndexer {
   /** Why losing `lost` of `live` files at once must halt the root, or undefined when it may be recorded. */
   private massLoss(lost: number, live: number): string | undefined {
     if (!existsSync(this.root.abs)) return `its folder ${this.root.abs} is gone (an unmounted disk?)`;
-    if (this.guard.allow || lost <= MASS_DELETE_MIN || lost <= this.guard.maxShare * live) return undefined;
+    if (this.guard.allow || !isMassDeletion(lost, live, this.guard.maxShare)) return undefined;
     return `${lost} of its ${live} files vanished at once (an unmounted disk or a mistaken rm -rf?)`;
   }
 

@@ -15,3 +15,4 @@ export * from "./net/fileFrames.js";
 export * from "./cli/configFile.js";
 export * from "./cli/format.js";
 export * from "./cli/cliParser.js";
+export * from "./fs/massDeletion.js";

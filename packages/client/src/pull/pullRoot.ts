@@ -1,5 +1,5 @@
 import { depthOf, isSameOrBelow, MAX_CHANGES_PER_PAGE, type Change } from "@zync/protocol";
-import { ExitCode, ExitError } from "@zync/node";
+import { ExitCode, ExitError, isMassDeletion } from "@zync/node";
 import type { ChangesPage } from "../daemonConnection.js";
 import { applyChanges, type RootContext } from "./applyChanges.js";
 
@@ -12,9 +12,6 @@ export type PullPolicy = {
   /** The guard: a pull may delete at most this share of the root's files (when more than `MASS_DELETE_MIN`). */
   maxDeleteShare: number;
 };
-
-/** Deleting this many files or fewer never trips the guard. */
-export const MASS_DELETE_MIN = 20;
 
 /** Raised when a pull would delete a large share of a root; nothing was changed. */
 export class MassDeleteError extends ExitError {
@@ -89,7 +86,7 @@ function guardDeletions(ctx: RootContext, policy: PullPolicy, changes: readonly 
   const files = ctx.store.bases(ctx.name).filter((b) => b.state.kind === "file");
   const held = new Set(files.map((b) => b.path));
   const deleting = changes.filter((c) => c.state.kind === "deleted" && held.has(c.path)).length;
-  if (deleting <= MASS_DELETE_MIN || deleting <= policy.maxDeleteShare * files.length) return;
+  if (!isMassDeletion(deleting, files.length, policy.maxDeleteShare)) return;
   const message = `this pull would delete ${deleting} of the ${files.length} files R holds in ${ctx.name} (more than ${Math.round(policy.maxDeleteShare * 100)}%); nothing was changed. If E really lost them on purpose, run again with --allow-mass-delete`;
   if (ctx.dryRun) ctx.logger.warn(`a real pull would refuse: ${message}`);
   else throw new MassDeleteError(message);

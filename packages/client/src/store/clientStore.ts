@@ -136,11 +136,6 @@ export class ClientStore {
     return row === undefined ? { seq: 0, resync: true } : { seq: row.seq, resync: row.resync === 1 };
   }
 
-  /** Marks a root as needing a full comparison from sequence 0. */
-  requireResync(root: string): void {
-    this.stmt.setCursor.run(root, 0, 1);
-  }
-
   base(root: string, path: string): BaseEntry | undefined {
     const row = this.stmt.getBase.get(root, path);
     return row && baseOf(row);
