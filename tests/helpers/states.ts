@@ -21,7 +21,7 @@ export const H1 = "1111111111111111";
 export const H2 = "2222222222222222";
 export const H3 = "3333333333333333";
 
-/** A stat key with the given inode (and optional overrides). */
+/** A stat key with the given inode (and optional overrides), taken long after the file last changed (not racy). */
 export function statKey(ino: number, opts: Partial<StatKey> = {}): StatKey {
-  return { kind: "file", size: 10, mtimeMs: 1_700_000_000_000, ino, mode: 0o644, ...opts };
+  return { kind: "file", size: 10, mtimeMs: 1_700_000_000_000, ctimeMs: 1_700_000_000_000, ino, mode: 0o644, takenMs: 1_700_000_100_000, ...opts };
 }

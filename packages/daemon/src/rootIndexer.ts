@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { depthOf, ErrorCode, isWirePath, ProtocolError, type EntryState } from "@zync/protocol";
-import { isMassDeletion, isMissing, MASS_DELETE_MIN, SafeRoot, sameStatKey, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
+import { isMassDeletion, isMissing, MASS_DELETE_MIN, SafeRoot, keyProvesUnchanged, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
 import type { ChangeLog, LogWrite, StoredEntry } from "./store/changeLog.js";
 
 /** A watched root: its wire name and local folder. */
@@ -56,7 +56,11 @@ export class RootIndexer {
   private halted: string | undefined;
   private retry: NodeJS.Timeout | undefined;
 
-  constructor(log: ChangeLog, root: RootSpec, rules: IgnoreRules, warn: (msg: string) => void, guard: DeleteGuard) {
+  /** When stat keys are taken; keys of files changed shortly before that moment are not trusted. */
+  private readonly clock: () => number;
+
+  constructor(log: ChangeLog, root: RootSpec, rules: IgnoreRules, warn: (msg: string) => void, guard: DeleteGuard, clock: () => number = Date.now) {
+    this.clock = clock;
     this.log = log;
     this.root = root;
     this.rules = rules;
@@ -167,11 +171,11 @@ export class RootIndexer {
       writes = [];
     };
     const unsyncable = (rel: string): void => this.warn(`not syncing ${this.root.name}/${rel}: it cannot be read, or its name cannot be sent (backslash or over-long)`);
-    for await (const { path, key } of scanTree(this.root.abs, this.rules, under, unsyncable)) {
+    for await (const { path, key } of scanTree(this.root.abs, this.rules, under, unsyncable, this.clock)) {
       stats.scanned++;
       seen.add(path);
       const prev = known.get(path);
-      if (prev?.key !== undefined && sameStatKey(prev.key, key)) continue;
+      if (keyProvesUnchanged(prev?.key, key)) continue;
       if (prev?.state.kind === "dir" && key.kind !== "dir") {
         // A folder became a file or link: what it held is deleted first, so a client can empty it before replacing it.
         const below = [...known.values()].filter((e) => e.state.kind !== "deleted" && e.path.startsWith(`${path}/`));
@@ -216,12 +220,14 @@ export class RootIndexer {
   /** The stat key at `rel`, or undefined when nothing is there or a folder on the way is a symlink or a file. */
   private async keyAt(safe: SafeRoot, rel: string): Promise<StatKey | undefined> {
     try {
-      return statKeyOf(await lstat(await safe.resolve(rel)));
+      const abs = await safe.resolve(rel);
+      const takenMs = this.clock();
+      return statKeyOf(await lstat(abs), takenMs);
     } catch (err) {
       if (isMissing(err) || (err instanceof ProtocolError && err.code === ErrorCode.BadPath)) return undefined;
       const code = (err as NodeJS.ErrnoException).code;
       // Present but unreadable: treated as there (so never recorded as deleted), with what the log knew.
-      if (code === "EACCES" || code === "EPERM") return this.log.get(this.root.name, rel)?.key ?? { kind: "file", size: 0, mtimeMs: 0, ino: 0, mode: 0 };
+      if (code === "EACCES" || code === "EPERM") return this.log.get(this.root.name, rel)?.key ?? { kind: "file", size: 0, mtimeMs: 0, ctimeMs: 0, ino: 0, mode: 0, takenMs: 0 };
       throw err;
     }
   }
@@ -255,7 +261,7 @@ export class RootIndexer {
       if (wasDir) writes.push(...deletions(name, this.log.liveBelow(name, rel)));
       if (key === undefined && prev !== undefined && prev.state.kind !== "deleted") writes.push(...deletions(name, [prev]));
     }
-    if (key !== undefined && !(prev?.key !== undefined && sameStatKey(prev.key, key))) {
+    if (key !== undefined && !keyProvesUnchanged(prev?.key, key)) {
       const w = await this.compare(rel, key, prev, stats);
       if (w) writes.push(w);
     }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, test } from "@jest/globals";
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { ChangeLog, RootIndexer } from "@zync/daemon";
 import { hashBytes, IGNORE_FILE, loadIgnoreRules, type IgnoreRules } from "@zync/node";
 import { decodeFromServer, encodeMessage, isWirePath, type Change } from "@zync/protocol";
@@ -15,14 +15,17 @@ type Setup = { root: string; log: ChangeLog; ix: RootIndexer; rules: IgnoreRules
 
 const GUARD = { allow: false, maxShare: 0.5, retryMs: 3_600_000, onHalt: () => undefined, onResume: () => undefined };
 
-function setup(build: (root: string) => void = sampleTree): Setup {
+/** Keys stamped as if taken well after each file last changed, so an unchanged file's key is trusted. */
+const LATER = (): number => Date.now() + 60_000;
+
+function setup(build: (root: string) => void = sampleTree, clock: () => number = LATER): Setup {
   const root = tempDir("zync-root-");
   build(root);
   const log = new ChangeLog(`${tempDir("zync-db-")}/sync.db`);
   logs.push(log);
   const rules = loadIgnoreRules(root);
   const warnings: string[] = [];
-  const ix = new RootIndexer(log, { name: "code", abs: root }, rules, (m) => warnings.push(m), GUARD);
+  const ix = new RootIndexer(log, { name: "code", abs: root }, rules, (m) => warnings.push(m), GUARD, clock);
   return { root, log, ix, rules, warnings };
 }
 
@@ -107,6 +110,31 @@ describe("RootIndexer.reconcile", () => {
     writeFileSync(`${root}/README.md`, "# HELLO\n");
     utimesSync(`${root}/README.md`, new Date(1_500_000_000_000), new Date(1_500_000_000_000));
     expect((await ix.reconcile()).recorded).toBe(1);
+    expect(changesAfter(log, head).get("README.md")?.state).toMatchObject({ hash: await hashBytes(Buffer.from("# HELLO\n")) });
+  });
+
+  test("a same-size rewrite in place with its mtime put back (cp -p, touch -r) is recorded: the ctime gives it away", async () => {
+    const { root, log, ix } = setup();
+    const t = new Date(1_500_000_000_000);
+    utimesSync(`${root}/README.md`, t, t);
+    await ix.reconcile();
+    const head = log.head();
+    writeFileSync(`${root}/README.md`, "# HELLO\n");
+    utimesSync(`${root}/README.md`, t, t);
+    expect((await ix.reconcile()).recorded).toBe(1);
+    expect(changesAfter(log, head).get("README.md")?.state).toMatchObject({ hash: await hashBytes(Buffer.from("# HELLO\n")) });
+  });
+
+  test("a key taken within the timestamp granularity of a change is not trusted: the next reconcile reads the file again", async () => {
+    // The real clock: the first reconcile's keys are taken moments after the files were written (racily clean).
+    const { root, log, ix } = setup(sampleTree, Date.now);
+    await ix.reconcile();
+    const head = log.head();
+    const st = statSync(`${root}/README.md`);
+    writeFileSync(`${root}/README.md`, "# HELLO\n");
+    utimesSync(`${root}/README.md`, st.atime, st.mtime);
+    const stats = await ix.reconcile();
+    expect(stats.hashed).toBeGreaterThan(0);
     expect(changesAfter(log, head).get("README.md")?.state).toMatchObject({ hash: await hashBytes(Buffer.from("# HELLO\n")) });
   });
 

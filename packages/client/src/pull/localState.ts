@@ -1,5 +1,5 @@
 import type { EntryState } from "@zync/protocol";
-import { isMissing, sameStatKey, stateFor, statKeyAt, stillAsSeen, type SafeRoot, type StatKey } from "@zync/node";
+import { isMissing, keyProvesUnchanged, stateFor, statKeyAt, stillAsSeen, type SafeRoot, type StatKey } from "@zync/node";
 import type { BaseEntry } from "../store/clientStore.js";
 
 /** What R holds at a path now, and the stat facts it was read with (undefined when absent). */
@@ -13,7 +13,7 @@ export async function readLocal(root: SafeRoot, rel: string, base: BaseEntry | u
   const abs = await root.resolve(rel);
   const key = statKeyAt(abs);
   if (key === undefined) return { abs, state: { kind: "deleted" }, key };
-  if (base?.key !== undefined && sameStatKey(base.key, key)) return { abs, state: base.state, key };
+  if (base !== undefined && keyProvesUnchanged(base.key, key)) return { abs, state: base.state, key };
   try {
     return { abs, state: await stateFor(abs, key), key };
   } catch (err) {

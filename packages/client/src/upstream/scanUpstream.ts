@@ -1,6 +1,6 @@
 import { lstat } from "node:fs/promises";
 import { depthOf, sameContent, type UpstreamChange } from "@zync/protocol";
-import { isMissing, sameStatKey, scanTree, stateFor, type IgnoreRules } from "@zync/node";
+import { isMissing, keyProvesUnchanged, scanTree, stateFor, type IgnoreRules } from "@zync/node";
 import type { ClientStore } from "../store/clientStore.js";
 
 /**
@@ -14,7 +14,7 @@ export async function scanUpstream(store: ClientStore, name: string, rootAbs: st
   for await (const { path, key } of scanTree(rootAbs, rules)) {
     const base = bases.get(path);
     bases.delete(path);
-    if (base?.key !== undefined && sameStatKey(base.key, key)) continue;
+    if (keyProvesUnchanged(base?.key, key)) continue;
     let state;
     try {
       state = await stateFor(`${rootAbs}/${path}`, key);

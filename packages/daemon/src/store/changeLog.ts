@@ -38,6 +38,8 @@ type Row = {
   mtime_ms: number;
   ino: number;
   target: string | null;
+  ctime_ms: number | null;
+  key_taken_ms: number | null;
 };
 
 function stateOf(row: Row): EntryState {
@@ -53,10 +55,19 @@ function stateOf(row: Row): EntryState {
   }
 }
 
+/** The key's ctime and time taken as stored; NaN (a key from before ctimes were kept) is stored as unknown. */
+function keyTimes(key: StatKey | undefined): { ctime_ms: number | null; key_taken_ms: number | null } {
+  if (key === undefined || !Number.isFinite(key.ctimeMs)) return { ctime_ms: null, key_taken_ms: null };
+  return { ctime_ms: key.ctimeMs, key_taken_ms: key.takenMs };
+}
+
 function entryOf(row: Row): StoredEntry {
   const state = stateOf(row);
+  // A key stored before ctimes were kept reads as racy (ctime and time taken unknown), so the file is read once.
   const key: StatKey | undefined =
-    row.kind === "deleted" ? undefined : { kind: row.kind, size: row.size, mtimeMs: row.mtime_ms, ino: row.ino, mode: row.mode };
+    row.kind === "deleted"
+      ? undefined
+      : { kind: row.kind, size: row.size, mtimeMs: row.mtime_ms, ino: row.ino, mode: row.mode, ctimeMs: row.ctime_ms ?? Number.NaN, takenMs: row.key_taken_ms ?? 0 };
   return { root: row.root, path: row.path, seq: row.seq, state, key };
 }
 
@@ -92,14 +103,15 @@ export class ChangeLog {
         "SELECT * FROM entries WHERE root = ? AND path > ? AND path < ? AND kind != 'deleted'",
       ),
       upsert: this.db.prepare(
-        `INSERT INTO entries (root, path, seq, kind, hash, size, mode, mtime_ms, ino, target, changed_at)
-         VALUES (@root, @path, @seq, @kind, @hash, @size, @mode, @mtime_ms, @ino, @target, @changed_at)
+        `INSERT INTO entries (root, path, seq, kind, hash, size, mode, mtime_ms, ino, target, changed_at, ctime_ms, key_taken_ms)
+         VALUES (@root, @path, @seq, @kind, @hash, @size, @mode, @mtime_ms, @ino, @target, @changed_at, @ctime_ms, @key_taken_ms)
          ON CONFLICT (root, path) DO UPDATE SET seq = excluded.seq, kind = excluded.kind, hash = excluded.hash,
            size = excluded.size, mode = excluded.mode, mtime_ms = excluded.mtime_ms, ino = excluded.ino,
-           target = excluded.target, changed_at = excluded.changed_at`,
+           target = excluded.target, changed_at = excluded.changed_at, ctime_ms = excluded.ctime_ms,
+           key_taken_ms = excluded.key_taken_ms`,
       ),
       touch: this.db.prepare(
-        "UPDATE entries SET size = @size, mode = @mode, mtime_ms = @mtime_ms, ino = @ino WHERE root = @root AND path = @path",
+        "UPDATE entries SET size = @size, mode = @mode, mtime_ms = @mtime_ms, ino = @ino, ctime_ms = @ctime_ms, key_taken_ms = @key_taken_ms WHERE root = @root AND path = @path",
       ),
       fileCount: this.db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM entries WHERE root = ? AND kind = 'file'"),
       forget: this.db.prepare("DELETE FROM entries WHERE root = ? AND path = ?"),
@@ -182,7 +194,7 @@ export class ChangeLog {
           continue;
         }
         if (w.op === "touch") {
-          this.stmt.touch.run({ root: w.root, path: w.path, size: w.key.size, mode: w.key.mode, mtime_ms: w.key.mtimeMs, ino: w.key.ino });
+          this.stmt.touch.run({ root: w.root, path: w.path, size: w.key.size, mode: w.key.mode, mtime_ms: w.key.mtimeMs, ino: w.key.ino, ...keyTimes(w.key) });
           continue;
         }
         head++;
@@ -199,6 +211,7 @@ export class ChangeLog {
           ino: w.key?.ino ?? 0,
           target: s.kind === "symlink" ? s.target : null,
           changed_at: now,
+          ...keyTimes(w.key),
         });
       }
       this.stmt.setMeta.run("head", String(head));

@@ -73,6 +73,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
   CREATE TABLE halted_roots (root TEXT PRIMARY KEY, since INTEGER NOT NULL, reason TEXT NOT NULL);
   `,
+  `
+  -- The rest of each entry's stat key: the inode change time and when the key was taken. A key whose file
+  -- changed within the timestamp granularity of that moment is racy, and the file is read again.
+  ALTER TABLE entries ADD COLUMN ctime_ms REAL;
+  ALTER TABLE entries ADD COLUMN key_taken_ms INTEGER;
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -1,6 +1,6 @@
 import { lstatSync, mkdirSync } from "node:fs";
 import { ErrorCode, ProtocolError, resolveInside } from "@zync/protocol";
-import { isMissing } from "./localEntry.js";
+import { isMissing } from "./statKey.js";
 
 /**
  * Resolves wire paths to local paths and makes sure nothing is ever written through a symlink: every existing

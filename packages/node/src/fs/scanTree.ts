@@ -2,7 +2,7 @@ import { lstatSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { isWirePath } from "@zync/protocol";
 import type { IgnoreRules } from "./ignoreRules.js";
-import { isMissing, statKeyOf, type StatKey } from "./localEntry.js";
+import { isMissing, statKeyOf, type StatKey } from "./statKey.js";
 
 /** One path found by a scan, with the facts that tell whether it changed. */
 export type ScannedEntry = { path: string; key: StatKey };
@@ -10,9 +10,16 @@ export type ScannedEntry = { path: string; key: StatKey };
 /**
  * Walks a root depth-first without following symlinks, yielding every non-ignored file, directory and link
  * (parents before children). Entries that vanish during the walk are skipped; the watcher reports them. Names
- * that cannot be a wire path are skipped and passed to `onUnsyncable`.
+ * that cannot be a wire path are skipped and passed to `onUnsyncable`. `clock` stamps each key with when it was
+ * taken (injected by tests that need keys old enough to be trusted).
  */
-export async function* scanTree(rootAbs: string, rules: IgnoreRules, under = "", onUnsyncable: (rel: string) => void = () => undefined): AsyncGenerator<ScannedEntry> {
+export async function* scanTree(
+  rootAbs: string,
+  rules: IgnoreRules,
+  under = "",
+  onUnsyncable: (rel: string) => void = () => undefined,
+  clock: () => number = Date.now,
+): AsyncGenerator<ScannedEntry> {
   const stack: string[] = [under];
   while (stack.length > 0) {
     const dirRel = stack.pop()!;
@@ -41,7 +48,8 @@ export async function* scanTree(rootAbs: string, rules: IgnoreRules, under = "",
       }
       let key: StatKey | undefined;
       try {
-        key = statKeyOf(lstatSync(`${dirAbs}/${name}`));
+        const takenMs = clock();
+        key = statKeyOf(lstatSync(`${dirAbs}/${name}`), takenMs);
       } catch (err) {
         if (isMissing(err)) continue;
         throw err;

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, readSync } from "node:fs";
 import { BINARY_HEADER_BYTES, ErrorCode, FILE_CHUNK_BYTES, ProtocolError, writeBinaryHeader } from "@zync/protocol";
 import { createHasher } from "../fs/hash.js";
 import { openForReading } from "../fs/openForReading.js";
-import { isMissing } from "../fs/localEntry.js";
+import { isMissing } from "../fs/statKey.js";
 
 /** What was read and sent. */
 export type SentFile = { size: number; hash: string; mode: number; mtimeMs: number };
