@@ -135,7 +135,7 @@ describe("upstream: R's changes staged on E and applied there", () => {
 
         // A marker written on E after the apply: once the live client has it, it has seen the applied change too.
         writeFiles(e, { "marker.txt": "marker\n" });
-        await waitFor(() => existsSync(`${r}/marker.txt`), "the live client to pull the marker");
+        await waitFor(() => existsSync(`${r}/marker.txt`) && /synced: \d+ written/.test(live.stdout()), "the live client to pull the marker and report its pass");
         expect(snapshotTree(r)).toEqual(snapshotTree(e));
         expect(live.stderr()).toBe("");
         // Only the marker was written on R: the applied a.txt was recognised as R's own content.

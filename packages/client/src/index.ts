@@ -3,6 +3,9 @@ export { ClientStore, type BaseEntry, type Conflict } from "./store/clientStore.
 export { decide, type Decision } from "@zync/protocol";
 export { syncAll, prepareRoots, connect, type SyncOptions } from "./syncSession.js";
 export { runLoop, type LoopTiming } from "./syncLoop.js";
-export type { RunReport } from "./pull/applyChanges.js";
+export type { RunReport } from "./pull/runReport.js";
+export { planChange, planPage, adoptPlacement, contentLosingDeletions, needsRetouch, type PullAction, type PlanInput, type LocalFact } from "./pull/pullPlan.js";
+export { executePage, recoverPlacements, type ContentSource, type PullContext, type PullItem } from "./pull/pullExecutor.js";
+export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/durability.js";
 export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
 export { MassDeleteError, type PullPolicy } from "./pull/pullRoot.js";

@@ -1,4 +1,4 @@
-import type { RunReport } from "./pull/applyChanges.js";
+import type { RunReport } from "./pull/runReport.js";
 import { formatBytes } from "@zync/node";
 
 /** How often the progress line is redrawn on a terminal, and how long a transfer runs before it appears. */

@@ -1,5 +1,5 @@
 import { ConnectionError, type DaemonConnection } from "./daemonConnection.js";
-import type { RunReport } from "./pull/applyChanges.js";
+import type { RunReport } from "./pull/runReport.js";
 import type { ClientStore } from "./store/clientStore.js";
 import { connect, RootsMismatchError, summarize, syncAll, type SyncOptions } from "./syncSession.js";
 
@@ -34,6 +34,12 @@ export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Se
     if (alreadyShown.has(c)) continue;
     alreadyShown.add(c);
     opts.logger.warn(`conflict: ${c} changed on R and on E; R's version is kept (push it with --update-upstream, or rerun with --prefer-daemon to take E's and keep R's beside it)`);
+  }
+  for (const u of report.unplaced) {
+    const line = `${u.path}: ${u.reason}`;
+    if (alreadyShown.has(line)) continue;
+    alreadyShown.add(line);
+    opts.logger.warn(`not written: ${line}; the rest of the pull went on, and this path is tried again at every pull`);
   }
 }
 
@@ -102,9 +108,15 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
     while (!stop.aborted) {
       if (wanted) {
         wanted = false;
+        // A pass must not outlive its connection: when the connection goes, the pass is stopped and awaited, so
+        // the next connection's pass never writes beside it.
+        const pass = new AbortController();
+        const running = syncAll(conn, store, opts, pass.signal);
         try {
-          reportRun(await Promise.race([syncAll(conn, store, opts), lost]), opts, shown);
+          reportRun(await Promise.race([running, lost]), opts, shown);
         } catch (err) {
+          pass.abort(err);
+          await running.catch(() => undefined);
           if (err instanceof ConnectionError) throw err;
           if (err instanceof RootsMismatchError) throw err;
           opts.logger.error(`sync failed: ${err instanceof Error ? err.message : String(err)}; trying again at the next change`);

@@ -1,7 +1,10 @@
 import { mkdir } from "node:fs/promises";
 import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
-import { DaemonConnection, type ConnectOptions } from "./daemonConnection.js";
-import { emptyReport, type RootContext, type RunReport } from "./pull/applyChanges.js";
+import { ErrorCode } from "@zync/protocol";
+import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions } from "./daemonConnection.js";
+import { filesystemDurability, NO_DURABILITY } from "./pull/durability.js";
+import type { ContentSource, PullContext } from "./pull/pullExecutor.js";
+import { emptyReport, type RunReport } from "./pull/runReport.js";
 import { pullRoot, type PullPolicy } from "./pull/pullRoot.js";
 import { formatBytes } from "@zync/node";
 import { startProgress } from "./progress.js";
@@ -13,6 +16,7 @@ export type SyncOptions = {
   dirs: readonly NamedDir[];
   ignore: readonly string[];
   preferDaemon: boolean;
+  /** Flush written files and folders before recording them (off only with --no-fsync). */
   fsync: boolean;
   logger: Logger;
   /** Plan and report only; nothing is written, recorded or acknowledged. */
@@ -41,11 +45,27 @@ export function connect(store: ClientStore, url: string, token: string, live: bo
   return DaemonConnection.open(opts);
 }
 
+/** File content for one root, fetched from the daemon. */
+function daemonContent(conn: DaemonConnection, root: string): ContentSource {
+  return {
+    fetch: (path, hash, sink) => conn.getFile(root, path, hash, sink),
+    classify: (err) => {
+      if (err instanceof ConnectionError) return { kind: "fatal" };
+      if (err instanceof RemoteError) {
+        if (err.code === ErrorCode.NotFound) return { kind: "gone" };
+        return { kind: "unplaceable", reason: `E could not send it (${err.code})` };
+      }
+      return { kind: "fatal" };
+    },
+  };
+}
+
 /**
  * One pass over every root on an open connection: adopts a new daemon epoch (forcing a full comparison), pulls
- * each root until caught up, and acknowledges what was applied. The run goes into the history.
+ * each root until caught up, and acknowledges what was applied. The run goes into the history. An aborted
+ * `signal` stops the pass before its next placement.
  */
-export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: SyncOptions): Promise<RunReport> {
+export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: SyncOptions, signal?: AbortSignal): Promise<RunReport> {
   const { welcome } = conn;
   const missing = opts.dirs.filter((d) => !welcome.roots.includes(d.name));
   if (missing.length > 0) {
@@ -62,21 +82,23 @@ export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: 
     let acked = Number.MAX_SAFE_INTEGER;
     for (const d of opts.dirs) {
       if (!opts.dryRun) store.rememberPath(d.name, d.abs);
-      const ctx: RootContext = {
-        conn,
-        store,
+      const ctx: PullContext = {
         name: d.name,
         root: new SafeRoot(d.abs),
+        store,
         rules: loadIgnoreRules(d.abs, opts.ignore),
-        preferDaemon: opts.preferDaemon,
-        fsync: opts.fsync,
+        source: daemonContent(conn, d.name),
+        durability: opts.fsync ? filesystemDurability(d.abs) : NO_DURABILITY,
+        policy: { preferDaemon: opts.preferDaemon },
         logger: opts.logger,
         report,
         dryRun: opts.dryRun,
+        ...(signal === undefined ? {} : { signal }),
       };
       // A root this store follows under another epoch (dry run before adoption) is compared whole.
       const horizon = store.epoch() === welcome.epoch ? welcome.horizon : Number.MAX_SAFE_INTEGER;
-      acked = Math.min(acked, await pullRoot(ctx, horizon, opts.policy));
+      const feed = (since: number, limit: number) => conn.request({ type: "GET_CHANGES", since, root: d.name, limit });
+      acked = Math.min(acked, await pullRoot(ctx, feed, horizon, opts.policy));
       await dropTempDirIfEmpty(d.abs);
     }
     if (!opts.dryRun) await conn.request({ type: "ACK_CHANGES", seq: acked });
@@ -100,5 +122,6 @@ export function summarize(report: RunReport): string | undefined {
   if (report.copied > 0) parts.push(`${report.copied} copied locally`);
   if (report.bytes > 0) parts.push(`${formatBytes(report.bytes)} received`);
   if (report.conflicts.length > 0) parts.push(`${report.conflicts.length} in conflict`);
+  if (report.unplaced.length > 0) parts.push(`${report.unplaced.length} could not be written`);
   return parts.length > 0 ? `synced: ${parts.join(", ")}` : undefined;
 }

@@ -42,12 +42,15 @@ describe("TempFile", () => {
     for (const p of parts) await temp.write(p);
     const got = await temp.finish({ mode: 0o644, mtimeMs: MTIME, fsync: false });
     const all = Buffer.concat(parts);
-    expect(got).toEqual({ hash: await hashBytes(all), size: all.byteLength });
+    expect(got).toMatchObject({ hash: await hashBytes(all), size: all.byteLength });
+    // The key is the finished file's own, read through its descriptor.
+    expect(got.key).toMatchObject({ kind: "file", size: all.byteLength, mtimeMs: MTIME });
+    expect(got.key).toBe(temp.key);
   });
 
   test("an empty temp file finishes with the empty hash and size 0", async () => {
     const temp = await TempFile.create(tempDir());
-    expect(await temp.finish({ mode: 0o600, mtimeMs: MTIME, fsync: false })).toEqual({ hash: await hashBytes(new Uint8Array()), size: 0 });
+    expect(await temp.finish({ mode: 0o600, mtimeMs: MTIME, fsync: false })).toMatchObject({ hash: await hashBytes(new Uint8Array()), size: 0 });
   });
 
   test("finish applies mode and mtime", async () => {

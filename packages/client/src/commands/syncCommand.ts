@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { ExitCode, ExitError, lockDatabase, UsageError, type Logger, type NamedDir } from "@zync/node";
 import { ConnectionError, RemoteError } from "../daemonConnection.js";
 import { formatBytes } from "@zync/node";
-import type { RunReport } from "../pull/applyChanges.js";
+import type { RunReport } from "../pull/runReport.js";
 import type { PullPolicy } from "../pull/pullRoot.js";
 import { ClientStore } from "../store/clientStore.js";
 import { reportRun, runLoop } from "../syncLoop.js";
@@ -77,11 +77,19 @@ export async function runSync(req: SyncRequest): Promise<number> {
         conn.close();
       }
       if (req.dryRun) return printPreview(report, req);
-      const open = store.conflicts().filter((c) => req.dirs.some((d) => d.name === c.root));
-      if (req.json) process.stdout.write(`${JSON.stringify({ written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`) })}\n`);
-      else {
+      const mine = (root: string): boolean => req.dirs.some((d) => d.name === root);
+      const open = store.conflicts().filter((c) => mine(c.root));
+      const unplaced = store.unplaced().filter((u) => mine(u.root));
+      if (req.json) {
+        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })) };
+        process.stdout.write(`${JSON.stringify(json)}\n`);
+      } else {
         reportRun(report, opts, new Set());
-        if (open.length === 0) req.logger.info(`up to date with ${req.url}`);
+        if (open.length === 0 && unplaced.length === 0) req.logger.info(`up to date with ${req.url}`);
+      }
+      if (unplaced.length > 0) {
+        const first = unplaced[0]!;
+        throw new ExitError(ExitCode.Failure, `${unplaced.length} path(s) could not be written on R (first: ${first.root}/${first.path}: ${first.reason}); everything else is in step`);
       }
       return open.length > 0 ? ExitCode.Conflicts : ExitCode.Ok;
     }

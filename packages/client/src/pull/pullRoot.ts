@@ -1,7 +1,8 @@
 import { depthOf, isSameOrBelow, MAX_CHANGES_PER_PAGE, type Change } from "@zync/protocol";
 import { ExitCode, ExitError, isMassDeletion } from "@zync/node";
 import type { ChangesPage } from "../daemonConnection.js";
-import { applyChanges, type RootContext } from "./applyChanges.js";
+import { executePage, recoverPlacements, type PullContext } from "./pullExecutor.js";
+import { contentLosingDeletions } from "./pullPlan.js";
 
 /** What a pull may do beyond the defaults. */
 export type PullPolicy = {
@@ -21,23 +22,33 @@ export class MassDeleteError extends ExitError {
   }
 }
 
+/** Reads pages of changes from the daemon. */
+export type ChangeFeed = (since: number, limit: number) => Promise<ChangesPage>;
+
 /**
- * Brings one root up to date with the daemon: reads every page of changes after the root's cursor and applies
- * them page by page, then retries the root's other open conflicts (they may have been resolved). Each
- * page's files, bases, conflicts and the new cursor are committed together, so an interrupted run continues
- * from the last page applied.
+ * Brings one root up to date with the daemon: first finishes what an interrupted run was placing, then reads
+ * every page of changes after the root's cursor and applies them page by page, then retries the root's other
+ * open conflicts and unplaced paths (they may have been resolved). Each page's bases, conflicts and the new
+ * cursor are committed together, after its files are durable, so an interrupted run continues from the last
+ * page applied.
  *
  * A full comparison (first sync, new daemon database, or a cursor older than the daemon's memory of deletions)
  * reads the whole manifest from 0; afterwards every path R received before but E no longer lists is treated as
  * deleted on E, under the same rule that R's own edits are kept.
  *
  * Before anything is written, a pull that would delete more than the policy's share of the root's files is
- * refused (an unmounted disk or a mistaken `rm -rf` on E must not empty R).
+ * refused (an unmounted disk or a mistaken `rm -rf` on E must not empty R). Content that the same pull brings
+ * back under another name (a rename, a moved folder) does not count as deleted.
  */
-export async function pullRoot(ctx: RootContext, horizon: number, policy: PullPolicy, pageSize = MAX_CHANGES_PER_PAGE): Promise<number> {
+export async function pullRoot(ctx: PullContext, feed: ChangeFeed, horizon: number, policy: PullPolicy, pageSize = MAX_CHANGES_PER_PAGE): Promise<number> {
   const { store, name } = ctx;
   const inScope = (path: string): boolean => policy.paths === undefined || policy.paths.some((p) => isSameOrBelow(path, p));
   const commit = ctx.dryRun ? () => undefined : store.commit.bind(store);
+
+  if (!ctx.dryRun) {
+    const recovered = await recoverPlacements(ctx);
+    if (recovered !== undefined) commit(name, recovered);
+  }
 
   let { seq, resync } = store.cursor(name);
   const start = seq;
@@ -48,7 +59,7 @@ export async function pullRoot(ctx: RootContext, horizon: number, policy: PullPo
   // Read every page first (metadata only): the deletion guard needs the whole picture before anything is written.
   const pages: ChangesPage[] = [];
   for (let since = seq; ; ) {
-    const page = await ctx.conn.request({ type: "GET_CHANGES", since, root: name, limit: pageSize });
+    const page = await feed(since, pageSize);
     pages.push(page);
     since = page.next;
     if (!page.more) break;
@@ -66,26 +77,27 @@ export async function pullRoot(ctx: RootContext, horizon: number, policy: PullPo
 
   // With --paths only part of each page is applied, so the cursor must not move past the rest.
   const restricted = policy.paths !== undefined;
+  const asItems = (changes: readonly Change[]) => changes.filter((c) => inScope(c.path)).map((c) => ({ seq: c.seq, path: c.path, remote: c.state }));
   for (const page of pages) {
-    const outcome = await applyChanges(ctx, page.changes.filter((c) => inScope(c.path)));
+    const outcome = await executePage(ctx, asItems(page.changes));
     // During a full comparison the flag stays set until the deletions below are committed too.
     commit(name, outcome, restricted ? undefined : { seq: page.next, resync });
   }
-  if (listed !== undefined) commit(name, await applyChanges(ctx, gone.filter((c) => inScope(c.path))), restricted ? undefined : { seq: finalSeq, resync: false });
+  if (listed !== undefined) commit(name, await executePage(ctx, asItems(gone)), restricted ? undefined : { seq: finalSeq, resync: false });
 
-  // Open conflicts this pull did not bring news of are tried again: R may have resolved them meanwhile.
+  // Open conflicts and unplaced paths this pull did not bring news of are tried again: they may be resolved now.
   const touched = new Set([...pages.flatMap((p) => p.changes.map((c) => c.path)), ...gone.map((c) => c.path)]);
-  const open = store.conflicts(name).filter((c) => inScope(c.path) && !touched.has(c.path));
-  if (open.length > 0) commit(name, await applyChanges(ctx, open.map((c) => ({ seq: c.seq, path: c.path, remote: c.remote }))));
+  const retry = [...store.conflicts(name), ...store.unplaced(name)].filter((c) => inScope(c.path) && !touched.has(c.path));
+  if (retry.length > 0) commit(name, await executePage(ctx, retry.map((c) => ({ seq: c.seq, path: c.path, remote: c.remote }))));
   return restricted || ctx.dryRun ? start : finalSeq;
 }
 
-/** Refuses a pull that would delete more than the allowed share of the files R holds in this root. */
-function guardDeletions(ctx: RootContext, policy: PullPolicy, changes: readonly Change[]): void {
+/** Refuses a pull that would lose more than the allowed share of the files R holds in this root. */
+function guardDeletions(ctx: PullContext, policy: PullPolicy, changes: readonly Change[]): void {
   if (policy.allowMassDelete) return;
   const files = ctx.store.bases(ctx.name).filter((b) => b.state.kind === "file");
-  const held = new Set(files.map((b) => b.path));
-  const deleting = changes.filter((c) => c.state.kind === "deleted" && held.has(c.path)).length;
+  const held = new Map(files.map((b) => [b.path, b.state]));
+  const deleting = contentLosingDeletions(changes, (path) => held.get(path));
   if (!isMassDeletion(deleting, files.length, policy.maxDeleteShare)) return;
   const message = `this pull would delete ${deleting} of the ${files.length} files R holds in ${ctx.name} (more than ${Math.round(policy.maxDeleteShare * 100)}%); nothing was changed. If E really lost them on purpose, run again with --allow-mass-delete`;
   if (ctx.dryRun) ctx.logger.warn(`a real pull would refuse: ${message}`);

@@ -9,6 +9,9 @@ import type { StatKey } from "@zync/node";
  */
 export type BaseEntry = { root: string; path: string; state: EntryState; key: StatKey | undefined };
 
+/** A path E changed that R could not place; tried again on every pull. */
+export type Unplaced = { root: string; path: string; seq: number; remote: EntryState; reason: string; at: number };
+
 /** A path that changed on R and on E; R's content stays until the conflict is resolved. */
 export type Conflict = { root: string; path: string; seq: number; remote: EntryState; detectedAt: number };
 
@@ -50,6 +53,22 @@ const MIGRATIONS: readonly string[] = [
     error TEXT
   );
   `,
+  `
+  -- What a run is about to place on disk, written (durably) before the first rename of a page and cleared with
+  -- the page's commit. A run killed in between leaves rows here; the next run adopts as base each one whose
+  -- content R holds, so files the killed run placed are recognised as E's.
+  CREATE TABLE placing (root TEXT NOT NULL, path TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (root, path)) WITHOUT ROWID;
+  -- Paths E changed that R could not place (a full disk, a name R cannot hold): retried on every pull.
+  CREATE TABLE unplaced (
+    root TEXT NOT NULL,
+    path TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    remote TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (root, path)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 type BaseRow = { root: string; path: string; state: string; key: string | null };
@@ -67,7 +86,8 @@ export class ClientStore {
   constructor(dbPath: string) {
     this.db = new Database(dbPath);
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
+    // FULL: a committed page (bases, cursor) survives a power cut, so it never claims less than is on disk.
+    this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     const version = this.db.pragma("user_version", { simple: true }) as number;
     if (version > MIGRATIONS.length) throw new Error(`${dbPath} was written by a newer zync-client`);
@@ -104,6 +124,15 @@ export class ClientStore {
       runs: this.db.prepare<[number], RunRow>("SELECT * FROM runs ORDER BY id DESC LIMIT ?"),
       lastGoodRun: this.db.prepare<[], RunRow>("SELECT * FROM runs WHERE ended_at IS NOT NULL AND error IS NULL AND kind = 'pull' ORDER BY id DESC LIMIT 1"),
       pruneRuns: this.db.prepare("DELETE FROM runs WHERE id <= (SELECT MAX(id) FROM runs) - 1000"),
+      putPlacing: this.db.prepare("INSERT INTO placing (root, path, state) VALUES (?, ?, ?) ON CONFLICT (root, path) DO UPDATE SET state = excluded.state"),
+      placingOf: this.db.prepare<[string], { path: string; state: string }>("SELECT path, state FROM placing WHERE root = ?"),
+      clearPlacing: this.db.prepare("DELETE FROM placing WHERE root = ?"),
+      unplacedOf: this.db.prepare<[string], { root: string; path: string; seq: number; remote: string; reason: string; at: number }>("SELECT * FROM unplaced WHERE root = ? ORDER BY path"),
+      allUnplaced: this.db.prepare<[], { root: string; path: string; seq: number; remote: string; reason: string; at: number }>("SELECT * FROM unplaced ORDER BY root, path"),
+      putUnplaced: this.db.prepare(
+        "INSERT INTO unplaced (root, path, seq, remote, reason, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (root, path) DO UPDATE SET seq = excluded.seq, remote = excluded.remote, reason = excluded.reason, at = excluded.at",
+      ),
+      dropUnplaced: this.db.prepare("DELETE FROM unplaced WHERE root = ? AND path = ?"),
     };
   }
 
@@ -155,15 +184,48 @@ export class ClientStore {
     return rows.map((r) => ({ root: r.root, path: r.path, seq: r.seq, remote: JSON.parse(r.remote) as EntryState, detectedAt: r.detected_at }));
   }
 
-  /** Writes the outcome of one page in one transaction: bases, conflicts and the new cursor together. */
+  /** Records, durably and before any of them is renamed into place, what a page is about to place. */
+  notePlacing(root: string, placements: readonly { path: string; state: EntryState }[]): void {
+    if (placements.length === 0) return;
+    this.db.transaction(() => {
+      for (const p of placements) this.stmt.putPlacing.run(root, p.path, JSON.stringify(p.state));
+    })();
+  }
+
+  /** What an interrupted run was placing in `root` when it stopped. */
+  placing(root: string): { path: string; state: EntryState }[] {
+    return this.stmt.placingOf.all(root).map((r) => ({ path: r.path, state: JSON.parse(r.state) as EntryState }));
+  }
+
+  /** Paths R could not place, for one root or all. */
+  unplaced(root?: string): Unplaced[] {
+    const rows = root === undefined ? this.stmt.allUnplaced.all() : this.stmt.unplacedOf.all(root);
+    return rows.map((r) => ({ root: r.root, path: r.path, seq: r.seq, remote: JSON.parse(r.remote) as EntryState, reason: r.reason, at: r.at }));
+  }
+
+  /**
+   * Writes the outcome of one page in one transaction: bases, conflicts, unplaced paths and the new cursor
+   * together, and clears the root's placing journal (everything in it is now recorded one way or another).
+   */
   commit(root: string, outcome: PageOutcome, cursor?: { seq: number; resync: boolean }): void {
     this.db.transaction(() => {
+      this.stmt.clearPlacing.run(root);
+      for (const u of outcome.unplaced) {
+        this.stmt.putUnplaced.run(root, u.path, u.seq, JSON.stringify(u.remote), u.reason, u.at);
+        this.stmt.dropConflict.run(root, u.path);
+      }
       for (const b of outcome.bases) {
         if (b.state.kind === "deleted") this.stmt.dropBase.run(root, b.path);
         else this.stmt.putBase.run(root, b.path, JSON.stringify(b.state), b.state.kind === "file" ? b.state.hash : null, b.key ? JSON.stringify(b.key) : null);
       }
-      for (const c of outcome.conflicts) this.stmt.putConflict.run(root, c.path, c.seq, JSON.stringify(c.remote), c.detectedAt);
-      for (const p of outcome.resolved) this.stmt.dropConflict.run(root, p);
+      for (const c of outcome.conflicts) {
+        this.stmt.putConflict.run(root, c.path, c.seq, JSON.stringify(c.remote), c.detectedAt);
+        this.stmt.dropUnplaced.run(root, c.path);
+      }
+      for (const p of outcome.resolved) {
+        this.stmt.dropConflict.run(root, p);
+        this.stmt.dropUnplaced.run(root, p);
+      }
       if (cursor !== undefined) this.stmt.setCursor.run(root, cursor.seq, cursor.resync ? 1 : 0);
     })();
   }
@@ -224,9 +286,18 @@ function runOf(r: RunRow): Run {
   return { id: r.id, kind: r.kind, startedAt: r.started_at, endedAt: r.ended_at ?? undefined, files: r.files, deleted: r.deleted, bytes: r.bytes, conflicts: r.conflicts, error: r.error ?? undefined };
 }
 
-/** What applying a page changed in the store. A base of kind "deleted" removes the path's base. */
+/**
+ * What applying a page changed in the store. A base of kind "deleted" removes the path's base. `resolved` paths
+ * leave the conflict and unplaced lists; a path in `conflicts` or `unplaced` is (again) one of them.
+ */
 export type PageOutcome = {
   bases: { path: string; state: EntryState; key: StatKey | undefined }[];
   conflicts: Omit<Conflict, "root">[];
+  unplaced: Omit<Unplaced, "root">[];
   resolved: string[];
 };
+
+/** An outcome that changes nothing. */
+export function emptyOutcome(): PageOutcome {
+  return { bases: [], conflicts: [], unplaced: [], resolved: [] };
+}

@@ -15,6 +15,7 @@ import {
   writeSync,
 } from "node:fs";
 import { createHasher, type ContentHasher } from "./hash.js";
+import { statKeyOfFd, type StatKey } from "./statKey.js";
 import { TEMP_DIR } from "./ignoreRules.js";
 
 // These are small, local metadata operations on the write path of thousands of files. Synchronous calls skip
@@ -67,6 +68,8 @@ export class TempFile {
   private fd: number | undefined;
   private readonly hasher: ContentHasher;
   private size = 0;
+  /** The stat key of the finished file, read through its descriptor; undefined until {@link finish}. */
+  key: StatKey | undefined;
 
   private constructor(path: string, fd: number, hasher: ContentHasher) {
     this.path = path;
@@ -90,19 +93,25 @@ export class TempFile {
     while (off < bytes.byteLength) off += writeSync(this.fd, bytes, off, bytes.byteLength - off);
   }
 
-  /** Applies mode and mtime, closes the file, and returns what was written. */
-  async finish(opts: { mode: number; mtimeMs: number; fsync: boolean }): Promise<{ hash: string; size: number }> {
+  /**
+   * Applies mode and mtime, closes the file, and returns what was written, with the stat key of exactly these
+   * bytes (read through the descriptor, so an edit made after the rename can never be taken for them).
+   */
+  async finish(opts: { mode: number; mtimeMs: number; fsync: boolean }): Promise<{ hash: string; size: number; key: StatKey }> {
     const fd = this.fd;
     if (fd === undefined) throw new Error("temp file already closed");
     this.fd = undefined;
+    let key: StatKey;
     try {
       fchmodSync(fd, opts.mode & 0o7777);
       futimesSync(fd, secondsOf(opts.mtimeMs), secondsOf(opts.mtimeMs));
       if (opts.fsync) fsyncSync(fd);
+      key = statKeyOfFd(fd);
     } finally {
       closeSync(fd);
     }
-    return { hash: this.hasher.digest(), size: this.size };
+    this.key = key;
+    return { hash: this.hasher.digest(), size: this.size, key };
   }
 
   /** Moves the finished file to its final name in one step. */

@@ -1,0 +1,57 @@
+import { spawn } from "node:child_process";
+import { open } from "node:fs/promises";
+
+/**
+ * How the executor makes what it wrote durable before it records it: temp files' data before they are renamed
+ * into place, and the renames (their folders) before the page that names them is committed. Injected so tests
+ * can check the order and simulate a power cut that drops what was never flushed.
+ */
+export type Durability = {
+  /** Flushes the data of these files. */
+  flushFiles(paths: readonly string[]): Promise<void>;
+  /** Flushes the entries of these folders (renames, creations and removals in them). */
+  flushDirs(paths: readonly string[]): Promise<void>;
+};
+
+/** No flushing at all (`--no-fsync`): faster, and a power cut may leave R behind what its database says. */
+export const NO_DURABILITY: Durability = { flushFiles: async () => undefined, flushDirs: async () => undefined };
+
+async function fsyncEach(paths: readonly string[]): Promise<void> {
+  await Promise.all(
+    paths.map(async (p) => {
+      const fh = await open(p, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }),
+  );
+}
+
+/** Runs `sync -f` on the filesystem holding `abs`; false when that cannot be done here. */
+function runSyncfs(abs: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn("sync", ["-f", abs], { stdio: "ignore" });
+    child.once("error", () => resolve(false));
+    child.once("close", (code) => resolve(code === 0));
+  });
+}
+
+/**
+ * Flushes through the filesystem the root lives on: one `syncfs` per batch (coreutils `sync -f`) flushes every
+ * file and folder written there at once, which costs far less than an fsync per file. Where that is not
+ * available, each file and folder is fsynced.
+ */
+export function filesystemDurability(rootAbs: string): Durability {
+  let syncfs: boolean | undefined;
+  const flush = async (paths: readonly string[]): Promise<void> => {
+    if (paths.length === 0) return;
+    if (syncfs !== false) {
+      syncfs = await runSyncfs(rootAbs);
+      if (syncfs) return;
+    }
+    await fsyncEach([...new Set(paths)]);
+  };
+  return { flushFiles: flush, flushDirs: flush };
+}

@@ -1,0 +1,445 @@
+/**
+ * The pull executor: reads what R holds, asks the planner (pullPlan.ts) what to do, and does it. Content comes
+ * from an injected source (the daemon connection in real runs) into temp files; each chunk of a page is made
+ * durable in order: temp files flushed, the placements noted in the store, renamed into place, their folders
+ * flushed. The caller then commits the page's outcome, so a recorded base never claims bytes that are not on disk.
+ */
+import { ErrorCode, ProtocolError, sameContent, type EntryState, type FileState } from "@zync/protocol";
+import {
+  copyToTemp,
+  FolderNotEmptyError,
+  moveAside,
+  placeDir,
+  placeSymlink,
+  removeLocal,
+  retouchFile,
+  statKeyAt,
+  TempFile,
+  type IgnoreRules,
+  type Logger,
+  type SafeRoot,
+  type StatKey,
+} from "@zync/node";
+import type { ClientStore, PageOutcome } from "../store/clientStore.js";
+import { emptyOutcome } from "../store/clientStore.js";
+import type { Durability } from "./durability.js";
+import { inOrderWindow } from "./inOrderWindow.js";
+import { readLocal, unchangedSince, type LocalView } from "./localState.js";
+import { adoptPlacement, planChange, type LocalFact, type PlanPolicy, type PullAction } from "./pullPlan.js";
+import type { RunReport } from "./runReport.js";
+
+/** What a fetch of one file ends with: exactly what was sent. */
+export type FetchedFile = { hash: string; size: number; mode: number; mtimeMs: number };
+
+/** Where file content comes from. */
+export type ContentSource = {
+  /** Streams the file at `path` (announced with `hash`) into `sink`, in order, and resolves with what was sent. */
+  fetch(path: string, hash: string, sink: (data: Uint8Array) => Promise<void>): Promise<FetchedFile>;
+  /**
+   * Sorts a failed fetch: `gone` when E changed or removed the file since (a later change brings it), `unplaceable`
+   * with a reason when E cannot send it now, `fatal` when the pass must stop (the connection failed).
+   */
+  classify(err: unknown): { kind: "gone" } | { kind: "unplaceable"; reason: string } | { kind: "fatal" };
+};
+
+/** Everything the executor needs for one root. */
+export type PullContext = {
+  name: string;
+  root: SafeRoot;
+  store: ClientStore;
+  rules: IgnoreRules;
+  source: ContentSource;
+  durability: Durability;
+  policy: PlanPolicy;
+  logger: Logger;
+  report: RunReport;
+  /** Plan and report only: nothing is fetched, written or recorded. */
+  dryRun: boolean;
+  /** Aborted when this pass must stop (its connection went away); checked before every placement. */
+  signal?: AbortSignal;
+};
+
+/** A change as applied: the path and E's state (from the wire, or an open conflict or unplaced path retried). */
+export type PullItem = { seq: number; path: string; remote: EntryState };
+
+/** Files fetched at once; enough to keep the link busy with small files. */
+const WINDOW = 32;
+/** Actions made durable and placed together; bounds the temp files waiting for one flush. */
+const CHUNK = 256;
+/** Reads of a file whose content differs from the change (E was rewriting it) are tried this often. */
+const TORN_READ_ATTEMPTS = 3;
+
+type Fetched = { temp: TempFile; state: FileState } | { skipped: "gone" } | { skipped: "unplaceable"; reason: string };
+
+/** One planned action with what the executor learnt while reading R's side. */
+type Step = { action: PullAction; view: LocalView; content?: Promise<Fetched> };
+
+/** True for an error that concerns one path on R's disk (so it is reported and the pass goes on). */
+function isPathError(err: unknown): err is Error {
+  if (err instanceof ProtocolError) return err.code === ErrorCode.BadPath;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" && /^E[A-Z]+$/.test(code);
+}
+
+/** Plain reasons for the errors a write on R's disk commonly meets. */
+const REASONS: Readonly<Record<string, string>> = {
+  ENOSPC: "R's disk is full",
+  EDQUOT: "R's disk quota is used up",
+  ENAMETOOLONG: "the name is too long for R's filesystem",
+  EACCES: "R does not allow writing there",
+  EPERM: "R does not allow writing there",
+  EROFS: "R's filesystem is read-only",
+};
+
+function reasonOf(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === undefined) return err.message;
+  return REASONS[code] ?? `${code} on R`;
+}
+
+/**
+ * Applies E's changes to one root, in sequence order, and returns what the store must record. Anything R
+ * changed itself becomes a conflict and stays as it is; a path that cannot be placed is reported and skipped,
+ * and the rest goes on.
+ */
+export async function executePage(ctx: PullContext, items: readonly PullItem[]): Promise<PageOutcome> {
+  const outcome = emptyOutcome();
+  const steps: Step[] = [];
+  for (const item of items) {
+    if (ctx.rules.ignores(item.path, item.remote.kind === "dir")) continue;
+    const step = await prepare(ctx, item, outcome);
+    if (step) steps.push(step);
+  }
+  if (ctx.dryRun) {
+    preview(ctx, steps);
+    return emptyOutcome();
+  }
+  try {
+    await fetchContent(ctx, steps);
+    for (let i = 0; i < steps.length; i += CHUNK) await placeChunk(ctx, steps.slice(i, i + CHUNK), outcome);
+  } finally {
+    // Whatever was fetched and not placed (the pass stopped) is removed.
+    await Promise.all(steps.map((s) => s.content?.then((f) => ("temp" in f ? f.temp.discard() : undefined), () => undefined) ?? Promise.resolve()));
+  }
+  return outcome;
+}
+
+/** Reads R's side of one change and plans it. Steps that need no disk work are settled into `outcome` here. */
+async function prepare(ctx: PullContext, item: PullItem, outcome: PageOutcome): Promise<Step | undefined> {
+  const base = ctx.store.base(ctx.name, item.path);
+  let view: LocalView;
+  let fact: LocalFact;
+  try {
+    view = await readLocal(ctx.root, item.path, base);
+    fact = { kind: "held", state: view.state };
+  } catch (err) {
+    if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) {
+      view = { abs: `${ctx.root.root}/${item.path}`, state: { kind: "deleted" }, key: undefined };
+      fact = { kind: "blocked", fromE: await blockerIsFromE(ctx, item.path) };
+    } else if (isPathError(err)) {
+      unplaced(ctx, item, outcome, reasonOf(err));
+      return undefined;
+    } else {
+      throw err;
+    }
+  }
+  // A file whose key did not prove it unchanged was read: if it still holds the base, its fresh key is kept.
+  if (base !== undefined && view.key !== undefined && view.key !== base.key && sameContent(view.state, base.state)) {
+    outcome.bases.push({ path: item.path, state: base.state, key: view.key });
+  }
+  const action = planChange({ seq: item.seq, path: item.path, remote: item.remote, base: base?.state, local: fact }, ctx.policy);
+  switch (action.kind) {
+    case "record":
+      if (action.retouch) return { action, view };
+      outcome.bases.push({ path: item.path, state: item.remote, key: view.key });
+      outcome.resolved.push(item.path);
+      return undefined;
+    case "keep":
+      outcome.resolved.push(item.path);
+      return undefined;
+    case "forget":
+      outcome.bases.push({ path: item.path, state: { kind: "deleted" }, key: undefined });
+      outcome.resolved.push(item.path);
+      return undefined;
+    case "conflict":
+      conflict(ctx, item, outcome);
+      return undefined;
+    case "write":
+      return { action, view };
+  }
+}
+
+function preview(ctx: PullContext, steps: readonly Step[]): void {
+  for (const { action, view } of steps) {
+    const { remote, path } = action.input;
+    if (action.kind === "record") continue;
+    const kind = remote.kind === "deleted" ? "delete" : view.state.kind === "deleted" ? "add" : "change";
+    ctx.report.preview.push({ action: kind, path: `${ctx.name}/${path}`, size: remote.kind === "file" ? remote.size : 0 });
+  }
+}
+
+/** True when a write needs E's bytes (R does not already hold them at the path). */
+function needsContent(step: Step): boolean {
+  const { action, view } = step;
+  if (action.kind !== "write" || action.input.remote.kind !== "file") return false;
+  return action.aside || !(view.state.kind === "file" && view.state.hash === action.input.remote.hash);
+}
+
+/**
+ * Gets the content of every write that needs it. Local copies come first, before anything is placed: a rename on
+ * E arrives as a delete and an add, the delete may come first, and R must not download what it already holds.
+ * The rest is downloaded through a window that runs ahead of the placements.
+ */
+async function fetchContent(ctx: PullContext, steps: readonly Step[]): Promise<void> {
+  const wanting = steps.filter(needsContent);
+  ctx.report.plannedFiles += wanting.length;
+  for (const s of wanting) ctx.report.plannedBytes += (s.action.input.remote as FileState).size;
+  const toDownload: Step[] = [];
+  for (const s of wanting) {
+    const copy = await copyFromLocal(ctx, s.action.input.remote as FileState, s.action.input.path);
+    if (copy) s.content = Promise.resolve(copy);
+    else toDownload.push(s);
+  }
+  const fetched = inOrderWindow(toDownload, WINDOW, (s) => download(ctx, s.action.input.path, s.action.input.remote as FileState));
+  for (const [i, s] of toDownload.entries()) s.content = fetched[i];
+}
+
+/** Makes one chunk durable and places it: flush temp files, note the placements, rename, flush the folders. */
+async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: PageOutcome): Promise<void> {
+  const fetched = new Map<Step, Fetched>();
+  for (const s of chunk) {
+    if (s.content === undefined) continue;
+    try {
+      fetched.set(s, await s.content);
+    } catch (err) {
+      const sorted = ctx.source.classify(err);
+      if (sorted.kind === "fatal") throw err;
+      fetched.set(s, sorted.kind === "gone" ? { skipped: "gone" } : { skipped: "unplaceable", reason: sorted.reason });
+    }
+  }
+  await ctx.durability.flushFiles([...fetched.values()].flatMap((f) => ("temp" in f ? [f.temp.path] : [])));
+  ctx.store.notePlacing(
+    ctx.name,
+    chunk.filter((s) => s.action.kind === "write" && !("skipped" in (fetched.get(s) ?? {}))).map((s) => ({ path: s.action.input.path, state: s.action.input.remote })),
+  );
+  const touched = new Set<string>();
+  for (const s of chunk) {
+    ctx.signal?.throwIfAborted();
+    const f = fetched.get(s);
+    const item = s.action.input;
+    if (f !== undefined && "skipped" in f) {
+      if (f.skipped === "gone") ctx.logger.verbose(`skipped ${ctx.name}/${item.path}: it changed again on E`);
+      else unplaced(ctx, item, outcome, f.reason);
+      continue;
+    }
+    try {
+      if (await place(ctx, s, f, outcome)) for (const dir of foldersUpTo(ctx.root.root, s.view.abs)) touched.add(dir);
+    } catch (err) {
+      if (!isPathError(err)) throw err;
+      unplaced(ctx, item, outcome, reasonOf(err));
+    }
+  }
+  await ctx.durability.flushDirs([...touched]);
+}
+
+/** The folders from `abs`'s parent up to the root: a placement may have created any of them. */
+function foldersUpTo(rootAbs: string, abs: string): string[] {
+  const dirs: string[] = [];
+  for (let dir = abs.slice(0, abs.lastIndexOf("/")); dir.length >= rootAbs.length; dir = dir.slice(0, dir.lastIndexOf("/"))) {
+    dirs.push(dir);
+    if (dir === rootAbs) break;
+  }
+  return dirs;
+}
+
+/** Places one step on disk and records its outcome; true when something on disk changed. */
+async function place(ctx: PullContext, step: Step, fetched: Fetched | undefined, outcome: PageOutcome): Promise<boolean> {
+  const item = step.action.input;
+  const { abs } = step.view;
+  if (!(await unchangedSince(step.view))) {
+    // R edited the path while this run was fetching: R's edit wins and the path becomes a conflict.
+    conflict(ctx, item, outcome);
+    return false;
+  }
+  const remote = item.remote;
+  if (step.action.kind === "record") {
+    // R holds E's content; only E's mode and mtime are set.
+    if (remote.kind === "file") await retouchFile(abs, remote.mode, remote.mtimeMs);
+    else if (remote.kind === "dir") await placeDir(abs, remote.mode);
+    done(ctx, item, outcome, remote, statKeyAt(abs), false);
+    return false;
+  }
+  let local = step.view.state;
+  if (step.action.kind === "write" && step.action.aside && local.kind !== "deleted") {
+    ctx.report.keptAside.push(await moveAside(abs));
+    ctx.root.forget(item.path);
+    local = { kind: "deleted" };
+  }
+  let state: EntryState = remote;
+  let key: StatKey | undefined;
+  try {
+    switch (remote.kind) {
+      case "deleted":
+        await removeLocal(abs, local);
+        ctx.root.forget(item.path);
+        ctx.report.deleted++;
+        break;
+      case "dir":
+        if (local.kind !== "dir") await removeLocal(abs, local);
+        await ctx.root.ensureParent(item.path);
+        await placeDir(abs, remote.mode);
+        key = statKeyAt(abs);
+        ctx.report.written++;
+        break;
+      case "symlink":
+        if (local.kind === "dir") await removeLocal(abs, local);
+        await ctx.root.ensureParent(item.path);
+        await placeSymlink(ctx.root.root, abs, remote.target);
+        key = statKeyAt(abs);
+        ctx.report.written++;
+        break;
+      case "file":
+        if (fetched === undefined || "skipped" in fetched) {
+          // The content is already there; only mode and mtime differ.
+          await retouchFile(abs, remote.mode, remote.mtimeMs);
+          key = statKeyAt(abs);
+        } else {
+          if (local.kind === "dir") await removeLocal(abs, local);
+          await ctx.root.ensureParent(item.path);
+          await fetched.temp.commit(abs);
+          state = fetched.state;
+          key = fetched.temp.key;
+        }
+        ctx.report.written++;
+        break;
+    }
+  } catch (err) {
+    if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) {
+      // Something still stands in the way; as a conflict the change is tried again on every run.
+      conflict(ctx, item, outcome);
+      return false;
+    }
+    if (!(err instanceof FolderNotEmptyError)) throw err;
+    if (remote.kind !== "deleted") {
+      // E replaced a folder in which R created files: R's files stay, and E's new entry waits as a conflict.
+      conflict(ctx, item, outcome);
+      return false;
+    }
+    // E removed a folder in which R created files: the folder stays, as R's own.
+    ctx.logger.info(`kept ${ctx.name}/${item.path}/: it holds files that only R has`);
+    outcome.bases.push({ path: item.path, state: { kind: "deleted" }, key: undefined });
+    outcome.resolved.push(item.path);
+    return false;
+  }
+  done(ctx, item, outcome, state, key, true);
+  return true;
+}
+
+function done(ctx: PullContext, item: PullItem, outcome: PageOutcome, state: EntryState, key: StatKey | undefined, wrote: boolean): void {
+  if (wrote) ctx.logger.verbose(`${state.kind === "deleted" ? "deleted" : "wrote"} ${ctx.name}/${item.path}`);
+  outcome.bases.push({ path: item.path, state, key: state.kind === "deleted" ? undefined : key });
+  outcome.resolved.push(item.path);
+}
+
+function conflict(ctx: PullContext, item: PullItem, outcome: PageOutcome): void {
+  outcome.conflicts.push({ path: item.path, seq: item.seq, remote: item.remote, detectedAt: Date.now() });
+  ctx.report.conflicts.push(`${ctx.name}/${item.path}`);
+  if (ctx.dryRun) ctx.report.preview.push({ action: "conflict", path: `${ctx.name}/${item.path}`, size: item.remote.kind === "file" ? item.remote.size : 0 });
+}
+
+function unplaced(ctx: PullContext, item: PullItem, outcome: PageOutcome, reason: string): void {
+  outcome.unplaced.push({ path: item.path, seq: item.seq, remote: item.remote, reason, at: Date.now() });
+  ctx.report.unplaced.push({ path: `${ctx.name}/${item.path}`, reason });
+}
+
+/**
+ * True when the file or link that stands where a folder on the way to `rel` should be is one R received from E
+ * and has not changed, so E replacing it is not R's business.
+ */
+async function blockerIsFromE(ctx: PullContext, rel: string): Promise<boolean> {
+  const segments = rel.split("/");
+  for (let i = 1; i < segments.length; i++) {
+    const prefix = segments.slice(0, i).join("/");
+    const key = statKeyAt(`${ctx.root.root}/${prefix}`);
+    if (key === undefined) return false;
+    if (key.kind === "dir") continue;
+    const base = ctx.store.base(ctx.name, prefix);
+    if (base === undefined) return false;
+    try {
+      const view = await readLocal(ctx.root, prefix, base);
+      return sameContent(view.state, base.state);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/**
+ * Fetches a file into a temp file and checks the bytes against the hash the source says it sent. Only the
+ * content the change announced is accepted: when E was rewriting the file while it was read, the read is tried
+ * again, and after that the path is skipped (the rewrite's own change follows).
+ */
+async function download(ctx: PullContext, path: string, remote: FileState): Promise<Fetched> {
+  for (let attempt = 1; ; attempt++) {
+    const temp = await TempFile.create(ctx.root.root);
+    try {
+      const end = await ctx.source.fetch(path, remote.hash, (data) => {
+        ctx.report.bytes += data.byteLength;
+        return temp.write(data);
+      });
+      const got = await temp.finish({ mode: end.mode, mtimeMs: end.mtimeMs, fsync: false });
+      if (got.hash !== end.hash || got.size !== end.size) {
+        throw new Error(`${ctx.name}/${path} arrived damaged (hash ${got.hash}, expected ${end.hash})`);
+      }
+      if (end.hash === remote.hash) return { temp, state: { kind: "file", hash: end.hash, size: end.size, mode: end.mode, mtimeMs: end.mtimeMs } };
+      await temp.discard();
+      if (attempt >= TORN_READ_ATTEMPTS) return { skipped: "gone" };
+    } catch (err) {
+      await temp.discard();
+      throw err;
+    }
+  }
+}
+
+/** Copies the content from another local file that R holds unchanged with the same hash, if there is one. */
+async function copyFromLocal(ctx: PullContext, remote: FileState, path: string): Promise<Fetched | undefined> {
+  for (const source of ctx.store.basesWithHash(ctx.name, remote.hash)) {
+    if (source.path === path || source.key === undefined) continue;
+    let view: LocalView;
+    try {
+      view = await readLocal(ctx.root, source.path, source);
+    } catch {
+      continue;
+    }
+    if (view.state.kind !== "file" || view.state.hash !== remote.hash) continue;
+    const temp = await copyToTemp(ctx.root.root, view.abs, remote, false);
+    if (temp) {
+      ctx.report.copied++;
+      return { temp, state: remote };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Finishes what an interrupted run was placing: every noted placement whose content R holds becomes the path's
+ * base (the killed run placed it), so it is never taken for an edit on R. The rest is left to the next pull.
+ */
+export async function recoverPlacements(ctx: PullContext): Promise<PageOutcome | undefined> {
+  const placing = ctx.store.placing(ctx.name);
+  if (placing.length === 0) return undefined;
+  const outcome = emptyOutcome();
+  for (const p of placing) {
+    try {
+      const view = await readLocal(ctx.root, p.path, ctx.store.base(ctx.name, p.path));
+      if (adoptPlacement(p.state, view.state)) {
+        outcome.bases.push({ path: p.path, state: p.state, key: view.key });
+        outcome.resolved.push(p.path);
+      }
+    } catch {
+      // Something stands in the way now: nothing of this placement is there.
+    }
+  }
+  return outcome;
+}

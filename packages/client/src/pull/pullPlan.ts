@@ -1,0 +1,116 @@
+/**
+ * The pull planner: pure decisions about one page of E's changes. Given each change, the base R last received
+ * for the path and what R holds there now, it says what to do; the executor (pullExecutor.ts) does it. Nothing
+ * here touches the disk or the network, so every rule is a table test.
+ */
+import { decide, sameContent, type Change, type EntryState } from "@zync/protocol";
+
+/** What R holds at a path, as the planner sees it. */
+export type LocalFact =
+  /** R holds this state at the path (deleted: nothing there). */
+  | { kind: "held"; state: EntryState }
+  /**
+   * A file or link stands where a folder on the way to the path should be, so nothing can be at the path on R.
+   * `fromE` when that file or link is one R received from E and has not changed since.
+   */
+  | { kind: "blocked"; fromE: boolean };
+
+/** One change to plan: E's new state, R's base for the path, and what R holds. */
+export type PlanInput = {
+  seq: number;
+  path: string;
+  remote: EntryState;
+  base: EntryState | undefined;
+  local: LocalFact;
+};
+
+/** Why a path is left as R has it and reported. */
+export type ConflictReason =
+  /** R changed the path too (edited, created or deleted it). */
+  | "edited-on-R"
+  /** Something R put there stands where a folder on the way should be. */
+  | "blocked-by-R";
+
+/**
+ * What to do with one change:
+ * - `record`: R already holds E's content; only the base is recorded (`retouch`: set E's mode and mtime too).
+ * - `keep`: E did not change the path (its state is the base); R's own version stays and nothing is recorded.
+ * - `forget`: E deleted a path that cannot exist on R (a file of E's stands in its way): the base goes.
+ * - `write`: E's state is placed; with `aside`, R's differing copy is first moved aside (--prefer-daemon).
+ * - `conflict`: R's content stays as it is and the path is reported.
+ */
+export type PullAction =
+  | { kind: "record"; input: PlanInput; retouch: boolean }
+  | { kind: "keep"; input: PlanInput }
+  | { kind: "forget"; input: PlanInput }
+  | { kind: "write"; input: PlanInput; aside: boolean }
+  | { kind: "conflict"; input: PlanInput; reason: ConflictReason };
+
+/** Choices that change the plan. */
+export type PlanPolicy = {
+  /** On a conflict, take E's version and keep R's beside it. */
+  preferDaemon: boolean;
+};
+
+/** The permission bits zync carries. */
+const PERMISSIONS = 0o777;
+
+/** True when R holds E's content but not E's permission bits or mtime, so they are set to E's. */
+export function needsRetouch(remote: EntryState, local: EntryState): boolean {
+  if (remote.kind === "file" && local.kind === "file") return remote.mtimeMs !== local.mtimeMs || (remote.mode & PERMISSIONS) !== (local.mode & PERMISSIONS);
+  if (remote.kind === "dir" && local.kind === "dir") return (remote.mode & PERMISSIONS) !== (local.mode & PERMISSIONS);
+  return false;
+}
+
+/** Plans one change. R's own edits are never overwritten or deleted, except aside under --prefer-daemon. */
+export function planChange(input: PlanInput, policy: PlanPolicy): PullAction {
+  const { remote, base, local } = input;
+  if (local.kind === "blocked") {
+    if (remote.kind === "deleted") return { kind: "forget", input };
+    // A file of E's in the way: E replaced it with a folder, and that folder's change clears the way first.
+    if (local.fromE) return { kind: "write", input, aside: false };
+    return { kind: "conflict", input, reason: "blocked-by-R" };
+  }
+  switch (decide(remote, base, local.state)) {
+    case "record":
+      return { kind: "record", input, retouch: needsRetouch(remote, local.state) };
+    case "keep":
+      return { kind: "keep", input };
+    case "apply":
+      return { kind: "write", input, aside: false };
+    case "conflict":
+      return policy.preferDaemon ? { kind: "write", input, aside: true } : { kind: "conflict", input, reason: "edited-on-R" };
+  }
+}
+
+/** Plans a page of changes, in order. */
+export function planPage(inputs: readonly PlanInput[], policy: PlanPolicy): PullAction[] {
+  return inputs.map((i) => planChange(i, policy));
+}
+
+/**
+ * True when an interrupted run's recorded placement of `placed` may become the path's base: R holds exactly that
+ * content, so it is E's, placed by the run that was killed before it could record it.
+ */
+export function adoptPlacement(placed: EntryState, local: EntryState): boolean {
+  return sameContent(placed, local);
+}
+
+/**
+ * Deletions in a pull that lose content R holds: files R received from E that the pull deletes, minus those
+ * whose content the same pull brings back under another name (a rename or a moved folder loses nothing).
+ */
+export function contentLosingDeletions(changes: readonly Pick<Change, "path" | "state">[], baseOf: (path: string) => EntryState | undefined): number {
+  const arriving = new Map<string, number>();
+  for (const c of changes) if (c.state.kind === "file") arriving.set(c.state.hash, (arriving.get(c.state.hash) ?? 0) + 1);
+  let lost = 0;
+  for (const c of changes) {
+    if (c.state.kind !== "deleted") continue;
+    const base = baseOf(c.path);
+    if (base?.kind !== "file") continue;
+    const left = arriving.get(base.hash) ?? 0;
+    if (left > 0) arriving.set(base.hash, left - 1);
+    else lost++;
+  }
+  return lost;
+}

@@ -1,0 +1,26 @@
+/** Counters and findings of one run, printed at its end. */
+export type RunReport = {
+  written: number;
+  deleted: number;
+  bytes: number;
+  /** Files taken from another local file with the same content instead of downloaded. */
+  copied: number;
+  /** Conflicts found or still open, as root/path. */
+  conflicts: string[];
+  /** Paths that could not be placed on R this run, as root/path with the reason. */
+  unplaced: { path: string; reason: string }[];
+  /** Copies of R's content moved aside because --prefer-daemon let E win. */
+  keptAside: string[];
+  /** With --dry-run: what a real run would do, one line each. */
+  preview: PreviewLine[];
+  /** Files and bytes this run has planned to fetch so far (for progress). */
+  plannedFiles: number;
+  plannedBytes: number;
+};
+
+/** One thing a dry run found a real run would do. */
+export type PreviewLine = { action: "add" | "change" | "delete" | "conflict"; path: string; size: number };
+
+export function emptyReport(): RunReport {
+  return { written: 0, deleted: 0, bytes: 0, copied: 0, conflicts: [], unplaced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
+}

@@ -1,0 +1,163 @@
+import { afterAll, describe, expect, test } from "@jest/globals";
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { ClientStore, executePage, NO_DURABILITY, recoverPlacements, type ContentSource, type Durability, type PullContext, type PullItem, type RunReport } from "@zync/client";
+import { hashBytes, loadIgnoreRules, SafeRoot, type Logger } from "@zync/node";
+import type { FileState } from "@zync/protocol";
+import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
+
+afterAll(removeTempDirs);
+
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, verbose: () => undefined } as unknown as Logger;
+
+function emptyReport(): RunReport {
+  return { written: 0, deleted: 0, bytes: 0, copied: 0, conflicts: [], unplaced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
+}
+
+/** E's side in memory: path → bytes. The source sends whatever E holds now, like the daemon does. */
+function memorySource(files: Map<string, Buffer>): ContentSource {
+  return {
+    fetch: async (path, _hash, sink) => {
+      const data = files.get(path);
+      if (data === undefined) throw Object.assign(new Error(`${path} is gone`), { gone: true });
+      await sink(data);
+      return { hash: await hashBytes(data), size: data.length, mode: 0o644, mtimeMs: 1_600_000_000_000 };
+    },
+    classify: (err) => ((err as { gone?: boolean }).gone ? { kind: "gone" } : { kind: "fatal" }),
+  };
+}
+
+async function fileOf(content: string): Promise<FileState> {
+  const bytes = Buffer.from(content);
+  return { kind: "file", hash: await hashBytes(bytes), size: bytes.length, mode: 0o644, mtimeMs: 1_600_000_000_000 };
+}
+
+type Setup = { root: string; store: ClientStore; e: Map<string, Buffer>; ctx: (extra?: Partial<PullContext>) => PullContext };
+
+function setup(): Setup {
+  const root = tempDir("zync-exec-root-");
+  const store = new ClientStore(`${tempDir("zync-exec-db-")}/client.db`);
+  const e = new Map<string, Buffer>();
+  const ctx = (extra: Partial<PullContext> = {}): PullContext => ({
+    name: "code",
+    root: new SafeRoot(root),
+    store,
+    rules: loadIgnoreRules(root),
+    source: memorySource(e),
+    durability: NO_DURABILITY,
+    policy: { preferDaemon: false },
+    logger: quiet,
+    report: emptyReport(),
+    dryRun: false,
+    ...extra,
+  });
+  return { root, store, e, ctx };
+}
+
+/** E now holds `content` at `path`; returns the change the daemon would send. */
+async function onE(s: Setup, seq: number, path: string, content: string): Promise<PullItem> {
+  s.e.set(path, Buffer.from(content));
+  return { seq, path, remote: await fileOf(content) };
+}
+
+async function pullAndCommit(s: Setup, items: PullItem[], extra: Partial<PullContext> = {}) {
+  const outcome = await executePage(s.ctx(extra), items);
+  s.store.commit("code", outcome);
+  return outcome;
+}
+
+describe("the executor", () => {
+  test("files a killed run placed are recognised as E's: E's next version is written, with no false conflict", async () => {
+    const s = setup();
+    const first = [await onE(s, 1, "a.txt", "one\n"), await onE(s, 2, "b.txt", "two\n")];
+    // The run places both files and is killed before it commits the page: its outcome is never recorded.
+    await executePage(s.ctx(), first);
+    expect(readFileSync(`${s.root}/a.txt`, "utf8")).toBe("one\n");
+    expect(s.store.base("code", "a.txt")).toBeUndefined();
+
+    // The next run finishes what the killed one noted, then E's new versions arrive.
+    const recovered = await recoverPlacements(s.ctx());
+    expect(recovered?.bases.map((b) => b.path).sort()).toEqual(["a.txt", "b.txt"]);
+    s.store.commit("code", recovered!);
+    const next = await pullAndCommit(s, [await onE(s, 3, "a.txt", "one, again\n"), await onE(s, 4, "b.txt", "two, again\n")]);
+    expect(next.conflicts).toEqual([]);
+    expect(readFileSync(`${s.root}/a.txt`, "utf8")).toBe("one, again\n");
+    expect(readFileSync(`${s.root}/b.txt`, "utf8")).toBe("two, again\n");
+  });
+
+  test("an edit on R that keeps the file's size and mtime (cp -p, touch -r) is never overwritten", async () => {
+    const s = setup();
+    await pullAndCommit(s, [await onE(s, 1, "a.txt", "version 1\n")]);
+    const before = statSync(`${s.root}/a.txt`);
+    writeFileSync(`${s.root}/a.txt`, "R's edit!\n");
+    utimesSync(`${s.root}/a.txt`, before.atime, before.mtime);
+    const outcome = await pullAndCommit(s, [await onE(s, 2, "a.txt", "version 2\n")]);
+    expect(outcome.conflicts.map((c) => c.path)).toEqual(["a.txt"]);
+    expect(readFileSync(`${s.root}/a.txt`, "utf8")).toBe("R's edit!\n");
+  });
+
+  test("one path that cannot be placed is reported and skipped; the rest of the page lands", async () => {
+    const s = setup();
+    const long = `${"x".repeat(300)}.txt`;
+    const outcome = await pullAndCommit(s, [await onE(s, 1, long, "too long\n"), await onE(s, 2, "fine.txt", "fine\n")]);
+    expect(outcome.unplaced.map((u) => [u.path, u.reason])).toEqual([[long, "the name is too long for R's filesystem"]]);
+    expect(readFileSync(`${s.root}/fine.txt`, "utf8")).toBe("fine\n");
+    expect(s.store.unplaced("code").map((u) => u.path)).toEqual([long]);
+  });
+
+  test("content that is not what the change announced (E rewrote it while sending) is never placed", async () => {
+    const s = setup();
+    const item = await onE(s, 1, "a.txt", "announced\n");
+    s.e.set("a.txt", Buffer.from("rewritten meanwhile\n"));
+    const outcome = await pullAndCommit(s, [item]);
+    expect(existsSync(`${s.root}/a.txt`)).toBe(false);
+    expect(outcome.bases).toEqual([]);
+    expect(outcome.conflicts).toEqual([]);
+  });
+
+  test("a pass whose signal is aborted stops before its next placement", async () => {
+    const s = setup();
+    const stop = new AbortController();
+    stop.abort(new Error("connection replaced"));
+    await expect(executePage(s.ctx({ signal: stop.signal }), [await onE(s, 1, "a.txt", "a\n")])).rejects.toThrow("connection replaced");
+    expect(existsSync(`${s.root}/a.txt`)).toBe(false);
+  });
+
+  test("durability is ordered: data flushed, placements noted, renamed, folders flushed, and only then recorded", async () => {
+    const s = setup();
+    const events: string[] = [];
+    const durability: Durability = {
+      flushFiles: async (paths) => {
+        events.push(`flush files (${paths.length}); a.txt in place: ${existsSync(`${s.root}/a.txt`)}`);
+      },
+      flushDirs: async (paths) => {
+        events.push(`flush dirs (${paths.includes(s.root) ? "root" : "?"}); a.txt in place: ${existsSync(`${s.root}/a.txt`)}`);
+      },
+    };
+    const notePlacing = s.store.notePlacing.bind(s.store);
+    s.store.notePlacing = (root, placements) => {
+      events.push(`note ${placements.map((p) => p.path).join(",")}`);
+      notePlacing(root, placements);
+    };
+    const outcome = await executePage(s.ctx({ durability }), [await onE(s, 1, "a.txt", "a\n"), await onE(s, 2, "sub/b.txt", "b\n")]);
+    events.push("commit");
+    s.store.commit("code", outcome);
+    expect(events).toEqual(["flush files (2); a.txt in place: false", "note a.txt,sub/b.txt", "flush dirs (root); a.txt in place: true", "commit"]);
+    expect(s.store.placing("code")).toEqual([]);
+  });
+
+  test("a file R already holds under another name is copied locally, not downloaded, even when its delete comes first", async () => {
+    const s = setup();
+    await pullAndCommit(s, [await onE(s, 1, "src/a.txt", "moved content\n")]);
+    const fetched: string[] = [];
+    const source = memorySource(s.e);
+    const counting: ContentSource = { ...source, fetch: (path, hash, sink) => (fetched.push(path), source.fetch(path, hash, sink)) };
+    s.e.delete("src/a.txt");
+    const moved = await onE(s, 3, "lib/a.txt", "moved content\n");
+    const report = emptyReport();
+    await pullAndCommit(s, [{ seq: 2, path: "src/a.txt", remote: { kind: "deleted" } }, moved], { source: counting, report });
+    expect(fetched).toEqual([]);
+    expect(report.copied).toBe(1);
+    expect(readFileSync(`${s.root}/lib/a.txt`, "utf8")).toBe("moved content\n");
+    expect(existsSync(`${s.root}/src/a.txt`)).toBe(false);
+  });
+});
