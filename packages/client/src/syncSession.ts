@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
 import { ErrorCode } from "@zync/protocol";
 import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions } from "./daemonConnection.js";
+import { probeRoot, type RootTraits } from "./pull/rootTraits.js";
 import { filesystemDurability, NO_DURABILITY } from "./pull/durability.js";
 import type { ContentSource, PullContext } from "./pull/pullExecutor.js";
 import { emptyReport, type RunReport } from "./pull/runReport.js";
@@ -43,6 +44,17 @@ export async function prepareRoots(dirs: readonly NamedDir[], logger: Logger): P
 export function connect(store: ClientStore, url: string, token: string, live: boolean): Promise<DaemonConnection> {
   const opts: ConnectOptions = { url, token, clientId: store.clientId(), live };
   return DaemonConnection.open(opts);
+}
+
+/**
+ * How a root's filesystem treats case and modes: probed at each pull and remembered for pushes and status.
+ * Probing writes a file in the temp folder, so a dry run (which writes nothing) uses what was remembered.
+ */
+function rootTraits(store: ClientStore, dir: NamedDir, dryRun: boolean): RootTraits {
+  if (dryRun) return store.traits(dir.name);
+  const traits = probeRoot(dir.abs);
+  store.rememberTraits(dir.name, traits);
+  return traits;
 }
 
 /** File content for one root, fetched from the daemon. */
@@ -93,6 +105,7 @@ export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: 
         logger: opts.logger,
         report,
         dryRun: opts.dryRun,
+        traits: rootTraits(store, d, opts.dryRun),
         ...(signal === undefined ? {} : { signal }),
       };
       // A root this store follows under another epoch (dry run before adoption) is compared whole.

@@ -58,6 +58,14 @@ export function parentOf(rel: string): string {
   return i < 0 ? "" : rel.slice(0, i);
 }
 
+/**
+ * The name a case-insensitive filesystem compares: two paths with the same folded form share one slot there
+ * (`README.md` and `readme.md`). Unicode forms are unified too, as normalising filesystems do.
+ */
+export function foldCase(rel: string): string {
+  return rel.normalize("NFC").toLowerCase();
+}
+
 /** Number of segments in a wire path; used to order creations parent-first and deletions child-first. */
 export function depthOf(rel: string): number {
   let n = 1;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { adoptPlacement, contentLosingDeletions, planChange, type LocalFact, type PullAction } from "@zync/client";
+import { adoptPlacement, caseRenames, contentLosingDeletions, planChange, withIntendedMode, type LocalFact, type PullAction } from "@zync/client";
 import type { EntryState } from "@zync/protocol";
 import { DELETED, dirState, fileState, H1, H2, H3, linkState } from "../../helpers/states.js";
 
@@ -93,5 +93,33 @@ describe("contentLosingDeletions: renames and moved folders lose nothing", () =>
     ["deleting a path R never had loses nothing", [["other", DELETED]], 0],
   ] as const)("%s", (_what, changes, expected) => {
     expect(contentLosingDeletions(changes.map(([path, state]) => ({ path, state })), baseOf)).toBe(expected);
+  });
+});
+
+describe("caseRenames: a case-only rename on E is done as a rename on a case-insensitive R", () => {
+  const held = new Set(["readme.md", "Src", "Src/a.txt", "notes.txt"]);
+  const hasBase = (p: string): boolean => held.has(p);
+  test.each([
+    ["a file, add first", [["README.md", fileState(H1)], ["readme.md", DELETED]], [["readme.md", "README.md"]]],
+    ["a file, delete first", [["readme.md", DELETED], ["README.md", fileState(H1)]], [["readme.md", "README.md"]]],
+    ["a folder and what it holds: one rename, the folder's", [["src", dirState()], ["src/a.txt", fileState(H1)], ["Src/a.txt", DELETED], ["Src", DELETED]], [["Src", "src"]]],
+    ["a delete with an unrelated add is no rename", [["notes.txt", DELETED], ["other.txt", fileState(H1)]], []],
+    ["a path R never had is no rename", [["NEW.md", fileState(H1)], ["new.md", DELETED]], []],
+    ["the same spelling is no rename", [["notes.txt", DELETED], ["notes.txt", fileState(H1)]], []],
+  ] as const)("%s", (_what, changes, expected) => {
+    const found = caseRenames(changes.map(([path, state]) => ({ path, state })), hasBase);
+    expect(found.map((r) => [r.from, r.to])).toEqual(expected);
+  });
+});
+
+describe("withIntendedMode: a filesystem that keeps no modes never shows an edit on R", () => {
+  const modeless = { foldsCase: true, keepsModes: false };
+  test.each([
+    ["a file reads with its base's mode", fileState(H1, { mode: 0o777 }), modeless, [fileState(H2, { mode: 0o644 })], 0o644],
+    ["without a base, with E's mode", fileState(H1, { mode: 0o777 }), modeless, [undefined, fileState(H1, { mode: 0o755 })], 0o755],
+    ["a folder reads with its base's mode", dirState(0o777), modeless, [dirState(0o750)], 0o750],
+    ["a POSIX filesystem's mode is what it is", fileState(H1, { mode: 0o755 }), { foldsCase: false, keepsModes: true }, [fileState(H1, { mode: 0o644 })], 0o755],
+  ] as const)("%s", (_what, state, traits, sources, mode) => {
+    expect(withIntendedMode(state, traits, ...sources)).toMatchObject({ mode });
   });
 });

@@ -4,7 +4,8 @@
  * durable in order: temp files flushed, the placements noted in the store, renamed into place, their folders
  * flushed. The caller then commits the page's outcome, so a recorded base never claims bytes that are not on disk.
  */
-import { ErrorCode, ProtocolError, sameContent, type EntryState, type FileState } from "@zync/protocol";
+import { ErrorCode, foldCase, isSameOrBelow, ProtocolError, sameContent, type EntryState, type FileState } from "@zync/protocol";
+import { renameSync } from "node:fs";
 import {
   copyToTemp,
   FolderNotEmptyError,
@@ -25,7 +26,8 @@ import { emptyOutcome } from "../store/clientStore.js";
 import type { Durability } from "./durability.js";
 import { inOrderWindow } from "./inOrderWindow.js";
 import { readLocal, unchangedSince, type LocalView } from "./localState.js";
-import { adoptPlacement, planChange, type LocalFact, type PlanPolicy, type PullAction } from "./pullPlan.js";
+import { POSIX_TRAITS, SlotNames, withIntendedMode, type RootTraits } from "./rootTraits.js";
+import { adoptPlacement, caseRenames, planChange, type LocalFact, type PlanPolicy, type PullAction } from "./pullPlan.js";
 import type { RunReport } from "./runReport.js";
 
 /** What a fetch of one file ends with: exactly what was sent. */
@@ -57,6 +59,8 @@ export type PullContext = {
   dryRun: boolean;
   /** Aborted when this pass must stop (its connection went away); checked before every placement. */
   signal?: AbortSignal;
+  /** How the root's filesystem treats case and modes; a POSIX filesystem when not given. */
+  traits?: RootTraits;
 };
 
 /** A change as applied: the path and E's state (from the wire, or an open conflict or unplaced path retried). */
@@ -105,9 +109,17 @@ function reasonOf(err: Error): string {
 export async function executePage(ctx: PullContext, items: readonly PullItem[]): Promise<PageOutcome> {
   const outcome = emptyOutcome();
   const steps: Step[] = [];
+  let slots: SlotNames | undefined;
+  if (ctx.traits?.foldsCase === true) {
+    slots = new SlotNames(ctx.root.root);
+    if (!ctx.dryRun) items = renameCases(ctx, items, slots, outcome);
+    slots.clear();
+  }
+  // On a case-insensitive root, the first of two spellings this page places claims the slot.
+  const claimed = new Map<string, string>();
   for (const item of items) {
     if (ctx.rules.ignores(item.path, item.remote.kind === "dir")) continue;
-    const step = await prepare(ctx, item, outcome);
+    const step = await prepare(ctx, item, outcome, slots, claimed);
     if (step) steps.push(step);
   }
   if (ctx.dryRun) {
@@ -125,13 +137,20 @@ export async function executePage(ctx: PullContext, items: readonly PullItem[]):
 }
 
 /** Reads R's side of one change and plans it. Steps that need no disk work are settled into `outcome` here. */
-async function prepare(ctx: PullContext, item: PullItem, outcome: PageOutcome): Promise<Step | undefined> {
+async function prepare(ctx: PullContext, item: PullItem, outcome: PageOutcome, slots: SlotNames | undefined, claimed: Map<string, string>): Promise<Step | undefined> {
   const base = ctx.store.base(ctx.name, item.path);
   let view: LocalView;
   let fact: LocalFact;
   try {
     view = await readLocal(ctx.root, item.path, base);
-    fact = { kind: "held", state: view.state };
+    view = { ...view, state: withIntendedMode(view.state, ctx.traits ?? POSIX_TRAITS, base?.state, item.remote) };
+    let actual = slots !== undefined && view.state.kind !== "deleted" ? slots.actual(item.path) : item.path;
+    if (slots !== undefined && item.remote.kind !== "deleted") {
+      const folded = foldCase(item.path);
+      actual = claimed.get(folded) ?? actual;
+      if (!claimed.has(folded)) claimed.set(folded, item.path);
+    }
+    fact = actual !== undefined && actual !== item.path ? { kind: "alias", actual } : { kind: "held", state: view.state };
   } catch (err) {
     if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) {
       view = { abs: `${ctx.root.root}/${item.path}`, state: { kind: "deleted" }, key: undefined };
@@ -162,6 +181,9 @@ async function prepare(ctx: PullContext, item: PullItem, outcome: PageOutcome): 
       outcome.resolved.push(item.path);
       return undefined;
     case "conflict":
+      if (action.reason === "case-collision" && fact.kind === "alias") {
+        ctx.logger.warn(`${ctx.name}/${item.path} and ${ctx.name}/${fact.actual} are one name on R (its filesystem ignores case): R keeps ${fact.actual}, E keeps both`);
+      }
       conflict(ctx, item, outcome);
       return undefined;
     case "write":
@@ -420,6 +442,54 @@ async function copyFromLocal(ctx: PullContext, remote: FileState, path: string):
     }
   }
   return undefined;
+}
+
+/**
+ * Does the page's case-only renames as renames (see {@link caseRenames}) and returns the page without the
+ * deletions they made unnecessary. Each is done only when R holds the old name exactly, untouched since E sent
+ * it; the bases move with the files, and are committed at once, so the rest of the page reads the new names.
+ */
+function renameCases(ctx: PullContext, items: readonly PullItem[], slots: SlotNames, outcome: PageOutcome): readonly PullItem[] {
+  const renames = caseRenames(
+    items.map((i) => ({ path: i.path, state: i.remote })),
+    (p) => ctx.store.base(ctx.name, p) !== undefined,
+  );
+  const moved: string[] = [];
+  for (const { from, to } of renames) {
+    const base = ctx.store.base(ctx.name, from);
+    const fromAbs = `${ctx.root.root}/${from}`;
+    if (base === undefined || slots.actual(from) !== from || base.key === undefined || !keyStillHolds(fromAbs, base.key)) continue;
+    const below = ctx.store.bases(ctx.name).filter((b) => isSameOrBelow(b.path, from));
+    const moves = below.map((b) => ({ path: to + b.path.slice(from.length), state: b.state, key: b.key }));
+    ctx.store.notePlacing(ctx.name, moves);
+    try {
+      // Through a temp name: some case-insensitive filesystems take a case-only rename as "nothing to do".
+      const via = `${fromAbs}.zync-case-${process.pid}`;
+      renameSync(fromAbs, via);
+      renameSync(via, `${ctx.root.root}/${to}`);
+    } catch (err) {
+      if (!isPathError(err)) throw err;
+      continue;
+    }
+    ctx.root.forget(from);
+    ctx.store.commit(ctx.name, { ...emptyOutcome(), bases: [...below.map((b) => ({ path: b.path, state: { kind: "deleted" } as const, key: undefined })), ...moves] });
+    ctx.logger.verbose(`renamed ${ctx.name}/${from} to ${to} (a case-only rename on E)`);
+    moved.push(from);
+    slots.clear();
+  }
+  if (moved.length === 0) return items;
+  return items.filter((i) => {
+    const gone = i.remote.kind === "deleted" && moved.some((m) => isSameOrBelow(i.path, m));
+    if (gone) outcome.resolved.push(i.path);
+    return !gone;
+  });
+}
+
+/** True when the entry at `abs` is still the one whose key was stored (a folder: the same folder). */
+function keyStillHolds(abs: string, key: StatKey): boolean {
+  const now = statKeyAt(abs);
+  if (now === undefined || now.kind !== key.kind) return false;
+  return now.kind === "dir" ? now.ino === key.ino : now.ino === key.ino && now.size === key.size && now.mtimeMs === key.mtimeMs;
 }
 
 /**

@@ -3,7 +3,7 @@
  * for the path and what R holds there now, it says what to do; the executor (pullExecutor.ts) does it. Nothing
  * here touches the disk or the network, so every rule is a table test.
  */
-import { decide, sameContent, type Change, type EntryState } from "@zync/protocol";
+import { decide, depthOf, foldCase, isSameOrBelow, sameContent, type Change, type EntryState } from "@zync/protocol";
 
 /** What R holds at a path, as the planner sees it. */
 export type LocalFact =
@@ -13,7 +13,9 @@ export type LocalFact =
    * A file or link stands where a folder on the way to the path should be, so nothing can be at the path on R.
    * `fromE` when that file or link is one R received from E and has not changed since.
    */
-  | { kind: "blocked"; fromE: boolean };
+  | { kind: "blocked"; fromE: boolean }
+  /** On a case-insensitive R, another spelling (`actual`) holds this path's slot. */
+  | { kind: "alias"; actual: string };
 
 /** One change to plan: E's new state, R's base for the path, and what R holds. */
 export type PlanInput = {
@@ -29,7 +31,9 @@ export type ConflictReason =
   /** R changed the path too (edited, created or deleted it). */
   | "edited-on-R"
   /** Something R put there stands where a folder on the way should be. */
-  | "blocked-by-R";
+  | "blocked-by-R"
+  /** On a case-insensitive R, another name E also keeps already holds the slot. */
+  | "case-collision";
 
 /**
  * What to do with one change:
@@ -65,6 +69,10 @@ export function needsRetouch(remote: EntryState, local: EntryState): boolean {
 /** Plans one change. R's own edits are never overwritten or deleted, except aside under --prefer-daemon. */
 export function planChange(input: PlanInput, policy: PlanPolicy): PullAction {
   const { remote, base, local } = input;
+  if (local.kind === "alias") {
+    // Whatever holds the slot is another path's: it is never replaced or deleted in this path's name.
+    return remote.kind === "deleted" ? { kind: "forget", input } : { kind: "conflict", input, reason: "case-collision" };
+  }
   if (local.kind === "blocked") {
     if (remote.kind === "deleted") return { kind: "forget", input };
     // A file of E's in the way: E replaced it with a folder, and that folder's change clears the way first.
@@ -113,4 +121,27 @@ export function contentLosingDeletions(changes: readonly Pick<Change, "path" | "
     else lost++;
   }
   return lost;
+}
+
+/** A case-only rename on E (`readme.md` → `README.md`, or a folder's), to be done as a rename on a case-folding R. */
+export type CaseRename = { from: string; to: string };
+
+/**
+ * Finds the case-only renames in a page: a path R holds (it has a base) that E deletes while E adds a path that
+ * differs from it only by case. On a case-insensitive R both names share one slot, so applying the add and then
+ * the delete as written would delete the file; done as a rename, nothing is lost or downloaded. A rename below
+ * a renamed folder is part of the folder's.
+ */
+export function caseRenames(changes: readonly Pick<Change, "path" | "state">[], hasBase: (path: string) => boolean): CaseRename[] {
+  const deleted = new Map<string, string>();
+  for (const c of changes) if (c.state.kind === "deleted" && hasBase(c.path)) deleted.set(foldCase(c.path), c.path);
+  const found: CaseRename[] = [];
+  const adds = changes.filter((c) => c.state.kind !== "deleted").sort((a, b) => depthOf(a.path) - depthOf(b.path));
+  for (const c of adds) {
+    const from = deleted.get(foldCase(c.path));
+    if (from === undefined || from === c.path) continue;
+    if (found.some((r) => isSameOrBelow(from, r.from))) continue;
+    found.push({ from, to: c.path });
+  }
+  return found;
 }

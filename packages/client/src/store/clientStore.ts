@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import type { EntryState } from "@zync/protocol";
 import type { StatKey } from "@zync/node";
+import { POSIX_TRAITS, type RootTraits } from "../pull/rootTraits.js";
 
 /**
  * What R last received for a path (its base): the state E sent, and the local stat facts right after it was
@@ -233,6 +234,16 @@ export class ClientStore {
   /** Every root's cursor, with the local folder it was last synced into. */
   cursors(): { root: string; seq: number; resync: boolean; path: string | undefined }[] {
     return this.stmt.cursors.all().map((c) => ({ root: c.root, seq: c.seq, resync: c.resync === 1, path: c.path ?? undefined }));
+  }
+
+  /** How a root's filesystem treats case and modes, as last probed (a POSIX filesystem until then). */
+  traits(root: string): RootTraits {
+    const raw = this.stmt.getMeta.get(`traits:${root}`)?.value;
+    return raw === undefined ? POSIX_TRAITS : { ...POSIX_TRAITS, ...(JSON.parse(raw) as Partial<RootTraits>) };
+  }
+
+  rememberTraits(root: string, traits: RootTraits): void {
+    this.stmt.setMeta.run(`traits:${root}`, JSON.stringify(traits));
   }
 
   /** Remembers which local folder a root is synced into (for status). */

@@ -1,15 +1,19 @@
 import { lstat } from "node:fs/promises";
 import { depthOf, sameContent, type UpstreamChange } from "@zync/protocol";
 import { isMissing, keyProvesUnchanged, scanTree, stateFor, type IgnoreRules } from "@zync/node";
+import { withIntendedMode } from "../pull/rootTraits.js";
 import type { ClientStore } from "../store/clientStore.js";
 
 /**
  * Lists what R changed in one root since it last received each path from E: additions (no base), edits,
  * mode changes, and deletions (a base with nothing left on disk), each with the base it was made from. A file
- * whose stat facts still match its base is not read. Deletions come last, deepest first.
+ * whose stat facts still match its base is not read. On a root that keeps no permission bits, the fixed mode the
+ * filesystem reports is not an edit. A base whose name a case-insensitive root finds under another spelling is
+ * still there, so case folding never produces a deletion. Deletions come last, deepest first.
  */
 export async function scanUpstream(store: ClientStore, name: string, rootAbs: string, rules: IgnoreRules): Promise<UpstreamChange[]> {
   const bases = new Map(store.bases(name).map((b) => [b.path, b]));
+  const traits = store.traits(name);
   const changes: UpstreamChange[] = [];
   for await (const { path, key } of scanTree(rootAbs, rules)) {
     const base = bases.get(path);
@@ -22,6 +26,7 @@ export async function scanUpstream(store: ClientStore, name: string, rootAbs: st
       if (isMissing(err)) continue;
       throw err;
     }
+    state = withIntendedMode(state, traits, base?.state);
     if (base !== undefined && sameContent(base.state, state)) continue;
     changes.push({ path, base: base?.state ?? null, state });
   }
