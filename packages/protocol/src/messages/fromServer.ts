@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ChangeSchema, HashSchema, RootNameSchema } from "../entry.js";
+import { ChangeSchema, HashSchema } from "../entry.js";
 import { ErrorCode, MAX_ERROR_MESSAGE } from "../errors.js";
 import { ChallengeSchema, WelcomeSchema } from "./handshake.js";
 import { UpstreamDoneSchema, UpstreamReadySchema, UpstreamStoredSchema } from "./upstream.js";
