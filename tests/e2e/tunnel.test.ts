@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { createServer, type Server } from "node:net";
 import { BIN, runBin, startTestDaemon, type TestDaemon } from "../helpers/bins.js";
-import { ensureSshTools, freeLoopbackPort, startLoopbackSshd, type LoopbackSsh } from "../helpers/loopbackSsh.js";
+import { ensureSshTools, ensureStrangerUser, freeLoopbackPort, startLoopbackSshd, type LoopbackSsh } from "../helpers/loopbackSsh.js";
 import { waitForDaemonToRecord } from "../helpers/rawSocket.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
@@ -22,6 +24,22 @@ function forwardPids(remotePort: number): number[] {
       const args = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
       const state = /\)\s+(\S)/.exec(readFileSync(`/proc/${name}/stat`, "utf8"))?.[1];
       if (state !== "Z" && args.some((a) => a.startsWith(spec))) pids.push(Number(name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Pids of live processes whose command line holds an argument starting with `prefix`, read from /proc. */
+function pidsWithArg(prefix: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const args = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      const state = /\)\s+(\S)/.exec(readFileSync(`/proc/${name}/stat`, "utf8"))?.[1];
+      if (state !== "Z" && args.some((a) => a.startsWith(prefix))) pids.push(Number(name));
     } catch {
       // The process ended while we looked.
     }
@@ -131,6 +149,46 @@ describeWithSsh("zync-daemon --tunnel through a real OpenSSH server on loopback"
     }
     expect(await daemon.exited).toBe(0);
     await waitFor(() => forwardPids(remotePort).length === 0, "no ssh for the forward to remain", 10_000);
+  });
+
+  const stranger = ensureStrangerUser();
+  if ("missing" in stranger) console.warn(`skipping the other-user check of the socket tunnel: ${stranger.missing}`);
+
+  test("the tunnel makes a 0600 socket in R's home (~/...), a stale one is replaced, the client syncs through it, and another user is refused", async () => {
+    const e = tempDir("zync-e-");
+    const r = `${tempDir("zync-r-")}/code`;
+    writeFileSync(`${e}/hello.txt`, "hello through a socket\n");
+    // A folder of its own in the home of sshd's user, so that a real ~/.zync of this machine is left alone.
+    const folder = `.zync-test-${process.pid}-${Date.now()}`;
+    const socket = `${homedir()}/${folder}/zync.sock`;
+    // A socket left by an earlier tunnel: sshd (StreamLocalBindUnlink no) would refuse to bind over it.
+    execFileSync("mkdir", ["-p", `${homedir()}/${folder}`]);
+    execFileSync(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(socket)}, function () { process.exit(0); })`]);
+    expect(lstatSync(socket).isSocket()).toBe(true);
+    const flags = tunnelFlags(0).filter((a, i, all) => a !== "--remote-port" && all[i - 1] !== "--remote-port");
+    const daemon = await startTestDaemon([`code:${e}`], { args: [...flags, "--tunnel-socket", `~/${folder}/zync.sock`] });
+    try {
+      await waitFor(() => daemon.stdout().includes(`tunnel up: ${socket} on ${sshd.target}:${sshd.port} reaches this daemon`), "the daemon's 'tunnel up' line", 30_000);
+      expect(daemon.stdout()).toContain(`-o StreamLocalBindMask=0177 -o StreamLocalBindUnlink=yes -R ${socket}:127.0.0.1:${daemon.port} `);
+      const st = lstatSync(socket);
+      expect(st.isSocket()).toBe(true);
+      expect((st.mode & 0o777).toString(8)).toBe("600");
+      expect((lstatSync(`${homedir()}/${folder}`).mode & 0o777).toString(8)).toBe("700");
+
+      const run = await runBin(BIN.client, ["--once", "--server", `unix:${socket}`, "--token-file", daemon.tokenFile, "--db", `${tempDir("zync-client-")}/c.db`, "--dirs", `code:${r}`]);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(snapshotTree(r)).toEqual(snapshotTree(e));
+
+      if ("user" in stranger) {
+        const probe = `const s = require("net").createConnection(${JSON.stringify(socket)}); s.on("connect", () => { console.log("CONNECTED"); process.exit(0); }); s.on("error", (e) => { console.log(e.code); process.exit(0); });`;
+        const seen = execFileSync("runuser", ["-u", stranger.user, "--", process.execPath, "-e", probe], { encoding: "utf8" }).trim();
+        expect(seen).toBe("EACCES");
+      }
+    } finally {
+      await daemon.stop();
+      rmSync(`${homedir()}/${folder}`, { recursive: true, force: true });
+    }
+    await waitFor(() => pidsWithArg(`${socket}:127.0.0.1:`).length === 0, "no ssh for the forward to remain", 10_000);
   });
 
   test("a forward R refuses is reported with ssh's reason and retried until the port is free", async () => {

@@ -30,6 +30,30 @@ export function ensureSshTools(log: (msg: string) => void = () => undefined): st
   return have() ? undefined : "openssh-server or rsync is still missing after apt-get install";
 }
 
+/**
+ * A second local user, made with useradd when missing, for tests that check what other users on R can reach.
+ * Returns its name, or a sentence saying why there can be none (not root, no useradd).
+ */
+export function ensureStrangerUser(name = "zync-stranger"): { user: string } | { missing: string } {
+  const exists = (): boolean => {
+    try {
+      execFileSync("id", ["-u", name], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (exists()) return { user: name };
+  if (process.getuid?.() !== 0) return { missing: `there is no user ${name} and creating one needs root` };
+  if (!existsSync("/usr/sbin/useradd")) return { missing: "there is no useradd to create a second local user" };
+  try {
+    execFileSync("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", name], { stdio: "ignore" });
+  } catch (err) {
+    return { missing: `useradd ${name} failed: ${(err as Error).message.split("\n")[0]}` };
+  }
+  return exists() ? { user: name } : { missing: `user ${name} is still missing after useradd` };
+}
+
 /** A private OpenSSH server on 127.0.0.1 with its own host key and a key pair for the current user. */
 export type LoopbackSsh = {
   port: number;
@@ -89,6 +113,8 @@ export async function startLoopbackSshd(): Promise<LoopbackSsh> {
     "PermitRootLogin yes",
     "AllowTcpForwarding yes",
     "GatewayPorts no",
+    "AllowStreamLocalForwarding yes",
+    "StreamLocalBindUnlink no",
     `AllowUsers ${user}`,
     "LogLevel ERROR",
   ].join("\n");

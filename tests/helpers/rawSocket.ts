@@ -1,6 +1,15 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import WebSocket from "ws";
+import { handshakeProof, newNonce, proofMatches, type HandshakeTranscript } from "@zync/node";
 import { waitFor } from "./waitFor.js";
+
+/** How {@link RawSocket.open} introduces itself in HELLO. */
+export type RawHello = { clientId?: string; live?: boolean; versions?: number[] };
+
+/** The URL `ws` opens: `unix:PATH` (as zync-client's --server takes it) becomes `ws+unix:PATH:/`. */
+export function wsUrl(url: string): string {
+  return url.startsWith("unix:") ? `ws+unix:${url.slice("unix:".length)}:/` : url;
+}
 
 /** One frame received from the daemon, in arrival order. */
 export type Frame =
@@ -43,10 +52,15 @@ export class RawSocket {
     ws.on("close", (code, reason) => (this.closed = { code, reason: reason.toString() }));
   }
 
-  /** Opens an authenticated socket (no Authorization header when `token` is undefined). */
-  static open(url: string, token: string | undefined): Promise<RawSocket> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` }, perMessageDeflate: false });
+  /**
+   * Opens a socket to the daemon (`ws://…` or `unix:PATH`). With a token, it runs the whole handshake (HELLO,
+   * CHALLENGE, AUTH with the proof, WELCOME whose proof is checked) and resolves once the socket is ready for
+   * requests; {@link hello} then returns that WELCOME. Without a token, nothing has been sent yet: the test speaks
+   * the handshake itself (or skips it).
+   */
+  static async open(url: string, token: string | undefined, hello: RawHello = {}): Promise<RawSocket> {
+    const sock = await new Promise<RawSocket>((resolve, reject) => {
+      const ws = new WebSocket(wsUrl(url), { perMessageDeflate: false });
       const sock = new RawSocket(ws);
       ws.once("open", () => resolve(sock));
       ws.once("unexpected-response", (_req, res) => {
@@ -56,6 +70,35 @@ export class RawSocket {
       });
       ws.once("error", reject);
     });
+    if (token !== undefined) {
+      try {
+        sock.welcome = await sock.authenticate(token, hello);
+      } catch (err) {
+        sock.ws.terminate();
+        throw err;
+      }
+    }
+    return sock;
+  }
+
+  /** The WELCOME of the handshake {@link open} ran; undefined while the socket is not authenticated. */
+  welcome: Record<string, unknown> | undefined;
+
+  /**
+   * Runs the handshake on this socket: HELLO with a fresh nonce, then AUTH answering the CHALLENGE; resolves with
+   * WELCOME once its proof checks out. Throws with the frame received when any step is answered otherwise.
+   */
+  async authenticate(token: string, hello: RawHello = {}): Promise<Record<string, unknown>> {
+    const clientNonce = newNonce();
+    const clientId = hello.clientId ?? "raw-test";
+    const helloMsg = { type: "HELLO", versions: hello.versions ?? [2], clientId, nonce: clientNonce, ...(hello.live === undefined ? {} : { live: hello.live }) };
+    const { reply: challenge } = await this.exchange(helloMsg);
+    if (challenge.type !== "CHALLENGE") throw new Error(`HELLO was answered with ${JSON.stringify(challenge)}`);
+    const t: HandshakeTranscript = { version: challenge.version as number, clientNonce, daemonNonce: challenge.nonce as string, clientId };
+    const { reply: welcome } = await this.exchange({ type: "AUTH", proof: handshakeProof(token, "client", t) });
+    if (welcome.type !== "WELCOME") throw new Error(`AUTH was answered with ${JSON.stringify(welcome)}`);
+    if (typeof welcome.proof !== "string" || !proofMatches(token, "daemon", t, welcome.proof)) throw new Error("the daemon's proof in WELCOME is wrong");
+    return welcome;
   }
 
   get isOpen(): boolean {
@@ -92,11 +135,13 @@ export class RawSocket {
     return { reply: await this.nextText(from, () => true, `an answer to ${typeof msg === "string" ? msg : JSON.stringify(msg)}`), from };
   }
 
-  /** Sends HELLO and waits for WELCOME. */
-  async hello(): Promise<Record<string, unknown>> {
-    const { reply } = await this.exchange({ type: "HELLO", versions: [1], clientId: "raw-test" });
-    if (reply.type !== "WELCOME") throw new Error(`HELLO was answered with ${JSON.stringify(reply)}`);
-    return reply;
+  /**
+   * The WELCOME of this socket's handshake (run by {@link open} when it was given a token). Kept so that tests
+   * written as `open(url, token)` then `hello()` read as before.
+   */
+  hello(): Promise<Record<string, unknown>> {
+    if (this.welcome === undefined) return Promise.reject(new Error("hello() needs a socket opened with a token (or call authenticate(token))"));
+    return Promise.resolve(this.welcome);
   }
 
   async close(): Promise<void> {
@@ -110,7 +155,7 @@ export class RawSocket {
 /** Tries to open a socket and returns the HTTP status the daemon refused it with. */
 export function refusedStatus(url: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    const ws = new WebSocket(wsUrl(url), { headers, perMessageDeflate: false });
     ws.once("unexpected-response", (_req, res) => {
       res.resume();
       ws.terminate();

@@ -2,7 +2,10 @@ import { afterAll, describe, expect, test } from "@jest/globals";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { BIN, runBin, runClientOnce, startTestDaemon, writeToken, type TestDaemon } from "../helpers/bins.js";
-import { RawSocket, readToken, refusedStatus } from "../helpers/rawSocket.js";
+import WebSocket from "ws";
+import { handshakeProof, newNonce } from "@zync/node";
+import { RawSocket, readToken } from "../helpers/rawSocket.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
 
@@ -34,6 +37,22 @@ async function withDaemon(body: (d: { e: string; daemon: TestDaemon; token: stri
   }
 }
 
+/** One valid handshake, made by hand so that what was sent can be replayed: HELLO, the daemon's nonce, AUTH. */
+async function recordHandshake(url: string, token: string): Promise<{ hello: object; daemonNonce: string; auth: object }> {
+  const sock = await RawSocket.open(url, undefined);
+  try {
+    const hello = { type: "HELLO", versions: [2], clientId: "victim", nonce: newNonce() };
+    const { reply } = await sock.exchange(hello);
+    const daemonNonce = reply.nonce as string;
+    const auth = { type: "AUTH", proof: handshakeProof(token, "client", { version: 2, clientNonce: hello.nonce, daemonNonce, clientId: "victim" }) };
+    const { reply: welcome } = await sock.exchange(auth);
+    if (welcome.type !== "WELCOME") throw new Error(`the recorded handshake failed: ${JSON.stringify(welcome)}`);
+    return { hello, daemonNonce, auth };
+  } finally {
+    await sock.close();
+  }
+}
+
 describe("token checks by the client", () => {
   test("a wrong token makes the client exit 5 with a sentence about the token", async () => {
     await withDaemon(async ({ daemon }) => {
@@ -59,35 +78,92 @@ describe("token checks by the client", () => {
 });
 
 describe("the daemon's WebSocket", () => {
-  test("an upgrade without an Authorization header, or with a wrong token, is refused with HTTP 401", async () => {
+  test("HELLO is answered with a CHALLENGE that holds nothing but the version and a nonce", async () => {
     await withDaemon(async ({ daemon }) => {
-      expect(await refusedStatus(daemon.url, {})).toBe(401);
-      expect(await refusedStatus(daemon.url, { Authorization: "Bearer wrong" })).toBe(401);
-      expect(await refusedStatus(daemon.url, { Authorization: "Basic abc" })).toBe(401);
-    });
-  });
-
-  test("with the right token, HELLO is answered with WELCOME", async () => {
-    await withDaemon(async ({ daemon, token }) => {
-      const sock = await RawSocket.open(daemon.url, token);
+      const sock = await RawSocket.open(daemon.url, undefined);
       try {
-        const welcome = await sock.hello();
-        expect(welcome).toMatchObject({ type: "WELCOME", version: 1, roots: ["code"] });
+        const { reply } = await sock.exchange({ type: "HELLO", versions: [2], clientId: "t", nonce: "ab".repeat(32) });
+        expect(Object.keys(reply).sort()).toEqual(["nonce", "type", "version"]);
+        expect(reply).toMatchObject({ type: "CHALLENGE", version: 2, nonce: expect.stringMatching(/^[0-9a-f]{64}$/) });
       } finally {
         await sock.close();
       }
     });
   });
 
-  test("a request before HELLO gets ERROR NOT_READY", async () => {
+  test("with a proof made from the right token, AUTH is answered with WELCOME carrying the daemon's proof", async () => {
     await withDaemon(async ({ daemon, token }) => {
       const sock = await RawSocket.open(daemon.url, token);
+      try {
+        const welcome = await sock.hello();
+        expect(welcome).toMatchObject({ type: "WELCOME", version: 2, roots: ["code"], proof: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      } finally {
+        await sock.close();
+      }
+    });
+  });
+
+  test("a proof made from a wrong token gets one ERROR UNAUTHORIZED and a close, and no root names", async () => {
+    await withDaemon(async ({ daemon }) => {
+      const sock = await RawSocket.open(daemon.url, undefined);
+      await expect(sock.authenticate("not-the-daemons-token")).rejects.toThrow(/AUTH was answered with .*UNAUTHORIZED.*wrong token/);
+      await waitFor(() => sock.closed !== undefined, "the daemon to close the connection");
+      expect(sock.closed).toEqual({ code: 1008, reason: "wrong token" });
+      expect(sock.frames.map((f) => (f.binary ? "[binary]" : f.json?.type))).toEqual(["CHALLENGE", "ERROR"]);
+      // The root's name ("code") is in no frame: not as a value, nor under "roots".
+      expect(sock.frames.some((f) => !f.binary && (f.text.includes('"roots"') || f.text.includes(':"code"')))).toBe(false);
+      await waitFor(() => daemon.stderr().includes("refused a connection: its proof of the token was wrong"), "the daemon to log the refusal");
+    });
+  });
+
+  test("an AUTH recorded on one connection is refused when replayed on another", async () => {
+    await withDaemon(async ({ daemon, token }) => {
+      const recorded = await recordHandshake(daemon.url, token);
+      const replay = await RawSocket.open(daemon.url, undefined);
+      try {
+        const challenge = await replay.exchange(recorded.hello);
+        expect(challenge.reply.type).toBe("CHALLENGE");
+        expect(challenge.reply.nonce).not.toBe(recorded.daemonNonce);
+        const { reply } = await replay.exchange(recorded.auth);
+        expect(reply).toMatchObject({ type: "ERROR", code: "UNAUTHORIZED" });
+        await waitFor(() => replay.closed !== undefined, "the daemon to close the replayed connection");
+        expect(replay.frames.some((f) => !f.binary && f.json?.type === "WELCOME")).toBe(false);
+      } finally {
+        await replay.close();
+      }
+    });
+  });
+
+  test("a protocol-1 client, Bearer token in its upgrade, gets VERSION_MISMATCH saying why and nothing else", async () => {
+    await withDaemon(async ({ daemon, token }) => {
+      const ws = new WebSocket(daemon.url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false });
+      const frames: string[] = [];
+      ws.on("message", (d: Buffer) => frames.push(d.toString()));
+      const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+      await new Promise((r) => ws.once("open", r));
+      ws.send(JSON.stringify({ type: "HELLO", versions: [1], clientId: "old", nonce: "ab".repeat(16) }));
+      expect(await closed).toBe(1002);
+      expect(frames).toHaveLength(1);
+      expect(JSON.parse(frames[0]!)).toMatchObject({ type: "ERROR", code: "VERSION_MISMATCH", message: expect.stringMatching(/version 1 sent the token in clear/) });
+    });
+  });
+
+  test("a request before the handshake, or after HELLO without AUTH, gets ERROR NOT_READY and no data", async () => {
+    await withDaemon(async ({ daemon }) => {
+      const sock = await RawSocket.open(daemon.url, undefined);
       try {
         const { reply } = await sock.exchange({ type: "GET_CHANGES", id: 7, since: 0 });
         expect(reply).toMatchObject({ type: "ERROR", id: 7, code: "NOT_READY" });
         const file = await sock.exchange({ type: "GET_FILE", id: 8, root: "code", path: "hello.txt" });
         expect(file.reply).toMatchObject({ type: "ERROR", id: 8, code: "NOT_READY" });
+        const challenge = await sock.exchange({ type: "HELLO", versions: [2], clientId: "t", nonce: "cd".repeat(32) });
+        expect(challenge.reply.type).toBe("CHALLENGE");
+        const after = await sock.exchange({ type: "GET_FILE", id: 9, root: "code", path: "hello.txt" });
+        expect(after.reply).toMatchObject({ type: "ERROR", id: 9, code: "NOT_READY" });
+        const offer = { type: "PREPARE_UPSTREAM", id: 10, root: "code", key: "0".repeat(16), changes: [{ path: "x", base: null, state: { kind: "deleted" } }] };
+        expect((await sock.exchange(offer)).reply).toMatchObject({ type: "ERROR", id: 10, code: "NOT_READY" });
         expect(sock.binariesFrom(0)).toEqual([]);
+        expect(sock.isOpen).toBe(true);
       } finally {
         await sock.close();
       }
@@ -95,8 +171,8 @@ describe("the daemon's WebSocket", () => {
   });
 
   test("HELLO with no common protocol version gets ERROR VERSION_MISMATCH", async () => {
-    await withDaemon(async ({ daemon, token }) => {
-      const sock = await RawSocket.open(daemon.url, token);
+    await withDaemon(async ({ daemon }) => {
+      const sock = await RawSocket.open(daemon.url, undefined);
       try {
         const { reply } = await sock.exchange({ type: "HELLO", versions: [99], clientId: "t" });
         expect(reply).toMatchObject({ type: "ERROR", code: "VERSION_MISMATCH" });

@@ -18,7 +18,10 @@ const SUBCOMMAND_KEYS = {
 /** Options every command shares. */
 function common<T>(y: Argv<T>) {
   return y
-    .option("server", { type: "string", default: "ws://localhost:8000", describe: "the daemon's address (through the SSH tunnel)" })
+    .option("server", {
+      type: "string",
+      describe: "the daemon's address through the SSH tunnel: unix:PATH or ws://HOST:PORT (default: unix:~/.zync/zync.sock if that socket exists, else ws://localhost:8000)",
+    })
     .option("db", { type: "string", default: "sync_client.db", describe: "this client's state (cursors, bases, conflicts, history)" })
     .option("token-file", { type: "string", describe: `file holding the daemon's token (${TOKEN_ENV} wins)` })
     .option("ignore", { type: "string", array: true, default: [] as string[], describe: "extra gitignore-style pattern to leave alone here (repeatable)" })

@@ -4,6 +4,7 @@ import {
   decodeFromServer,
   ErrorCode,
   encodeMessage,
+  HANDSHAKE_TIMEOUT_MS,
   MAX_FRAME_BYTES,
   SUPPORTED_PROTOCOL_VERSIONS,
   type ClientRequest,
@@ -11,8 +12,17 @@ import {
   type FromServerMessage,
   type Welcome,
 } from "@zync/protocol";
-import { randomBytes } from "node:crypto";
-import { daemonProof, InboundFlow, proofMatches, sendFileFrames, sendWithBackpressure, type SentFile } from "@zync/node";
+import {
+  handshakeProof,
+  InboundFlow,
+  newNonce,
+  proofMatches,
+  sendFileFrames,
+  sendWithBackpressure,
+  type HandshakeTranscript,
+  type SentFile,
+} from "@zync/node";
+import { webSocketUrl } from "./serverAddress.js";
 
 /** Why a connection could not be made or was lost. `kind` decides the exit code and whether to retry. */
 export class ConnectionError extends Error {
@@ -85,14 +95,17 @@ export class DaemonConnection {
     this.closed = closed;
   }
 
-  /** Connects, authenticates and completes the handshake. */
+  /**
+   * Connects and runs the handshake (docs/protocol.md section 3): HELLO with a fresh nonce, CHALLENGE, AUTH with
+   * this side's proof, WELCOME with the daemon's. The token itself never leaves this process, and nothing from the
+   * other side is trusted before its proof is verified.
+   */
   static open(opts: ConnectOptions): Promise<DaemonConnection> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(opts.url, {
-        headers: { Authorization: `Bearer ${opts.token}` },
+      const ws = new WebSocket(webSocketUrl(opts.url), {
         maxPayload: MAX_FRAME_BYTES,
         perMessageDeflate: false,
-        handshakeTimeout: opts.timeoutMs ?? 10_000,
+        handshakeTimeout: opts.timeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       });
       let conn: DaemonConnection | undefined;
       // An upgrade that is never followed by WELCOME must not hang a run.
@@ -100,7 +113,7 @@ export class DaemonConnection {
         if (conn) return;
         ws.terminate();
         fail(new ConnectionError("unreachable", `${opts.url} accepted the connection but did not answer the handshake`));
-      }, opts.timeoutMs ?? 10_000);
+      }, opts.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
       let settleClosed: (e: ConnectionError) => void = () => undefined;
       const closed = new Promise<ConnectionError>((r) => (settleClosed = r));
       const fail = (err: ConnectionError): void => {
@@ -109,10 +122,15 @@ export class DaemonConnection {
         else reject(err);
         settleClosed(err);
       };
+      const notTheDaemon = (why: string): void => {
+        ws.terminate();
+        // Whatever answered cannot show that it knows the token (perhaps someone else listens on R while the tunnel is down).
+        fail(new ConnectionError("protocol", `the server at ${opts.url} could not prove it knows the token: it is not your zync daemon (${why}; is the tunnel up?)`));
+      };
       ws.on("unexpected-response", (_req, res) => {
         const err =
           res.statusCode === 401
-            ? new ConnectionError("unauthorized", `the daemon at ${opts.url} refused the token (HTTP 401); check ZYNC_TOKEN or --token-file`)
+            ? new ConnectionError("protocol", `${opts.url} answered HTTP 401, as a zync daemon older than this client does (protocol 1 sent the token in clear); upgrade zync-daemon on E`)
             : new ConnectionError("protocol", `${opts.url} answered HTTP ${res.statusCode ?? "?"}; is it a zync daemon?`);
         res.resume();
         ws.terminate();
@@ -122,11 +140,12 @@ export class DaemonConnection {
         fail(new ConnectionError("unreachable", `cannot reach the daemon at ${opts.url}: ${err.code ?? err.message}`));
       });
       ws.on("close", (code, reason) => {
-        fail(new ConnectionError("closed", `the daemon closed the connection (${code}${reason.length ? ` ${reason.toString()}` : ""})`));
+        fail(new ConnectionError("closed", `the daemon closed the connection (${code}${reason.length ? ` ${printable(reason.toString())}` : ""})`));
       });
-      const nonce = randomBytes(16).toString("hex");
+      const clientNonce = newNonce();
+      let transcript: HandshakeTranscript | undefined;
       ws.on("open", () => {
-        ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live, nonce }));
+        ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live, nonce: clientNonce }));
       });
       ws.on("message", (data: Buffer, isBinary) => {
         if (conn) {
@@ -134,21 +153,33 @@ export class DaemonConnection {
           return;
         }
         const decoded = isBinary ? undefined : decodeFromServer(data.toString("utf8"));
-        if (decoded?.ok && decoded.message.type === "WELCOME") {
-          if (!proofMatches(daemonProof(opts.token, nonce), decoded.message.proof)) {
-            // Whatever answered knows no token: not the daemon (perhaps someone else listens on R's port while the tunnel is down).
-            ws.terminate();
-            fail(new ConnectionError("protocol", `the server at ${opts.url} could not prove it knows the token: it is not your zync daemon (is the tunnel up?)`));
-            return;
-          }
-          clearTimeout(handshakeTimer);
-          conn = new DaemonConnection(ws, decoded.message, closed);
-          resolve(conn);
+        const msg = decoded?.ok ? decoded.message : undefined;
+        if (msg?.type === "ERROR" && msg.code === ErrorCode.Unauthorized && transcript !== undefined) {
+          ws.terminate();
+          fail(new ConnectionError("unauthorized", `the daemon at ${opts.url} says the token is wrong; check ZYNC_TOKEN or --token-file`));
           return;
         }
-        const why = decoded?.ok && decoded.message.type === "ERROR" ? decoded.message.message : "it did not answer HELLO with WELCOME";
-        ws.terminate();
-        fail(new ConnectionError("protocol", `handshake with ${opts.url} failed: ${why}`));
+        if (msg?.type === "ERROR" && msg.code === ErrorCode.VersionMismatch && transcript === undefined) {
+          ws.terminate();
+          fail(new ConnectionError("protocol", `handshake with ${opts.url} failed: ${printable(msg.message)}`));
+          return;
+        }
+        if (transcript === undefined) {
+          if (msg?.type !== "CHALLENGE") return notTheDaemon(`it answered HELLO with ${describe(msg)} instead of CHALLENGE`);
+          if (!(SUPPORTED_PROTOCOL_VERSIONS as readonly number[]).includes(msg.version)) {
+            return notTheDaemon(`it chose protocol version ${msg.version}, which this client never offered`);
+          }
+          transcript = { version: msg.version, clientNonce, daemonNonce: msg.nonce, clientId: opts.clientId };
+          ws.send(encodeMessage({ type: "AUTH", proof: handshakeProof(opts.token, "client", transcript) }));
+          return;
+        }
+        if (msg?.type !== "WELCOME") return notTheDaemon(`it answered AUTH with ${describe(msg)} instead of WELCOME`);
+        if (msg.version !== transcript.version || !proofMatches(opts.token, "daemon", transcript, msg.proof)) {
+          return notTheDaemon("its proof is wrong");
+        }
+        clearTimeout(handshakeTimer);
+        conn = new DaemonConnection(ws, msg, closed);
+        resolve(conn);
       });
     });
   }
@@ -250,7 +281,7 @@ export class DaemonConnection {
       for (const l of this.changedListeners) l(msg.head);
       return;
     }
-    if (msg.type === "WELCOME") return this.protocolFailure("unexpected second WELCOME");
+    if (msg.type === "WELCOME" || msg.type === "CHALLENGE") return this.protocolFailure(`unexpected ${msg.type} after the handshake`);
     if (msg.type === "ERROR" && msg.id === undefined) {
       // Only a version mismatch ends the connection; other id-less errors answer a frame the daemon refused.
       if (msg.code === ErrorCode.VersionMismatch) this.fail(new ConnectionError("protocol", `the daemon reported: ${msg.message}`));
@@ -279,4 +310,16 @@ export class DaemonConnection {
     this.fail(new ConnectionError("protocol", `the daemon sent something this client does not understand: ${why}`));
     this.ws.terminate();
   }
+}
+
+/** Text from the other side, with control characters escaped, so it cannot rewrite the terminal it is printed on. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A frame received during the handshake, named for a message. */
+function describe(msg: FromServerMessage | undefined): string {
+  if (msg === undefined) return "something that is not a zync message";
+  return msg.type === "ERROR" ? `ERROR ${msg.code}: ${printable(msg.message)}` : msg.type;
 }

@@ -9,7 +9,8 @@ import { serve } from "./commands/serveCommand.js";
 const EXAMPLES = [
   ["$0 --dirs docs:/home/user/documents code:/home/user/projects", "watch two folders, listen on 127.0.0.1:8000"],
   ["$0 --port 0 --db /tmp/zync.db --dirs src:.", "pick a free port (printed as 'listening on ws://...')"],
-  ["$0 --dirs code:/home/user/projects --tunnel user@gpu-box", "also keep 'ssh -N -R 8000:127.0.0.1:8000 user@gpu-box' running"],
+  ["$0 --dirs code:/home/user/projects --tunnel user@gpu-box", "also keep a tunnel from ~/.zync/zync.sock on gpu-box (mode 0600) to this daemon"],
+  ["$0 --dirs code:/home/user/projects --tunnel user@gpu-box --remote-port 8000", "a TCP tunnel instead: port 8000 on gpu-box's loopback"],
   ["$0 status --db sync.db", "roots, head, clients, staged sessions, latest errors"],
 ] as const;
 
@@ -44,7 +45,8 @@ async function main(): Promise<number | void> {
           .option("verbose", { type: "boolean", default: false, describe: "print more detail" })
           .option("quiet", { type: "boolean", default: false, describe: "print only the listening line, warnings and errors" })
           .option("tunnel", { type: "string", describe: "open the SSH reverse tunnel to R yourself, as [user@]host[:sshport], and restart it whenever it drops" })
-          .option("remote-port", { type: "number", describe: "with --tunnel: port on R's loopback that leads to this daemon (default 8000)" })
+          .option("tunnel-socket", { type: "string", describe: "with --tunnel: Unix socket on R that leads to this daemon, only for R's user (default ~/.zync/zync.sock in R's home)" })
+          .option("remote-port", { type: "number", describe: "with --tunnel: forward a TCP port on R's loopback instead of a socket (any user on R can connect; the token still keeps them out)" })
           .option("ssh-option", { type: "string", array: true, describe: "with --tunnel: extra ssh option, passed as -o OPT (repeatable)" })
           .option("ssh-identity", { type: "string", describe: "with --tunnel: private key, passed as -i FILE (default: your ssh config and agent)" }),
       (argv) => {

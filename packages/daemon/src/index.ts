@@ -12,5 +12,7 @@ export { Backoff, formatDelay } from "./tunnel/backoff.js";
 export { sshTunnelArgs, parseSshOption, parseSshIdentity, findOnPath } from "./tunnel/sshCommand.js";
 export { SshTunnel, DEFAULT_TUNNEL_TIMING, type SshTunnelOptions, type TunnelClock } from "./tunnel/sshTunnel.js";
 export { planTunnel } from "./tunnel/tunnelPlan.js";
+export { parseTunnelSocket, socketPrepCommand, resolveRemoteSocket, DEFAULT_TUNNEL_SOCKET, type RemoteEnd } from "./tunnel/remoteSocket.js";
+export { DaemonHandshake, type HelloAnswer, type AuthAnswer } from "./server/daemonHandshake.js";
 export { parseTunnelTarget, parseRemotePort, sshDestination, describeTarget, DEFAULT_REMOTE_PORT, type TunnelTarget } from "./tunnel/tunnelTarget.js";
 export type { SshExit, SshProcess, SpawnSsh } from "./tunnel/sshProcess.js";

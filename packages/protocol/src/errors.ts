@@ -4,7 +4,7 @@ export const ErrorCode = {
   BadMessage: "BAD_MESSAGE",
   /** No protocol version is supported by both sides. */
   VersionMismatch: "VERSION_MISMATCH",
-  /** A request arrived before the HELLO handshake. */
+  /** A request arrived before the handshake was complete (HELLO, CHALLENGE, AUTH, WELCOME). */
   NotReady: "NOT_READY",
   /** A path cannot be used: a folder on the way to it is a symlink or a file. (Malformed paths fail decoding.) */
   BadPath: "BAD_PATH",
@@ -18,7 +18,7 @@ export const ErrorCode = {
   ContentMismatch: "CONTENT_MISMATCH",
   /** The daemon failed while serving a request. */
   Internal: "INTERNAL",
-  /** The bearer token was missing or wrong. */
+  /** The client's proof of the token (AUTH) was wrong or missing; the daemon closes the connection. */
   Unauthorized: "UNAUTHORIZED",
 } as const;
 

@@ -2,6 +2,7 @@ export * from "./version.js";
 export * from "./errors.js";
 export * from "./paths.js";
 export * from "./entry.js";
+export * from "./messages/handshake.js";
 export * from "./messages/fromClient.js";
 export * from "./messages/fromServer.js";
 export * from "./messages/upstream.js";

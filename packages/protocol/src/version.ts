@@ -1,8 +1,14 @@
-/** Protocol versions this build can speak, newest first. The handshake picks the newest both sides know. */
-export const SUPPORTED_PROTOCOL_VERSIONS = [1] as const;
+/**
+ * Protocol versions this build can speak, newest first. The handshake picks the newest both sides know. Version 1
+ * is refused: its client sent the token in clear in the upgrade request.
+ */
+export const SUPPORTED_PROTOCOL_VERSIONS = [2] as const;
 
 /** The protocol version this build prefers. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** How long a connection may take from its opening to a verified proof, on either side, in milliseconds. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Largest JSON or binary frame either side accepts, in bytes. Chunks of file data are far smaller. */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;

@@ -109,7 +109,7 @@ function harness(opts: Partial<SshTunnelOptions> = {}): Harness {
   const tunnel = new SshTunnel({
     ssh: "/usr/bin/ssh",
     args: ["-N", "-R", `${REMOTE_PORT}:127.0.0.1:40000`, "--", "alice@gpu-box"],
-    remotePort: REMOTE_PORT,
+    remote: { kind: "port", port: REMOTE_PORT },
     remoteName: "alice@gpu-box",
     logger: { info: (m) => info.push(m), warn: (m) => warn.push(m), verbose: (m) => verbose.push(m) },
     spawn: (_ssh, args) => {
@@ -262,7 +262,7 @@ describe("SshTunnel", () => {
     const tunnel = new SshTunnel({
       ssh: "/usr/bin/ssh",
       args: [],
-      remotePort: REMOTE_PORT,
+      remote: { kind: "port", port: REMOTE_PORT },
       remoteName: "gpu-box",
       logger: { info: () => undefined, verbose: () => undefined, warn: (m) => h.warn.push(m) },
       spawn: (_ssh, args) => {

@@ -6,8 +6,11 @@ import {
   describeTarget,
   parseRemotePort,
   parseSshOption,
+  parseTunnelSocket,
   parseTunnelTarget,
   planTunnel,
+  resolveRemoteSocket,
+  socketPrepCommand,
   sshDestination,
   sshTunnelArgs,
 } from "@zync/daemon";
@@ -99,7 +102,7 @@ describe("the ssh command line", () => {
   test("required options come first, --ssh-option before the defaults it may override, the destination last", () => {
     const args = sshTunnelArgs({
       target: parseTunnelTarget("alice@gpu-box:2222"),
-      remotePort: 8001,
+      remote: { kind: "port", port: 8001 },
       localHost: "127.0.0.1",
       localPort: 40123,
       identity: "/keys/id",
@@ -121,13 +124,41 @@ describe("the ssh command line", () => {
   });
 
   test("without identity or port, ssh config decides; a wildcard or IPv6 listen address is reached properly", () => {
-    const base = { target: parseTunnelTarget("gpu-box"), remotePort: 8000, localPort: 8000, options: [] };
+    const base = { target: parseTunnelTarget("gpu-box"), remote: { kind: "port", port: 8000 } as const, localPort: 8000, options: [] };
     const wildcard = sshTunnelArgs({ ...base, localHost: "0.0.0.0" });
     expect(wildcard).not.toContain("-i");
     expect(wildcard).not.toContain("-p");
     expect(wildcard.slice(-4)).toEqual(["-R", "8000:127.0.0.1:8000", "--", "gpu-box"]);
     expect(sshTunnelArgs({ ...base, localHost: "::1" })).toContain("8000:[::1]:8000");
     expect(sshTunnelArgs({ ...base, localHost: "::" })).toContain("8000:[::1]:8000");
+  });
+
+  test("a socket end gets the socket options and -R PATH:HOST:PORT", () => {
+    const args = sshTunnelArgs({ target: parseTunnelTarget("gpu-box"), remote: { kind: "socket", path: "/home/u/.zync/zync.sock" }, localHost: "127.0.0.1", localPort: 40123, options: [] });
+    expect(args.slice(-8)).toEqual([
+      "-o", "StreamLocalBindMask=0177",
+      "-o", "StreamLocalBindUnlink=yes",
+      "-R", "/home/u/.zync/zync.sock:127.0.0.1:40123",
+      "--", "gpu-box",
+    ]);
+  });
+
+  test("the prep command R runs makes a private folder in the home, removes only a stale socket, and prints the home", () => {
+    expect(socketPrepCommand("~/.zync/zync.sock")).toBe(
+      "sh -c 'umask 077; mkdir -p .zync; chmod 700 .zync; if test -S .zync/zync.sock; then rm -f .zync/zync.sock; fi; pwd'",
+    );
+    expect(socketPrepCommand("/run/user/1000/zync.sock")).toBe("sh -c 'if test -S /run/user/1000/zync.sock; then rm -f /run/user/1000/zync.sock; fi; pwd'");
+    expect(resolveRemoteSocket("~/.zync/zync.sock", "motd line\n/home/alice\n")).toBe("/home/alice/.zync/zync.sock");
+    expect(resolveRemoteSocket("/run/user/1000/zync.sock", "")).toBe("/run/user/1000/zync.sock");
+    expect(() => resolveRemoteSocket("~/.zync/zync.sock", "/home/al ice\n")).toThrow(/give --tunnel-socket an absolute path/);
+  });
+
+  test.each(["~/.zync/zync.sock", "/run/user/1000/zync.sock", "~/z.sock"])("--tunnel-socket %p is taken", (p) => {
+    expect(parseTunnelSocket(p)).toBe(p);
+  });
+
+  test.each(["zync.sock", "~/../x.sock", "/tmp/a:b.sock", "/tmp/a b.sock", "~/a//b.sock", "/tmp/x'y.sock", `/${"s".repeat(120)}`])("--tunnel-socket %p is refused", (p) => {
+    expect(usageErrorOf(() => parseTunnelSocket(p)).message).toMatch(/--tunnel-socket/);
   });
 
   test.each(["StrictHostKeyChecking=no", "ServerAliveInterval 30", "ProxyJump = bastion"])("--ssh-option %p is taken", (opt) => {
@@ -160,11 +191,13 @@ describe("planTunnel", () => {
     expect(plan).toEqual({
       ssh: `${path}/ssh`,
       target: { user: "alice", host: "gpu-box", port: 2222 },
-      remotePort: 8001,
+      remote: { kind: "port", port: 8001 },
       options: ["Compression=yes"],
       identity: key,
     });
-    expect(planTunnel({ tunnel: "gpu-box" }, path)?.remotePort).toBe(8000);
+    // Without --remote-port, R's end is a Unix socket in the remote user's home.
+    expect(planTunnel({ tunnel: "gpu-box" }, path)?.remote).toEqual({ kind: "socket", path: "~/.zync/zync.sock" });
+    expect(planTunnel({ tunnel: "gpu-box", tunnelSocket: "/run/user/1000/zync.sock" }, path)?.remote).toEqual({ kind: "socket", path: "/run/user/1000/zync.sock" });
   });
 
   test.each([

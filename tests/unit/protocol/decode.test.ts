@@ -25,6 +25,8 @@ function expectRefused(d: Decoded<unknown>): string {
 const CLIENT_MESSAGES: readonly FromClientMessage[] = [
   { type: "HELLO", versions: [1], clientId: "r-123", live: true },
   { type: "HELLO", versions: [2, 1], clientId: "x" },
+  { type: "HELLO", versions: [2], clientId: "x", nonce: "0123456789abcdef".repeat(4) },
+  { type: "AUTH", proof: "ab".repeat(32) },
   { type: "PING", id: 0 },
   { type: "GET_LAST_SEQUENCE", id: 4294967295 },
   { type: "GET_CHANGES", id: 7, since: 0 },
@@ -34,7 +36,8 @@ const CLIENT_MESSAGES: readonly FromClientMessage[] = [
 ];
 
 const SERVER_MESSAGES: readonly FromServerMessage[] = [
-  { type: "WELCOME", version: 1, epoch: "0b8c7a", head: 5, horizon: 0, roots: ["code", "docs"] },
+  { type: "CHALLENGE", version: 2, nonce: "fedcba9876543210".repeat(4) },
+  { type: "WELCOME", version: 2, epoch: "0b8c7a", head: 5, horizon: 0, roots: ["code", "docs"], proof: "cd".repeat(32) },
   { type: "PONG", id: 1 },
   { type: "LAST_SEQUENCE", id: 2, seq: 5 },
   {
@@ -105,6 +108,10 @@ describe("decoding client messages", () => {
     ["deeply nested arrays", `${"[".repeat(100_000)}${"]".repeat(100_000)}`],
     ["a deeply nested field", `{"type":"HELLO","versions":${"[".repeat(100_000)}${"]".repeat(100_000)},"clientId":"x"}`],
     ["a server message", '{"type":"PONG","id":1}'],
+    ["AUTH without a proof", '{"type":"AUTH"}'],
+    ["AUTH with a proof that is not 64 lowercase hex digits", `{"type":"AUTH","proof":"${"A".repeat(64)}"}`],
+    ["AUTH that carries the token itself", '{"type":"AUTH","proof":"' + "a".repeat(64) + '","token":"s3cret"}'],
+    ["HELLO with a short nonce", `{"type":"HELLO","versions":[2],"clientId":"x","nonce":"${"a".repeat(31)}"}`],
   ];
 
   test.each(hostile)("%s is refused with a sentence, without throwing", (_what, text) => {
@@ -151,6 +158,8 @@ describe("decoding server messages", () => {
     ["WELCOME with a bad root name", '{"type":"WELCOME","version":1,"epoch":"e","head":0,"horizon":0,"roots":["../x"]}'],
     ["WELCOME with a huge head", '{"type":"WELCOME","version":1,"epoch":"e","head":1e300,"horizon":0,"roots":[]}'],
     ["WELCOME with version 0", '{"type":"WELCOME","version":0,"epoch":"e","head":0,"horizon":0,"roots":[]}'],
+    ["WELCOME without the daemon's proof", '{"type":"WELCOME","version":2,"epoch":"e","head":0,"horizon":0,"roots":[]}'],
+    ["CHALLENGE that leaks root names", `{"type":"CHALLENGE","version":2,"nonce":"${"a".repeat(64)}","roots":["code"]}`],
     ["CHANGES with a '..' path", change({ path: "../../.ssh/authorized_keys" })],
     ["CHANGES with a path through '..'", change({ path: "a/../../b" })],
     ["CHANGES with an absolute path", change({ path: "/etc/passwd" })],

@@ -1,4 +1,6 @@
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
+import { DEFAULT_SOCKET_SERVER, DEFAULT_TCP_SERVER, parseServerAddress, type ServerAddress } from "../serverAddress.js";
 import { createLogger, readTokenFile, TOKEN_ENV, UsageError, type Logger } from "@zync/node";
 
 /** The token: ZYNC_TOKEN, else the --token-file; a sentence (exit 2) when neither is there. */
@@ -15,16 +17,26 @@ export function readToken(tokenFile: string | undefined): string {
   }
 }
 
-/** Checks that --server is a ws:// or wss:// URL. */
-export function checkServerUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`--server ${JSON.stringify(url)} is not a URL; use e.g. ws://localhost:8000`);
+/**
+ * Checks --server (a sentence and exit 2 when it is malformed). Without one, the managed tunnel's socket
+ * (`~/.zync/zync.sock`) is used when it exists, else `ws://localhost:8000`.
+ */
+export function checkServerUrl(value: string | undefined): ServerAddress {
+  if (value === undefined) {
+    const socket = parseServerAddress(DEFAULT_SOCKET_SERVER);
+    return typeof socket === "string" && isSocket(socket.slice("unix:".length)) ? socket : DEFAULT_TCP_SERVER;
   }
-  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new UsageError(`--server must start with ws:// or wss://, not ${parsed.protocol}//`);
-  return url;
+  const parsed = parseServerAddress(value);
+  if (typeof parsed !== "string") throw new UsageError(parsed.problem);
+  return parsed;
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /** The logger for the chosen verbosity. */

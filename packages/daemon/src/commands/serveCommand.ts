@@ -21,6 +21,7 @@ export type ServeArgs = {
   quiet: boolean;
   tunnel?: string;
   "remote-port"?: number;
+  "tunnel-socket"?: string;
   "ssh-option"?: string[];
   "ssh-identity"?: string;
 };
@@ -52,6 +53,7 @@ export async function serve(argv: ServeArgs): Promise<void> {
   const tunnelPlan = planTunnel({
     tunnel: argv.tunnel,
     remotePort: argv["remote-port"],
+    tunnelSocket: argv["tunnel-socket"],
     sshOptions: argv["ssh-option"],
     sshIdentity: argv["ssh-identity"],
   });

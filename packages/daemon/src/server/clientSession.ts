@@ -4,24 +4,28 @@ import {
   decodeFromClient,
   encodeMessage,
   ErrorCode,
+  HANDSHAKE_TIMEOUT_MS,
   MAX_CHANGES_PER_PAGE,
   ProtocolError,
-  selectVersion,
-  SUPPORTED_PROTOCOL_VERSIONS,
   toProtocolError,
+  type Auth,
   type ClientRequest,
   type FromServerMessage,
+  type Hello,
 } from "@zync/protocol";
-import { daemonProof, SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
+import { SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
 import { UpstreamReceiver } from "../upstream/upstreamReceiver.js";
+import { DaemonHandshake, type HandshakeComplaint, type HandshakeRefusal } from "./daemonHandshake.js";
 
 /** What a connection needs from the daemon. */
 export type SessionContext = {
-  /** The shared token, to answer a client's challenge. */
+  /** The shared token, to check the client's proof and make the daemon's. */
   token: string;
+  /** How long a connection may stay without a verified proof before it is closed (default HANDSHAKE_TIMEOUT_MS). */
+  handshakeTimeoutMs?: number;
   log: ChangeLog;
   activity: ActivityLog;
   staging: StagingStore;
@@ -43,6 +47,8 @@ export class ClientSession {
   private readonly upstream: UpstreamReceiver;
   private readonly historyRow: number;
   private readonly totals = { changes: 0, files: 0, bytes: 0 };
+  private readonly handshake: DaemonHandshake;
+  private readonly handshakeTimer: NodeJS.Timeout;
 
   constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
     this.ws = ws;
@@ -50,9 +56,14 @@ export class ClientSession {
     let row = 0;
     this.note("a new connection", () => (row = ctx.activity.opened(address)));
     this.historyRow = row;
+    this.handshake = new DaemonHandshake(ctx.token);
+    // A connection that never proves the token is not kept open for ever.
+    this.handshakeTimer = setTimeout(() => ws.close(1008, "no proof of the token in time"), ctx.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer.unref();
     this.upstream = new UpstreamReceiver(ws, ctx.staging, (name) => ctx.roots.get(name)?.root);
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on("close", () => {
+      clearTimeout(this.handshakeTimer);
       this.unsubscribe?.();
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
@@ -90,10 +101,8 @@ export class ClientSession {
       return;
     }
     const msg = decoded.message;
-    if (msg.type === "HELLO") {
-      this.onHello(msg.versions, msg.clientId, msg.live === true, msg.nonce);
-      return;
-    }
+    if (msg.type === "HELLO") return this.onHello(msg);
+    if (msg.type === "AUTH") return this.onAuth(msg);
     if (this.clientId === undefined) {
       void this.send({ type: "ERROR", id: msg.id, code: ErrorCode.NotReady, message: "send HELLO first" });
       return;
@@ -105,20 +114,30 @@ export class ClientSession {
     });
   }
 
-  private onHello(versions: number[], clientId: string, live: boolean, nonce: string | undefined): void {
-    const version = selectVersion(versions);
-    if (version === undefined) {
-      void this.send({ type: "ERROR", code: ErrorCode.VersionMismatch, message: `no common protocol version (daemon speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}, client offered ${versions.join(", ")})` });
-      this.ws.close(1002, "version mismatch");
-      return;
-    }
-    if (this.clientId === undefined) this.note("a client's identity", () => this.ctx.activity.identified(this.historyRow, clientId));
-    this.clientId ??= clientId;
+  // The handshake (docs/protocol.md section 3): nothing but CHALLENGE goes out before the client's proof is verified.
+  private onHello(msg: Hello): void {
+    const answer = this.handshake.hello(msg);
+    if (answer.kind === "challenge") void this.send(answer.message);
+    else this.handshakeFailed(answer);
+  }
+
+  private onAuth(msg: Auth): void {
+    const answer = this.handshake.auth(msg);
+    if (answer.kind !== "authenticated") return this.handshakeFailed(answer);
+    clearTimeout(this.handshakeTimer);
+    this.note("a client's identity", () => this.ctx.activity.identified(this.historyRow, answer.clientId));
+    this.clientId = answer.clientId;
     const { log } = this.ctx;
-    const proof = nonce === undefined ? {} : { proof: daemonProof(this.ctx.token, nonce) };
-    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()], ...proof });
-    this.unsubscribe?.();
-    this.unsubscribe = live ? log.onRecorded(() => this.queueNotify()) : undefined;
+    const { version, proof } = answer;
+    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()], proof });
+    this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;
+  }
+
+  private handshakeFailed(answer: HandshakeRefusal | HandshakeComplaint): void {
+    void this.send(answer.error);
+    if (answer.kind !== "refuse") return;
+    if (answer.error.code === ErrorCode.Unauthorized) this.ctx.logger.warn("refused a connection: its proof of the token was wrong");
+    this.ws.close(answer.close.code, answer.close.reason);
   }
 
   /** Coalesces notices: one CHANGED per turn of the event loop, carrying the newest head. */

@@ -1,13 +1,17 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "@zync/node";
+import type { RemoteEnd } from "./remoteSocket.js";
 import { sshDestination, type TunnelTarget } from "./tunnelTarget.js";
 
 /** Everything the ssh command line of a managed tunnel is made of. */
 export type TunnelCommand = {
   target: TunnelTarget;
-  /** The port R listens on (its loopback only, unless R's sshd sets GatewayPorts). */
-  remotePort: number;
+  /**
+   * R's end: a Unix socket (an absolute path on R: only its user can connect) or a port on R's loopback (any user
+   * on R can connect; the token's proof still keeps them out).
+   */
+  remote: RemoteEnd;
   /** Where the daemon listens on this machine; ssh connects there for each connection R accepts. */
   localHost: string;
   localPort: number;
@@ -31,18 +35,39 @@ function connectHost(host: string): string {
   return h.includes(":") ? `[${h}]` : h;
 }
 
+/**
+ * For a socket: the socket is created with mode 0600 and a stale one replaced, where R's sshd honours these (it
+ * applies its own StreamLocalBindMask, 0177 by default, and StreamLocalBindUnlink; the prep step covers the rest).
+ */
+const SOCKET_OPTIONS = ["-o", "StreamLocalBindMask=0177", "-o", "StreamLocalBindUnlink=yes"] as const;
+
 /** The arguments of `ssh -N -R REMOTE:LOCALHOST:LOCAL ... [user@]host`, without the program name. */
 export function sshTunnelArgs(cmd: TunnelCommand): string[] {
+  const listen = cmd.remote.kind === "port" ? String(cmd.remote.port) : cmd.remote.path;
   return [
     ...REQUIRED,
     ...(cmd.identity === undefined ? [] : ["-i", cmd.identity]),
     ...cmd.options.flatMap((o) => ["-o", o]),
     ...DEFAULTS,
+    ...(cmd.remote.kind === "socket" ? SOCKET_OPTIONS : []),
     "-R",
-    `${cmd.remotePort}:${connectHost(cmd.localHost)}:${cmd.localPort}`,
+    `${listen}:${connectHost(cmd.localHost)}:${cmd.localPort}`,
     ...(cmd.target.port === undefined ? [] : ["-p", String(cmd.target.port)]),
     "--",
     sshDestination(cmd.target),
+  ];
+}
+
+/** The arguments of `ssh ... [user@]host COMMAND`: one command run on R with the tunnel's own ssh settings. */
+export function sshRunArgs(cmd: Pick<TunnelCommand, "target" | "identity" | "options">, command: string): string[] {
+  return [
+    "-o", "BatchMode=yes",
+    ...(cmd.identity === undefined ? [] : ["-i", cmd.identity]),
+    ...cmd.options.flatMap((o) => ["-o", o]),
+    ...(cmd.target.port === undefined ? [] : ["-p", String(cmd.target.port)]),
+    "--",
+    sshDestination(cmd.target),
+    command,
   ];
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from "@zync/node";
 import { Backoff, formatDelay } from "./backoff.js";
+import type { RemoteEnd } from "./remoteSocket.js";
 import { spawnSshProcess, type SpawnSsh, type SshExit, type SshProcess } from "./sshProcess.js";
 
 /** The supervisor's timing; every value has a default, tests shorten or drive them. */
@@ -51,10 +52,15 @@ export type TunnelState = "idle" | "connecting" | "up" | "waiting" | "stopped";
 export type SshTunnelOptions = {
   /** Path of the ssh program. */
   ssh: string;
-  /** Its arguments (see `sshTunnelArgs`); they must include `-v` for an exact "up". */
+  /** Its arguments (see `sshTunnelArgs`); they must include `-v` for an exact "up". Unused with `prepare`. */
   args: readonly string[];
-  /** The port R listens on, to recognise ssh's report that the forward was accepted. */
-  remotePort: number;
+  /** R's end, to recognise ssh's report that the forward was accepted and to name it in log lines. */
+  remote: RemoteEnd;
+  /**
+   * A step run before each start of ssh (making the socket's folder on R, say); it resolves with the arguments and
+   * R's end as they are now known. A failure counts as a failed start, retried after the backoff.
+   */
+  prepare?: () => Promise<{ args: readonly string[]; remote: RemoteEnd }>;
   /** R as the user named it, for log lines. */
   remoteName: string;
   logger: Pick<Logger, "info" | "verbose" | "warn">;
@@ -67,6 +73,8 @@ export type SshTunnelOptions = {
 
 // ssh -v says this once R has bound the port: "debug1: remote forward success for: listen 8000, connect ...".
 const FORWARD_ACCEPTED = /remote forward success for: listen (?:\S+:)?(\d+),/;
+// ... and for a socket: "debug1: remote forward success for: listen /home/u/.zync/zync.sock:-2, connect ...".
+const SOCKET_ACCEPTED = "remote forward success for: listen ";
 // Lines ssh -v prints that never explain why it stopped.
 const NOT_A_REASON = /^(debug\d?:|OpenSSH_|Authenticated to |Transferred: |Bytes per second: )/;
 const MAX_LINE = 300;
@@ -92,6 +100,8 @@ export class SshTunnel {
   private upAt: number | undefined;
   /** The last line of this run's stderr that may explain an exit (since the tunnel came up, if it did). */
   private lastLine: string | undefined;
+  /** R's end of the current run (the resolved socket path once `prepare` ran). */
+  private remote: RemoteEnd;
   private partial = "";
   private quietTimer: unknown;
   private retryTimer: unknown;
@@ -104,6 +114,7 @@ export class SshTunnel {
     this.timing = { ...DEFAULT_TUNNEL_TIMING, ...opts.timing };
     this.clock = opts.clock ?? realClock;
     this.spawn = opts.spawn ?? spawnSshProcess;
+    this.remote = opts.remote;
     this.backoff = new Backoff(
       { firstMs: this.timing.firstRetryMs, maxMs: this.timing.maxRetryMs, jitter: this.timing.jitter },
       opts.random,
@@ -147,7 +158,28 @@ export class SshTunnel {
     this.upAt = undefined;
     this.lastLine = undefined;
     this.partial = "";
-    const { ssh, args, logger } = this.opts;
+    const { prepare } = this.opts;
+    if (prepare === undefined) return this.run(this.opts.args);
+    prepare().then(
+      ({ args, remote }) => {
+        if (this.currentState !== "connecting") return this.stoppedWhilePreparing();
+        this.remote = remote;
+        this.run(args);
+      },
+      (err: unknown) => {
+        if (this.currentState !== "connecting") return this.stoppedWhilePreparing();
+        this.onExit({ code: null, signal: null, error: err instanceof Error ? err : new Error(String(err)), preparing: true });
+      },
+    );
+  }
+
+  private stoppedWhilePreparing(): void {
+    this.clock.clearTimeout(this.killTimer);
+    this.resolveStopped?.();
+  }
+
+  private run(args: readonly string[]): void {
+    const { ssh, logger } = this.opts;
     let child: SshProcess;
     try {
       child = this.spawn(ssh, args);
@@ -182,7 +214,10 @@ export class SshTunnel {
   private onLine(line: string): void {
     if (line === "") return;
     const accepted = FORWARD_ACCEPTED.exec(line);
-    if (accepted && Number(accepted[1]) === this.opts.remotePort) {
+    const remote = this.remote;
+    const ours =
+      remote.kind === "port" ? accepted !== null && Number(accepted[1]) === remote.port : line.includes(`${SOCKET_ACCEPTED}${remote.path}:-2,`);
+    if (ours) {
       this.markUp();
       return;
     }
@@ -198,10 +233,15 @@ export class SshTunnel {
     this.currentState = "up";
     this.upAt = this.clock.now();
     this.lastLine = undefined;
-    this.opts.logger.info(`tunnel up: localhost:${this.opts.remotePort} on ${this.opts.remoteName} reaches this daemon`);
+    const remote = this.remote;
+    this.opts.logger.info(
+      remote.kind === "port"
+        ? `tunnel up: localhost:${remote.port} on ${this.opts.remoteName} reaches this daemon`
+        : `tunnel up: ${remote.path} on ${this.opts.remoteName} reaches this daemon (there: zync-client --server unix:${remote.path})`,
+    );
   }
 
-  private onExit(exit: SshExit): void {
+  private onExit(exit: SshExit & { preparing?: boolean }): void {
     if (this.partial !== "") this.onLine(this.partial.trim());
     this.partial = "";
     this.clock.clearTimeout(this.quietTimer);
@@ -220,8 +260,8 @@ export class SshTunnel {
     this.retryTimer = this.clock.setTimeout(() => this.launch(), delay);
   }
 
-  private describeExit(exit: SshExit): string {
-    if (exit.error) return `could not run ${this.opts.ssh}: ${exit.error.message}`;
+  private describeExit(exit: SshExit & { preparing?: boolean }): string {
+    if (exit.error) return exit.preparing === true ? exit.error.message : `could not run ${this.opts.ssh}: ${exit.error.message}`;
     const how = exit.signal !== null ? `ssh was killed by ${exit.signal}` : `ssh exited ${exit.code ?? "?"}`;
     return this.lastLine === undefined ? how : `${how}: ${this.lastLine}`;
   }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 
 /** Environment variable that carries the shared token on either side. */
@@ -27,20 +27,4 @@ export function createTokenFile(path: string): string {
   const token = randomBytes(32).toString("hex");
   writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "wx" });
   return token;
-}
-
-/**
- * The daemon's answer to a client's challenge: HMAC-SHA256 over "zync-daemon-proof:" + nonce, keyed with the token.
- * A client checks it before trusting anything the other end says, so whatever else listens on R's forwarded port
- * (the tunnel being down) cannot pose as the daemon.
- */
-export function daemonProof(token: string, nonce: string): string {
-  return createHmac("sha256", token).update(`zync-daemon-proof:${nonce}`).digest("hex");
-}
-
-/** Compares a received proof with the expected one in constant time. */
-export function proofMatches(expected: string, received: string | undefined): boolean {
-  const a = Buffer.from(expected, "utf8");
-  const b = Buffer.from(received ?? "", "utf8");
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,22 +1,10 @@
 import { z } from "zod";
 import { HashSchema, RootNameSchema, WirePathSchema } from "../entry.js";
+import { AuthSchema, HelloSchema, type Auth, type Hello } from "./handshake.js";
 import { FinalizeUpstreamSchema, PrepareUpstreamSchema, UpstreamFileEndSchema, UpstreamFileSchema } from "./upstream.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
-
-/** First message on every connection: which protocol versions the client speaks. */
-export const HelloSchema = z.strictObject({
-  type: z.literal("HELLO"),
-  /** Protocol versions the client supports. */
-  versions: z.array(z.number().int().positive()).min(1).max(16),
-  /** Stable id of this client, kept in its database; acknowledgements are recorded per client. */
-  clientId: z.string().min(1).max(128),
-  /** Ask the daemon to push CHANGED notices as soon as changes are recorded. */
-  live: z.boolean().optional(),
-  /** A random challenge; the daemon answers it with `proof` in WELCOME, showing it knows the shared token. */
-  nonce: z.string().regex(/^[0-9a-f]{32,64}$/).optional(),
-});
 
 /** Liveness check; answered with PONG. */
 export const PingSchema = z.strictObject({ type: z.literal("PING"), id });
@@ -52,6 +40,7 @@ export const AckChangesSchema = z.strictObject({ type: z.literal("ACK_CHANGES"),
 /** Every message a client may send. */
 export const FromClientMessageSchema = z.discriminatedUnion("type", [
   HelloSchema,
+  AuthSchema,
   PingSchema,
   GetLastSequenceSchema,
   GetChangesSchema,
@@ -63,9 +52,8 @@ export const FromClientMessageSchema = z.discriminatedUnion("type", [
   FinalizeUpstreamSchema,
 ]);
 
-export type Hello = z.infer<typeof HelloSchema>;
 export type GetChanges = z.infer<typeof GetChangesSchema>;
 export type GetFile = z.infer<typeof GetFileSchema>;
 export type FromClientMessage = z.infer<typeof FromClientMessageSchema>;
-/** A client message that expects an answer (everything but HELLO). */
-export type ClientRequest = Exclude<FromClientMessage, Hello>;
+/** A client message that carries a request id and expects an answer (everything but the handshake). */
+export type ClientRequest = Exclude<FromClientMessage, Hello | Auth>;

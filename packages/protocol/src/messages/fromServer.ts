@@ -1,27 +1,11 @@
 import { z } from "zod";
-import { ChangeSchema, HashSchema, RootNameSchema } from "../entry.js";
+import { ChangeSchema, HashSchema } from "../entry.js";
 import { ErrorCode, MAX_ERROR_MESSAGE } from "../errors.js";
+import { ChallengeSchema, WelcomeSchema } from "./handshake.js";
 import { UpstreamDoneSchema, UpstreamReadySchema, UpstreamStoredSchema } from "./upstream.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
-
-/** Answer to HELLO: the selected version and what the client needs to decide between incremental and full sync. */
-export const WelcomeSchema = z.strictObject({
-  type: z.literal("WELCOME"),
-  /** The protocol version both sides will speak. */
-  version: z.number().int().positive(),
-  /** Identity of the daemon's database. A client whose stored epoch differs must do a full resync. */
-  epoch: z.string().min(1).max(128),
-  /** The newest sequence number. */
-  head: seq,
-  /** Deletions at or below this sequence have been forgotten; a client whose cursor is below it must do a full resync. */
-  horizon: seq,
-  /** Names of the roots this daemon serves. */
-  roots: z.array(RootNameSchema),
-  /** HMAC-SHA256 of "zync-daemon-proof:" + the HELLO's nonce, keyed with the token, as 64 hex digits. */
-  proof: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-});
 
 /** Answer to PING. */
 export const PongSchema = z.strictObject({ type: z.literal("PONG"), id });
@@ -72,6 +56,7 @@ export const ErrorSchema = z.strictObject({
 
 /** Every message a daemon may send. */
 export const FromServerMessageSchema = z.discriminatedUnion("type", [
+  ChallengeSchema,
   WelcomeSchema,
   PongSchema,
   LastSequenceSchema,
@@ -85,7 +70,6 @@ export const FromServerMessageSchema = z.discriminatedUnion("type", [
   UpstreamDoneSchema,
 ]);
 
-export type Welcome = z.infer<typeof WelcomeSchema>;
 export type Changes = z.infer<typeof ChangesSchema>;
 export type FileEnd = z.infer<typeof FileEndSchema>;
 export type ErrorMessage = z.infer<typeof ErrorSchema>;
