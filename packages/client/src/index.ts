@@ -10,3 +10,4 @@ export { executePage, recoverPlacements, type ContentSource, type PullContext, t
 export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/durability.js";
 export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
 export { MassDeleteError, type PullPolicy } from "./pull/pullRoot.js";
+export { scanUpstream } from "./upstream/scanUpstream.js";

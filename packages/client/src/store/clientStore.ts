@@ -134,6 +134,7 @@ export class ClientStore {
         "INSERT INTO unplaced (root, path, seq, remote, reason, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (root, path) DO UPDATE SET seq = excluded.seq, remote = excluded.remote, reason = excluded.reason, at = excluded.at",
       ),
       dropUnplaced: this.db.prepare("DELETE FROM unplaced WHERE root = ? AND path = ?"),
+      refreshKey: this.db.prepare("UPDATE base SET key = ? WHERE root = ? AND path = ? AND hash = ?"),
     };
   }
 
@@ -183,6 +184,17 @@ export class ClientStore {
   conflicts(root?: string): Conflict[] {
     const rows = root === undefined ? this.stmt.conflicts.all() : this.stmt.conflictsOf.all(root);
     return rows.map((r) => ({ root: r.root, path: r.path, seq: r.seq, remote: JSON.parse(r.remote) as EntryState, detectedAt: r.detected_at }));
+  }
+
+  /**
+   * Stores fresh stat keys for files found, by reading them, to still hold their base content, so the next scan
+   * need not read them again. A base that changed meanwhile (a pull replaced it) is left as it is.
+   */
+  refreshKeys(root: string, files: readonly { path: string; hash: string; key: StatKey }[]): void {
+    if (files.length === 0) return;
+    this.db.transaction(() => {
+      for (const f of files) this.stmt.refreshKey.run(JSON.stringify(f.key), root, f.path, f.hash);
+    })();
   }
 
   /** Records, durably and before any of them is renamed into place, what a page is about to place. */
