@@ -454,7 +454,9 @@ export class RootIndexer {
     try {
       const abs = await safe.resolve(rel);
       const takenMs = this.clock();
-      return statKeyOf(await lstat(abs), takenMs);
+      const key = statKeyOf(await lstat(abs), takenMs);
+      if (key === undefined && !this.rules.ignores(rel, false)) this.skip(rel, "special");
+      return key;
     } catch (err) {
       if (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP" || (err instanceof ProtocolError && err.code === ErrorCode.BadPath)) return undefined;
       // Present but unreadable: treated as there (so never recorded as deleted), with what the log knew.
