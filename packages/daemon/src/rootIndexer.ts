@@ -204,7 +204,10 @@ export class RootIndexer {
       if (this.halted !== undefined || this.stopped) return stats;
       const safe = new SafeRoot(this.root.abs);
       const ordered = [...new Set(folders)].sort((a, b) => depthOf(a) - depthOf(b));
-      for (const f of ordered) this.verifyBatch.add(f);
+      for (const f of ordered) {
+        this.toVerify.delete(f);
+        this.verifyBatch.add(f);
+      }
       try {
         await this.verifyEach(safe, ordered, stats);
       } finally {
@@ -503,7 +506,7 @@ export class RootIndexer {
     if (key === undefined || (wasDir && key.kind !== "dir")) {
       if (wasDir) writes.push(...deletions(name, this.log.liveBelow(name, rel)));
       if (key === undefined && prev !== undefined && prev.state.kind !== "deleted") writes.push(...deletions(name, [prev]));
-      if (key === undefined) this.unskip(rel);
+      if (key === undefined && this.skipped.get(rel) !== SKIP_TEXT.special) this.unskip(rel);
     }
     if (key !== undefined && !keyProvesUnchanged(prev?.key, key)) {
       const w = await this.compare(rel, key, prev, stats);

@@ -33,11 +33,14 @@ const ROOT_POLL_MS = 1000;
  * its folder again. A folder that appears, or is replaced by another folder (`rm -rf build && mkdir build`), is
  * (re)watched, then listed, and everything found in it is hinted, because it may have been written before the
  * watch was placed. (A watch belongs to a folder's inode: a folder made again under the same name is not
- * watched by its predecessor's watch; chokidar 5 keeps the old folder's bookkeeping in that case and never
+ * watched by its predecessor's watch, and it often gets the same inode number, so folders are known by inode
+ * and birth time; chokidar 5 keeps the old folder's bookkeeping in that case and never
  * reports files written in the new one.) Symlinks are never followed.
  */
 export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: WatchTiming): ChangeHints {
-  const watches = new Map<string, { ino: number; watcher: FSWatcher }>();
+  // A folder is known by its inode and birth time: a folder removed and made again often gets the same inode.
+  const watches = new Map<string, { ino: string; watcher: FSWatcher }>();
+  const identity = (st: { ino: number; birthtimeMs: number }): string => `${st.ino}:${st.birthtimeMs}`;
   let pending = new Set<string>();
   let toLook = new Set<string>();
   let lookQueued = false;
@@ -77,7 +80,7 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
   };
 
   /** Watches `rel` (a folder with inode `ino`), then lists it; recurses into sub-folders. */
-  const watchTree = (rel: string, ino: number, hintFound: boolean): void => {
+  const watchTree = (rel: string, ino: string, hintFound: boolean): void => {
     if (closed) return;
     let watcher: FSWatcher;
     try {
@@ -102,7 +105,7 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
       names = readdirSync(abs(rel));
       // The folder may have been swapped between the watch and the listing: look at it again then.
       const st = lstatSync(abs(rel));
-      if (!st.isDirectory() || st.ino !== ino) {
+      if (!st.isDirectory() || identity(st) !== ino) {
         look(rel);
         return;
       }
@@ -115,7 +118,7 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
       if (hintFound) hint(child);
       try {
         const st = lstatSync(abs(child));
-        if (st.isDirectory() && !rules.ignores(child, true)) watchTree(child, st.ino, hintFound);
+        if (st.isDirectory() && !rules.ignores(child, true)) watchTree(child, identity(st), hintFound);
       } catch {
         // Gone or unreadable already: an event or the indexer's check of the folder covers it.
       }
@@ -137,9 +140,9 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
       if (rel === "") pollForRoot();
       return;
     }
-    if (known?.ino === st.ino) return;
+    if (known?.ino === identity(st)) return;
     unwatchBelow(rel);
-    watchTree(rel, st.ino, true);
+    watchTree(rel, identity(st), true);
     hint(rel);
     if (rel === "") fail(new Error(`the root folder ${rootAbs} was replaced`));
   };
@@ -189,7 +192,7 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
       fail = onError;
       try {
         const st = lstatSync(rootAbs);
-        if (st.isDirectory()) watchTree("", st.ino, false);
+        if (st.isDirectory()) watchTree("", identity(st), false);
         else pollForRoot();
       } catch {
         pollForRoot();
