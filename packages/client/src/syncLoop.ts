@@ -35,6 +35,12 @@ export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Se
     alreadyShown.add(c);
     opts.logger.warn(`conflict: ${c} changed on R and on E; R's version is kept (push it with --update-upstream, or rerun with --prefer-daemon to take E's and keep R's beside it)`);
   }
+  for (const u of report.unsynced) {
+    const line = `${u.path}: ${u.reason}`;
+    if (alreadyShown.has(line)) continue;
+    alreadyShown.add(line);
+    opts.logger.warn(`not synced: ${line}; it follows once E can read it`);
+  }
   for (const u of report.unplaced) {
     const line = `${u.path}: ${u.reason}`;
     if (alreadyShown.has(line)) continue;

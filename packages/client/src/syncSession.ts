@@ -65,6 +65,8 @@ function daemonContent(conn: DaemonConnection, root: string): ContentSource {
       if (err instanceof ConnectionError) return { kind: "fatal" };
       if (err instanceof RemoteError) {
         if (err.code === ErrorCode.NotFound) return { kind: "gone" };
+        if (err.code === ErrorCode.ChangedWhileReading) return { kind: "torn" };
+        if (err.code === ErrorCode.Unreadable) return { kind: "skip", reason: "E may not read it" };
         return { kind: "unplaceable", reason: `E could not send it (${err.code})` };
       }
       return { kind: "fatal" };
@@ -136,5 +138,6 @@ export function summarize(report: RunReport): string | undefined {
   if (report.bytes > 0) parts.push(`${formatBytes(report.bytes)} received`);
   if (report.conflicts.length > 0) parts.push(`${report.conflicts.length} in conflict`);
   if (report.unplaced.length > 0) parts.push(`${report.unplaced.length} could not be written`);
+  if (report.unsynced.length > 0) parts.push(`${report.unsynced.length} E may not read`);
   return parts.length > 0 ? `synced: ${parts.join(", ")}` : undefined;
 }

@@ -1,7 +1,7 @@
 import { dirname, relative } from "node:path";
 import type Database from "better-sqlite3";
 import { IGNORE_FILE, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
-import { chokidarHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
+import { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
 import { RootIndexer } from "./rootIndexer.js";
 import { startServer, type RunningServer } from "./server/httpServer.js";
 import { ChangeLog } from "./store/changeLog.js";
@@ -9,6 +9,12 @@ import { openDatabase, stagingDirFor } from "./store/database.js";
 import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
 
+
+/** A batch of hints this large triggers a full comparison of the root (the kernel may have dropped events). */
+const LARGE_BATCH = 2000;
+
+/** A start-up scan that failed is tried again after this long. */
+const RETRY_SCAN_MS = 5000;
 
 /** Everything the daemon needs; the CLI fills it from flags, tests directly. */
 export type DaemonOptions = {
@@ -27,7 +33,7 @@ export type DaemonOptions = {
   /** The mass-deletion guard: `allow` records such deletions anyway; `maxShare` (0..1) of a root's files may vanish at once. */
   deleteGuard?: { allow: boolean; maxShare: number; retryMs?: number };
   logger: Logger;
-  /** Source of change hints per root; chokidar unless a test injects another. */
+  /** Source of change hints per root; one watch per folder unless a test injects another. */
   hints?: (root: NamedDir, rules: IgnoreRules) => ChangeHints;
 };
 
@@ -40,6 +46,16 @@ export type RunningDaemon = {
   rescan(): Promise<void>;
   close(): Promise<void>;
 };
+
+/**
+ * Waits until `done` holds (the server's sockets have all emitted their close, whose handlers write to the
+ * database), then one more turn so those handlers have run; gives up after a few seconds rather than hang.
+ */
+async function drained(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setImmediate(r));
+}
 
 /** Patterns that keep the daemon's own database files out of a root that contains them. */
 function ownFilePatterns(dbPath: string, rootAbs: string): string[] {
@@ -68,16 +84,28 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const activity = new ActivityLog(changeLog.db);
     activity.resetPresence();
+    // Set once shutdown has begun: requests cut off by it fail quietly, and nothing is written after the close.
+    let stopping = false;
+    let dbOpen = true;
+    const remember = (level: "warn" | "error", msg: string): void => {
+      if (dbOpen) activity.event(level, msg);
+    };
     // Warnings and errors also go to the database, where 'zync-daemon status' shows the latest.
     const logger: Logger = {
       ...opts.logger,
       warn: (msg) => {
         opts.logger.warn(msg);
-        activity.event("warn", msg);
+        remember("warn", msg);
       },
       error: (msg) => {
         opts.logger.error(msg);
-        activity.event("error", msg);
+        remember("error", msg);
+      },
+    };
+    const sessionLogger: Logger = {
+      ...logger,
+      warn: (msg) => {
+        if (!stopping) logger.warn(msg);
       },
     };
     const guard = {
@@ -88,36 +116,61 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       onResume: (root: string) => activity.resume(root),
     };
     for (const h of activity.halted()) activity.resume(h.root);
+    activity.clearSkipped();
     const indexers: RootIndexer[] = [];
-    const ready: Promise<void>[] = [];
-    const reconciles: Promise<unknown>[] = [];
+    const starts: Promise<void>[] = [];
     for (const dir of opts.dirs) {
       const rules = loadIgnoreRules(dir.abs, [...opts.ignore, ...ownFilePatterns(opts.dbPath, dir.abs)]);
-      const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, (msg) => logger.warn(msg), guard);
+      const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, (msg) => logger.warn(msg), guard, Date.now, {
+        onSkip: (path, reason) => dbOpen && activity.skipped(dir.name, path, reason),
+        onSkipCleared: (path) => dbOpen && activity.unskipped(dir.name, path),
+        onVerified: (files) => logger.verbose(`${dir.name}: recent changes verified (${files} file(s) read again)`),
+        onGapClosed: (folder, n) => logger.verbose(`${dir.name}: verifying ${folder === "" ? "the root folder" : folder} found ${n} change(s) the watcher had not reported`),
+      });
       indexers.push(indexer);
-      const hints = (opts.hints ?? ((d, r) => chokidarHints(d.abs, r, opts.watchTiming)))(dir, rules);
+      const hints = (opts.hints ?? ((d, r) => directoryHints(d.abs, r, opts.watchTiming)))(dir, rules);
       hintSources.push(hints);
+      const rescanRoot = (why: string): void => {
+        indexer.reconcile().catch((err: unknown) => logger.warn(`rescan of ${dir.name} (${why}) failed: ${String(err)}`));
+      };
       const onPaths = (paths: string[]): void => {
         if (paths.includes(IGNORE_FILE)) {
           rules.reload();
-          indexer.reconcile().catch((err: unknown) => logger.warn(`rescan of ${dir.name} failed: ${String(err)}`));
+          rescanRoot("its ignore file changed");
         }
         indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
+        // So much at once that the kernel's event queue may have overflowed (that loss is silent): compare all.
+        if (paths.length >= LARGE_BATCH) rescanRoot("a burst of changes");
       };
       const onError = (err: Error): void => {
         logger.warn(`watcher error in ${dir.name}: ${err.message}; rescanning`);
-        indexer.reconcile().catch((e: unknown) => logger.warn(`rescan of ${dir.name} failed: ${String(e)}`));
+        rescanRoot("a watcher error");
       };
-      ready.push(hints.start(onPaths, onError));
-      reconciles.push(
-        indexer.reconcile().then((s) => logger.verbose(`${dir.name}: scanned ${s.scanned}, hashed ${s.hashed}, recorded ${s.recorded}`)),
-      );
+      // The watches are in place before the scan starts, so whatever changes after the scan passed a folder is
+      // reported by an event, and whatever changed before is seen by the scan.
+      const start = async (): Promise<void> => {
+        try {
+          await hints.start(onPaths, onError);
+        } catch (err) {
+          logger.warn(`cannot watch ${dir.name} (${err instanceof Error ? err.message : String(err)}); only rescans will catch its changes`);
+        }
+        try {
+          const st = await indexer.reconcile();
+          logger.verbose(`${dir.name}: scanned ${st.scanned}, hashed ${st.hashed}, recorded ${st.recorded}`);
+        } catch (err) {
+          // Whatever the tree holds or does, the daemon comes up; the scan is tried again shortly.
+          logger.warn(`scanning ${dir.name} failed: ${err instanceof Error ? err.message : String(err)}; trying again in ${RETRY_SCAN_MS / 1000} s`);
+          const retry = setTimeout(() => rescanRoot("a retry"), RETRY_SCAN_MS);
+          retry.unref();
+        }
+      };
+      starts.push(start());
     }
-    await Promise.all([...reconciles, ...ready]);
+    await Promise.all(starts);
 
     const roots = new Map(opts.dirs.map((d) => [d.name, new SafeRoot(d.abs)]));
     const staging = new StagingStore(changeLog.db, stagingDirFor(opts.dbPath));
-    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, activity, staging, roots, logger });
+    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, activity, staging, roots, logger: sessionLogger });
 
     const rescan = async (): Promise<void> => {
       for (const ix of indexers) await ix.reconcile();
@@ -136,12 +189,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       close: async () => {
         if (closed) return;
         closed = true;
+        stopping = true;
+        // In this order: no new hints or scans; in-flight indexing finished; connections closed and their
+        // bookkeeping written; only then the database.
         clearInterval(timer);
         for (const ix of indexers) ix.stop();
+        await Promise.all(hintSources.map((h) => h.close().catch(() => undefined)));
+        await Promise.all(indexers.map((ix) => ix.idle()));
         await server.close();
-        await Promise.all(hintSources.map((h) => h.close()));
-        // Let in-flight indexing finish before the database closes.
-        await Promise.all(indexers.map((ix) => ix.checkPaths([])));
+        await drained(() => server.connections() === 0);
+        dbOpen = false;
         changeLog.close();
         unlock();
       },

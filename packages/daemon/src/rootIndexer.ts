@@ -1,7 +1,22 @@
 import { existsSync } from "node:fs";
-import { lstat } from "node:fs/promises";
-import { depthOf, ErrorCode, isWirePath, ProtocolError, type EntryState } from "@zync/protocol";
-import { isMassDeletion, isMissing, MASS_DELETE_MIN, SafeRoot, keyProvesUnchanged, scanTree, stateFor, statKeyOf, type IgnoreRules, type StatKey } from "@zync/node";
+import { lstat, readdir } from "node:fs/promises";
+import { depthOf, ErrorCode, isWirePath, parentOf, ProtocolError, type EntryState } from "@zync/protocol";
+import {
+  isMassDeletion,
+  isMissing,
+  isRacy,
+  isUnreadable,
+  MASS_DELETE_MIN,
+  SafeRoot,
+  keyProvesUnchanged,
+  scanTree,
+  stateFor,
+  statKeyOf,
+  TIMESTAMP_GRANULARITY_MS,
+  type IgnoreRules,
+  type SkipReason,
+  type StatKey,
+} from "@zync/node";
 import type { ChangeLog, LogWrite, StoredEntry } from "./store/changeLog.js";
 
 /** A watched root: its wire name and local folder. */
@@ -41,6 +56,33 @@ export type DeleteGuard = {
 /** What one reconcile or check did. */
 export type IndexStats = { recorded: number; hashed: number; scanned: number };
 
+/** How a root's indexer reports and times the work it does besides answering hints. */
+export type IndexerOptions = {
+  /**
+   * A folder named by a hint (or holding a path that was) is compared whole with the disk once it has been quiet
+   * this long: that closes the gap a lost event leaves, and re-reads files whose keys were taken too soon after
+   * they changed (racily clean), so their keys become trusted. Longer than the timestamp granularity.
+   */
+  verifyDelayMs?: number;
+  /** A busy folder is verified at the latest this long after its first hint. */
+  verifyMaxWaitMs?: number;
+  /** A path was left out (unreadable, a FIFO/socket/device, a name that cannot be sent); said once per path. */
+  onSkip?: (path: string, reason: string) => void;
+  /** A path left out before can be synced again (or is gone). */
+  onSkipCleared?: (path: string) => void;
+  /** A folder's verification found what the hints had missed. */
+  onGapClosed?: (folder: string, recorded: number) => void;
+  /** Every folder waiting for verification has been verified (`files`: files read again meanwhile). */
+  onVerified?: (files: number) => void;
+};
+
+const SKIP_TEXT: Record<SkipReason | "unreadable-file", string> = {
+  unreadable: "it cannot be read (permission denied)",
+  "unreadable-file": "its content cannot be read (permission denied)",
+  special: "it is a FIFO, socket or device",
+  "unsendable-name": "its name cannot be sent (a backslash, or over-long)",
+};
+
 /**
  * Keeps one root's entries in the change log true to the disk. `reconcile` compares a whole tree (or subtree)
  * with what is recorded; `checkPaths` handles the watcher's hints. Both go through the same comparison, and
@@ -58,9 +100,31 @@ export class RootIndexer {
 
   /** When stat keys are taken; keys of files changed shortly before that moment are not trusted. */
   private readonly clock: () => number;
+  private readonly opts: Required<Pick<IndexerOptions, "verifyDelayMs" | "verifyMaxWaitMs">> & IndexerOptions;
+  /** Folders waiting for verification: when they were first and last named. */
+  private readonly toVerify = new Map<string, { first: number; last: number }>();
+  private verifyTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Files read again by verifications since the queue was last empty. */
+  private rereadSinceQuiet = 0;
+  /** Folders of the running verification not verified yet (they need no second round for what it finds). */
+  private readonly verifyBatch = new Set<string>();
+  /** The folder whose verification is running. */
+  private verifying: string | undefined;
+  /** Paths left out and already said so, with why. */
+  private readonly skipped = new Map<string, string>();
 
-  constructor(log: ChangeLog, root: RootSpec, rules: IgnoreRules, warn: (msg: string) => void, guard: DeleteGuard, clock: () => number = Date.now) {
+  constructor(
+    log: ChangeLog,
+    root: RootSpec,
+    rules: IgnoreRules,
+    warn: (msg: string) => void,
+    guard: DeleteGuard,
+    clock: () => number = Date.now,
+    opts: IndexerOptions = {},
+  ) {
     this.clock = clock;
+    this.opts = { verifyDelayMs: TIMESTAMP_GRANULARITY_MS + 500, verifyMaxWaitMs: 10_000, ...opts };
     this.log = log;
     this.root = root;
     this.rules = rules;
@@ -73,9 +137,154 @@ export class RootIndexer {
     return this.halted;
   }
 
-  /** Stops the retry timer of a halted root. */
+  /** Stops the timers (retry of a halted root, folder verification); later calls do nothing. */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.retry);
+    clearTimeout(this.verifyTimer);
+    this.toVerify.clear();
+  }
+
+  /** Resolves once the work queued so far is done. */
+  idle(): Promise<void> {
+    return this.serial(() => Promise.resolve()).then(() => undefined);
+  }
+
+  /** Folders waiting to be verified (for tests and status). */
+  pendingVerification(): string[] {
+    return [...this.toVerify.keys()].sort();
+  }
+
+  /**
+   * Queues `folder` for a verification once it has been quiet for a while. While a folder is being verified,
+   * what its own checks find does not queue it again unless `again` (something was missed, or a key is racy).
+   */
+  private scheduleVerify(folder: string, again = false): void {
+    if (this.stopped || ((folder === this.verifying || this.verifyBatch.has(folder)) && !again)) return;
+    const now = Date.now();
+    const known = this.toVerify.get(folder);
+    this.toVerify.set(folder, { first: known?.first ?? now, last: now });
+    this.armVerify();
+  }
+
+  private armVerify(): void {
+    if (this.stopped || this.toVerify.size === 0) return;
+    let due = Number.POSITIVE_INFINITY;
+    for (const t of this.toVerify.values()) due = Math.min(due, this.dueOf(t));
+    clearTimeout(this.verifyTimer);
+    this.verifyTimer = setTimeout(() => void this.verifyDue().catch((err: unknown) => this.stopped || this.warn(`verifying ${this.root.name} failed: ${String(err)}`)), Math.max(0, due - Date.now()));
+    this.verifyTimer.unref();
+  }
+
+  private dueOf(t: { first: number; last: number }): number {
+    return Math.min(t.first + this.opts.verifyMaxWaitMs, t.last + this.opts.verifyDelayMs);
+  }
+
+  /** Verifies the folders that are due now. */
+  private async verifyDue(): Promise<void> {
+    const now = Date.now();
+    const due = [...this.toVerify].filter(([, t]) => this.dueOf(t) <= now).map(([f]) => f);
+    for (const f of due) this.toVerify.delete(f);
+    if (due.length > 0) this.rereadSinceQuiet += (await this.verifyFolders(due)).hashed;
+    if (this.toVerify.size === 0 && !this.stopped) {
+      this.opts.onVerified?.(this.rereadSinceQuiet);
+      this.rereadSinceQuiet = 0;
+    }
+    this.armVerify();
+  }
+
+  /**
+   * Compares each folder's entries on disk with what the log holds for its direct children, and checks every
+   * one that differs, is new, is gone, or whose key cannot prove it unchanged (racy keys are re-read and become
+   * trusted). Watcher events are hints: this is how a lost one is made good without waiting for a full rescan.
+   */
+  verifyFolders(folders: readonly string[]): Promise<IndexStats> {
+    return this.serial(async () => {
+      const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
+      if (this.halted !== undefined || this.stopped) return stats;
+      const safe = new SafeRoot(this.root.abs);
+      const ordered = [...new Set(folders)].sort((a, b) => depthOf(a) - depthOf(b));
+      for (const f of ordered) {
+        this.toVerify.delete(f);
+        this.verifyBatch.add(f);
+      }
+      try {
+        await this.verifyEach(safe, ordered, stats);
+      } finally {
+        this.verifyBatch.clear();
+      }
+      return stats;
+    });
+  }
+
+  private async verifyEach(safe: SafeRoot, ordered: readonly string[], stats: IndexStats): Promise<void> {
+    for (const folder of ordered) {
+      this.verifyBatch.delete(folder);
+      if (folder !== "" && (!isWirePath(folder) || this.rules.ignores(folder, true))) continue;
+      let names: string[];
+      try {
+        names = await readdir(this.abs(folder));
+      } catch (err) {
+        // The folder itself went away or changed kind: its own check records that.
+        if (folder !== "" && (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP")) add(stats, await this.checkOne(safe, folder));
+        continue;
+      }
+      const children = new Map(this.log.childrenOf(this.root.name, folder).map((e) => [e.path, e]));
+      const suspects: string[] = [];
+      for (const name of names) {
+        const rel = folder === "" ? name : `${folder}/${name}`;
+        const prev = children.get(rel);
+        children.delete(rel);
+        if (!isWirePath(rel)) continue;
+        const key = await this.keyAt(safe, rel);
+        if (key === undefined || this.rules.ignores(rel, key.kind === "dir")) {
+          if (prev !== undefined) suspects.push(rel);
+          continue;
+        }
+        if (!keyProvesUnchanged(prev?.key, key) || prev?.state.kind !== key.kind) suspects.push(rel);
+      }
+      // Recorded as there, but not listed any more.
+      suspects.push(...children.keys());
+      if (suspects.length === 0) continue;
+      const halt = await this.batchLoss(safe, suspects);
+      if (halt !== undefined) {
+        this.halt(halt);
+        return;
+      }
+      const found: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
+      this.verifying = folder;
+      try {
+        for (const rel of suspects.sort((a, b) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1))) add(found, await this.checkOne(safe, rel));
+      } finally {
+        this.verifying = undefined;
+      }
+      add(stats, found);
+      if (found.recorded > 0) {
+        this.opts.onGapClosed?.(folder, found.recorded);
+        // Something had been missed: look once more after the next quiet spell.
+        this.scheduleVerify(folder, true);
+      }
+    }
+  }
+
+  /** Says once that `path` is left out, and why. */
+  private skip(path: string, why: SkipReason | "unreadable-file"): void {
+    const text = SKIP_TEXT[why];
+    if (this.skipped.get(path) === text) return;
+    this.skipped.set(path, text);
+    this.warn(`not syncing ${this.root.name}/${path}: ${text}`);
+    this.opts.onSkip?.(path, text);
+  }
+
+  private unskip(path: string): void {
+    if (!this.skipped.delete(path)) return;
+    this.opts.onSkipCleared?.(path);
+  }
+
+  /** The verification of a path's folder, and of the path itself when it is a folder. */
+  private verifyAround(path: string, isDir: boolean, again = false): void {
+    this.scheduleVerify(parentOf(path), again);
+    if (isDir) this.scheduleVerify(path, again);
   }
 
   private halt(reason: string): void {
@@ -109,13 +318,19 @@ export class RootIndexer {
     return this.serial(() => this.reconcileNow(under));
   }
 
-  /** Re-checks the given paths (watcher hints); a directory that appears is scanned whole. */
+  /**
+   * Re-checks the given paths (watcher hints). A folder that appears, or whose inode changed (removed and made
+   * again), is scanned whole; every folder named, and the folder of every path named, is verified whole once it
+   * has been quiet for a while ({@link verifyFolders}). "" names the root folder.
+   */
   checkPaths(paths: readonly string[]): Promise<IndexStats> {
     return this.serial(async () => {
       const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
-      const sorted = [...new Set(paths)].sort((a, b) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1));
+      if (this.halted !== undefined || this.stopped) return stats;
+      const unique = [...new Set(paths)];
+      if (unique.includes("")) this.scheduleVerify("");
+      const sorted = unique.filter((p) => p !== "").sort((a, b) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1));
       const safe = new SafeRoot(this.root.abs);
-      if (this.halted !== undefined) return stats;
       const halt = await this.batchLoss(safe, sorted);
       if (halt !== undefined) {
         this.halt(halt);
@@ -161,16 +376,20 @@ export class RootIndexer {
 
   private async reconcileNow(under: string): Promise<IndexStats> {
     const name = this.root.name;
+    const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
+    if (this.stopped) return stats;
     const known = under === "" ? this.log.entriesOf(name) : new Map(this.log.liveBelow(name, under).map((e) => [e.path, e]));
     const seen = new Set<string>();
-    const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
     let writes: LogWrite[] = [];
     const flush = (): void => {
       stats.recorded += writes.filter((w) => w.op === "record").length;
       this.log.write(writes);
       writes = [];
     };
-    const unsyncable = (rel: string): void => this.warn(`not syncing ${this.root.name}/${rel}: it cannot be read, or its name cannot be sent (backslash or over-long)`);
+    const unsyncable = (rel: string, why: SkipReason): void => {
+      seen.add(rel);
+      this.skip(rel, why);
+    };
     for await (const { path, key } of scanTree(this.root.abs, this.rules, under, unsyncable, this.clock)) {
       stats.scanned++;
       seen.add(path);
@@ -187,7 +406,7 @@ export class RootIndexer {
       if (writes.length >= BATCH) flush();
     }
     const gone = [...known.values()].filter((e) => e.state.kind !== "deleted" && !seen.has(e.path));
-    const [ignored, deleted] = await this.splitIgnored(gone);
+    const { ignored, deleted, back } = await this.splitGone(gone);
     const liveFiles = [...known.values()].filter((e) => e.state.kind === "file").length;
     const lostFiles = deleted.filter((e) => e.state.kind === "file").length;
     let halt = this.massLoss(lostFiles, liveFiles);
@@ -196,8 +415,16 @@ export class RootIndexer {
       halt = this.massLoss(Math.max(lostFiles, liveFiles - (await this.countFiles())), liveFiles);
     }
     // A halted root records neither deletions nor forgotten paths: what the scan missed may only be away for now.
-    if (halt === undefined) writes.push(...ignored.map((e) => ({ op: "forget", root: name, path: e.path }) as const), ...deletions(name, deleted));
+    if (halt === undefined) {
+      writes.push(...ignored.map((e) => ({ op: "forget", root: name, path: e.path }) as const), ...deletions(name, deleted));
+      for (const e of deleted) this.unskip(e.path);
+    }
     flush();
+    if (halt === undefined && back.length > 0) {
+      // Missed by the walk but there now (a folder mid-replace, say): checked as hints are, never forgotten.
+      const safe = new SafeRoot(this.root.abs);
+      for (const e of back.sort((a, b) => depthOf(a.path) - depthOf(b.path))) add(stats, await this.checkOne(safe, e.path));
+    }
     if (under === "") {
       if (halt !== undefined) this.halt(halt);
       else this.resume();
@@ -207,27 +434,36 @@ export class RootIndexer {
 
   /**
    * Splits entries the scan no longer saw into those still on disk but now ignored (forgotten: a new ignore
-   * pattern must not delete files on the other side) and those really gone.
+   * pattern must not delete files on the other side), those on disk and not ignored (the walk missed them while
+   * the tree changed under it; checked again), and those really gone.
    */
-  private async splitIgnored(gone: StoredEntry[]): Promise<[StoredEntry[], StoredEntry[]]> {
-    const ignored: StoredEntry[] = [];
-    const deleted: StoredEntry[] = [];
+  private async splitGone(gone: StoredEntry[]): Promise<{ ignored: StoredEntry[]; deleted: StoredEntry[]; back: StoredEntry[] }> {
+    const out = { ignored: [] as StoredEntry[], deleted: [] as StoredEntry[], back: [] as StoredEntry[] };
     const safe = new SafeRoot(this.root.abs);
-    for (const e of gone) (await this.keyAt(safe, e.path) !== undefined ? ignored : deleted).push(e);
-    return [ignored, deleted];
+    for (const e of gone) {
+      const key = await this.keyAt(safe, e.path);
+      if (key === undefined) out.deleted.push(e);
+      else if (this.rules.ignores(e.path, key.kind === "dir")) out.ignored.push(e);
+      else out.back.push(e);
+    }
+    return out;
   }
 
-  /** The stat key at `rel`, or undefined when nothing is there or a folder on the way is a symlink or a file. */
+  /**
+   * The stat key at `rel`, or undefined when nothing syncable is there (a FIFO, socket or device counts as
+   * nothing) or a folder on the way is a symlink or a file.
+   */
   private async keyAt(safe: SafeRoot, rel: string): Promise<StatKey | undefined> {
     try {
       const abs = await safe.resolve(rel);
       const takenMs = this.clock();
-      return statKeyOf(await lstat(abs), takenMs);
+      const key = statKeyOf(await lstat(abs), takenMs);
+      if (key === undefined && !this.rules.ignores(rel, false)) this.skip(rel, "special");
+      return key;
     } catch (err) {
-      if (isMissing(err) || (err instanceof ProtocolError && err.code === ErrorCode.BadPath)) return undefined;
-      const code = (err as NodeJS.ErrnoException).code;
+      if (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP" || (err instanceof ProtocolError && err.code === ErrorCode.BadPath)) return undefined;
       // Present but unreadable: treated as there (so never recorded as deleted), with what the log knew.
-      if (code === "EACCES" || code === "EPERM") return this.log.get(this.root.name, rel)?.key ?? { kind: "file", size: 0, mtimeMs: 0, ctimeMs: 0, ino: 0, mode: 0, takenMs: 0 };
+      if (isUnreadable(err)) return this.log.get(this.root.name, rel)?.key ?? { kind: "file", size: 0, mtimeMs: 0, ctimeMs: 0, ino: 0, mode: 0, takenMs: 0 };
       throw err;
     }
   }
@@ -239,10 +475,19 @@ export class RootIndexer {
       if (key.kind === "file") stats.hashed++;
       state = await stateFor(this.abs(path), key);
     } catch (err) {
-      if (isMissing(err)) return undefined;
-      this.warn(`cannot read ${this.root.name}/${path}: ${(err as Error).message}`);
+      // Gone, or no longer a regular file (a FIFO is never waited on): its folder's verification settles it.
+      if (isMissing(err) || (err instanceof ProtocolError && err.code === ErrorCode.NotFound)) {
+        this.verifyAround(path, false);
+        return undefined;
+      }
+      if (isUnreadable(err)) this.skip(path, "unreadable-file");
+      else this.warn(`cannot read ${this.root.name}/${path}: ${(err as Error).message}`);
+      // What the log knew stays, with its old key, so the next look reads the file again.
       return prev?.key ? { op: "touch", root: this.root.name, path, key: prev.key } : undefined;
     }
+    this.unskip(path);
+    // A key taken too soon after the file changed proves nothing later: the folder is verified again once it can.
+    if (key.kind === "file" && isRacy(key)) this.verifyAround(path, false, true);
     if (prev !== undefined && !stateChanged(prev.state, state)) return { op: "touch", root: this.root.name, path, key };
     return { op: "record", root: this.root.name, path, state, key };
   }
@@ -255,11 +500,13 @@ export class RootIndexer {
     const key = await this.keyAt(safe, rel);
     // An ignored path that exists is left alone; a reconcile after the rules change forgets it.
     if (key !== undefined && this.rules.ignores(rel, key.kind === "dir")) return stats;
+    this.verifyAround(rel, key?.kind === "dir");
     const writes: LogWrite[] = [];
     const wasDir = prev?.state.kind === "dir";
     if (key === undefined || (wasDir && key.kind !== "dir")) {
       if (wasDir) writes.push(...deletions(name, this.log.liveBelow(name, rel)));
       if (key === undefined && prev !== undefined && prev.state.kind !== "deleted") writes.push(...deletions(name, [prev]));
+      if (key === undefined && this.skipped.get(rel) !== SKIP_TEXT.special) this.unskip(rel);
     }
     if (key !== undefined && !keyProvesUnchanged(prev?.key, key)) {
       const w = await this.compare(rel, key, prev, stats);
@@ -267,7 +514,10 @@ export class RootIndexer {
     }
     stats.recorded += writes.filter((w) => w.op === "record").length;
     this.log.write(writes);
-    if (key?.kind === "dir" && !wasDir) add(stats, await this.reconcileNow(rel));
+    // A folder that is new, or not the folder recorded (removed and made again: a new inode), is scanned whole:
+    // what it holds may have been written before anything watched it.
+    const replaced = wasDir && key?.kind === "dir" && prev.key !== undefined && prev.key.ino !== key.ino;
+    if (key?.kind === "dir" && (!wasDir || replaced)) add(stats, await this.reconcileNow(rel));
     return stats;
   }
 }

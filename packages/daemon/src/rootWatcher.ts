@@ -1,6 +1,5 @@
-import { join } from "node:path";
-import { watch, type FSWatcher } from "chokidar";
-import type { IgnoreRules } from "@zync/node";
+import { lstatSync, readdirSync, watch, type FSWatcher } from "node:fs";
+import { isMissing, isUnreadable, type IgnoreRules } from "@zync/node";
 
 /** Timing of the watcher's coalescing. */
 export type WatchTiming = {
@@ -12,68 +11,201 @@ export type WatchTiming = {
 
 /** A source of "these paths may have changed" hints for one root. Injected so tests can drive it. */
 export type ChangeHints = {
-  /** Starts watching; resolves once the watcher is ready. */
+  /**
+   * Starts watching; resolves once the watcher is ready. `onPaths` gets root-relative paths ("" is the root
+   * itself); a folder among them means "something in this folder changed". `onError` means hints may have been
+   * lost and the whole root should be compared with the disk.
+   */
   start(onPaths: (paths: string[]) => void, onError: (err: Error) => void): Promise<void>;
   close(): Promise<void>;
 };
 
+/** How often a root folder that went away is looked for again. */
+const ROOT_POLL_MS = 1000;
+
 /**
- * Watches a root with chokidar and hands on the relative paths that events touched, coalesced so that an
- * editor's save burst arrives as one batch. Events are hints: the indexer re-reads each path.
+ * Watches a root with one non-recursive watch per folder (inotify on Linux) and hands on the relative paths
+ * that events touched, coalesced so that an editor's save burst arrives as one batch. Events are hints: the
+ * indexer re-reads each path, and every event also names its folder, so the indexer can compare the whole
+ * folder with the disk when a hint was lost.
+ *
+ * The set of watches follows the disk, not the events: every event makes the watcher look at the path and at
+ * its folder again. A folder that appears, or is replaced by another folder (`rm -rf build && mkdir build`), is
+ * (re)watched, then listed, and everything found in it is hinted, because it may have been written before the
+ * watch was placed. (A watch belongs to a folder's inode: a folder made again under the same name is not
+ * watched by its predecessor's watch, and it often gets the same inode number, so folders are known by inode
+ * and birth time; chokidar 5 keeps the old folder's bookkeeping in that case and never
+ * reports files written in the new one.) Symlinks are never followed.
  */
-export function chokidarHints(rootAbs: string, rules: IgnoreRules, timing: WatchTiming): ChangeHints {
-  let watcher: FSWatcher | undefined;
+export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: WatchTiming): ChangeHints {
+  // A folder is known by its inode and birth time: a folder removed and made again often gets the same inode.
+  const watches = new Map<string, { ino: string; watcher: FSWatcher }>();
+  const identity = (st: { ino: number; birthtimeMs: number }): string => `${st.ino}:${st.birthtimeMs}`;
   let pending = new Set<string>();
+  let toLook = new Set<string>();
+  let lookQueued = false;
   let quiet: NodeJS.Timeout | undefined;
   let oldest: NodeJS.Timeout | undefined;
-  const prefix = `${rootAbs}/`;
-  const relOf = (abs: string): string | undefined => (abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined);
+  let rootPoll: NodeJS.Timeout | undefined;
+  let closed = false;
+  let limitReported = false;
+  let emit: (paths: string[]) => void = () => undefined;
+  let fail: (err: Error) => void = () => undefined;
+  const abs = (rel: string): string => (rel === "" ? rootAbs : `${rootAbs}/${rel}`);
+  const join = (dir: string, name: string): string => (dir === "" ? name : `${dir}/${name}`);
+
+  const flush = (): void => {
+    clearTimeout(quiet);
+    clearTimeout(oldest);
+    quiet = oldest = undefined;
+    const batch = [...pending];
+    pending = new Set();
+    if (batch.length > 0 && !closed) emit(batch);
+  };
+  const hint = (rel: string): void => {
+    if (closed || (rel !== "" && rules.ignores(rel, false))) return;
+    pending.add(rel);
+    clearTimeout(quiet);
+    quiet = setTimeout(flush, timing.debounceMs);
+    oldest ??= setTimeout(flush, timing.maxWaitMs);
+  };
+
+  const unwatchBelow = (rel: string): void => {
+    for (const [dir, w] of watches) {
+      if (rel === "" || dir === rel || dir.startsWith(`${rel}/`)) {
+        w.watcher.close();
+        watches.delete(dir);
+      }
+    }
+  };
+
+  /** Watches `rel` (a folder with inode `ino`), then lists it; recurses into sub-folders. */
+  const watchTree = (rel: string, ino: string, hintFound: boolean): void => {
+    if (closed) return;
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(abs(rel), { persistent: true }, (_event, name) => onEvent(rel, typeof name === "string" ? name : undefined));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (isMissing(err) || isUnreadable(err) || code === "ELOOP") return;
+      if ((code === "ENOSPC" || code === "EMFILE") && !limitReported) {
+        limitReported = true;
+        fail(new Error(`cannot watch ${abs(rel)}: the system's limit of watches is reached (on Linux raise fs.inotify.max_user_watches); folders beyond it are only caught up by rescans`));
+      }
+      return;
+    }
+    watcher.on("error", () => {
+      watcher.close();
+      if (watches.get(rel)?.watcher === watcher) watches.delete(rel);
+      look(rel);
+    });
+    watches.set(rel, { ino, watcher });
+    let names: string[];
+    try {
+      names = readdirSync(abs(rel));
+      // The folder may have been swapped between the watch and the listing: look at it again then.
+      const st = lstatSync(abs(rel));
+      if (!st.isDirectory() || identity(st) !== ino) {
+        look(rel);
+        return;
+      }
+    } catch {
+      look(rel);
+      return;
+    }
+    for (const name of names) {
+      const child = join(rel, name);
+      if (hintFound) hint(child);
+      try {
+        const st = lstatSync(abs(child));
+        if (st.isDirectory() && !rules.ignores(child, true)) watchTree(child, identity(st), hintFound);
+      } catch {
+        // Gone or unreadable already: an event or the indexer's check of the folder covers it.
+      }
+    }
+  };
+
+  /** Brings the watches of `rel` in line with the disk: gone, replaced or new folders. */
+  const sync = (rel: string): void => {
+    if (closed) return;
+    let st;
+    try {
+      st = lstatSync(abs(rel));
+    } catch {
+      st = undefined;
+    }
+    const known = watches.get(rel);
+    if (st === undefined || !st.isDirectory() || (rel !== "" && rules.ignores(rel, true))) {
+      if (known !== undefined || rel === "") unwatchBelow(rel);
+      if (rel === "") pollForRoot();
+      return;
+    }
+    if (known?.ino === identity(st)) return;
+    unwatchBelow(rel);
+    watchTree(rel, identity(st), true);
+    hint(rel);
+    if (rel === "") fail(new Error(`the root folder ${rootAbs} was replaced`));
+  };
+
+  const pollForRoot = (): void => {
+    if (rootPoll !== undefined || closed) return;
+    rootPoll = setInterval(() => {
+      if (closed) return;
+      try {
+        if (!lstatSync(rootAbs).isDirectory()) return;
+      } catch {
+        return;
+      }
+      clearInterval(rootPoll);
+      rootPoll = undefined;
+      sync("");
+    }, ROOT_POLL_MS);
+    rootPoll.unref();
+  };
+
+  /** Looks at paths again on the next turn (an event burst names the same paths many times). */
+  const look = (rel: string): void => {
+    toLook.add(rel);
+    if (lookQueued) return;
+    lookQueued = true;
+    setImmediate(() => {
+      lookQueued = false;
+      const paths = [...toLook].sort((a, b) => a.length - b.length);
+      toLook = new Set();
+      for (const p of paths) sync(p);
+    });
+  };
+
+  const onEvent = (dir: string, name: string | undefined): void => {
+    if (closed) return;
+    hint(dir);
+    look(dir);
+    if (name === undefined || name === "" || name.includes("/")) return;
+    const child = join(dir, name);
+    hint(child);
+    look(child);
+  };
 
   return {
     start(onPaths, onError) {
-      const flush = (): void => {
-        clearTimeout(quiet);
-        clearTimeout(oldest);
-        quiet = oldest = undefined;
-        const batch = [...pending];
-        pending = new Set();
-        if (batch.length > 0) onPaths(batch);
-      };
-      watcher = watch(rootAbs, {
-        ignoreInitial: true,
-        followSymlinks: false,
-        persistent: true,
-        ignored: (abs, stats) => {
-          const rel = relOf(abs);
-          return rel !== undefined && rules.ignores(rel, stats?.isDirectory() ?? false);
-        },
-      });
-      const hint = (abs: string): void => {
-        const rel = relOf(abs);
-        if (rel === undefined || rules.ignores(rel, false)) return;
-        pending.add(rel);
-        clearTimeout(quiet);
-        quiet = setTimeout(flush, timing.debounceMs);
-        oldest ??= setTimeout(flush, timing.maxWaitMs);
-      };
-      watcher.on("all", (_event, abs) => hint(abs));
-      // chokidar drops a change event when only the mode changed on a file read since its last write (atime
-      // past mtime), so a chmod +x would go unseen until a rescan. The raw events carry it; the indexer's
-      // stat comparison filters out the ones that changed nothing.
-      watcher.on("raw", (_event, evPath, details) => {
-        const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
-        if (typeof watched !== "string") return;
-        hint(watched);
-        if (typeof evPath === "string" && evPath !== "") hint(join(watched, evPath));
-      });
-      watcher.on("error", (err) => onError(err instanceof Error ? err : new Error(String(err))));
-      const w = watcher;
-      return new Promise((resolve) => w.once("ready", () => resolve()));
+      emit = onPaths;
+      fail = onError;
+      try {
+        const st = lstatSync(rootAbs);
+        if (st.isDirectory()) watchTree("", identity(st), false);
+        else pollForRoot();
+      } catch {
+        pollForRoot();
+      }
+      return Promise.resolve();
     },
-    async close() {
+    close() {
+      closed = true;
       clearTimeout(quiet);
       clearTimeout(oldest);
-      await watcher?.close();
+      clearInterval(rootPoll);
+      unwatchBelow("");
+      return Promise.resolve();
     },
   };
 }

@@ -18,3 +18,4 @@ export * from "./cli/configFile.js";
 export * from "./cli/format.js";
 export * from "./cli/cliParser.js";
 export * from "./fs/massDeletion.js";
+export * from "./fs/openForReading.js";

@@ -16,6 +16,16 @@ export const ErrorCode = {
   BadSession: "BAD_SESSION",
   /** Uploaded content does not match what was offered (changed on R while sending, or damaged). */
   ContentMismatch: "CONTENT_MISMATCH",
+  /**
+   * GET_FILE (version 2): the file exists on E but the daemon may not read it (no read permission). Skip the path
+   * for this pass and report it; it is not a failure of the pass.
+   */
+  Unreadable: "UNREADABLE",
+  /**
+   * GET_FILE (version 2): the file changed on E while it was being read (its size, mtime or ctime moved between
+   * the fstat before and after the read), so the bytes sent are no one consistent version. Discard them.
+   */
+  ChangedWhileReading: "CHANGED_WHILE_READING",
   /** The daemon failed while serving a request. */
   Internal: "INTERNAL",
   /** The client's proof of the token (AUTH) was wrong or missing; the daemon closes the connection. */

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, test } from "@jest/globals";
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { ChangeLog, RootIndexer } from "@zync/daemon";
 import { hashBytes, IGNORE_FILE, loadIgnoreRules, type IgnoreRules } from "@zync/node";
@@ -400,5 +401,69 @@ describe("RootIndexer.checkPaths", () => {
     expect(a.recorded).toBe(10);
     expect(b.recorded).toBe(0);
     expect(log.head()).toBe(10);
+  });
+});
+
+describe("RootIndexer: hints are hints, the disk is the truth", () => {
+  test("a lost event is made good by verifying the folder a hint named", async () => {
+    const { root, log, ix } = setup();
+    await ix.reconcile();
+    const head = log.head();
+    // The watcher told only that something happened in src; the events for the files were lost.
+    writeFileSync(`${root}/src/unannounced.txt`, "new\n");
+    rmSync(`${root}/src/main.ts`);
+    await ix.checkPaths(["src"]);
+    expect(ix.pendingVerification()).toContain("src");
+    await ix.verifyFolders(ix.pendingVerification());
+    const changed = changesAfter(log, head);
+    expect(changed.get("src/unannounced.txt")?.state).toMatchObject({ kind: "file", size: 4 });
+    expect(changed.get("src/main.ts")?.state).toEqual({ kind: "deleted" });
+    ix.stop();
+  });
+
+  test("a folder removed and made again, named by a hint, is compared whole with the disk", async () => {
+    const { root, log, ix } = setup();
+    await ix.reconcile();
+    const head = log.head();
+    rmSync(`${root}/src/deep`, { recursive: true });
+    mkdirSync(`${root}/src/deep`);
+    writeFileSync(`${root}/src/deep/written-before-any-watch.txt`, "fast\n");
+    await ix.checkPaths(["src/deep"]);
+    await ix.verifyFolders(ix.pendingVerification());
+    const changed = changesAfter(log, head);
+    expect(changed.get("src/deep/written-before-any-watch.txt")?.state).toMatchObject({ kind: "file", size: 5 });
+    expect(changed.get("src/deep/deeper/leaf.txt")?.state).toEqual({ kind: "deleted" });
+    ix.stop();
+  });
+
+  test("keys taken too soon after a change are re-read by the folder's verification once the granularity has passed, then trusted", async () => {
+    let now = Date.now();
+    const { root, log, ix } = setup(sampleTree, () => now);
+    await ix.reconcile();
+    const head = log.head();
+    // Every key is racy: the files changed moments before they were read.
+    expect(ix.pendingVerification()).toEqual(expect.arrayContaining(["", "src", "src/deep", "src/deep/deeper"]));
+    // A same-size save in the same instant (as on a 1-second filesystem, every fact may stay as it was).
+    writeFileSync(`${root}/README.md`, "# HELLO\n");
+    now += 3000;
+    const verified = await ix.verifyFolders(ix.pendingVerification());
+    expect(verified.hashed).toBe(5);
+    expect(changesAfter(log, head).get("README.md")?.state).toMatchObject({ hash: await hashBytes(Buffer.from("# HELLO\n")) });
+    // From now on an unchanged tree costs no reads: not a rescan, nor another round of verification.
+    expect(await ix.reconcile()).toEqual({ recorded: 0, hashed: 0, scanned: 10 });
+    expect((await ix.verifyFolders(ix.pendingVerification())).hashed).toBe(0);
+    ix.stop();
+  });
+
+  test("a hint for a path that is a FIFO records it as gone and says once that it is not synced", async () => {
+    const { root, log, ix, warnings } = setup();
+    await ix.reconcile();
+    rmSync(`${root}/README.md`);
+    execFileSync("mkfifo", [`${root}/README.md`]);
+    await ix.checkPaths(["README.md"]);
+    await ix.checkPaths(["README.md"]);
+    expect(log.get("code", "README.md")?.state).toEqual({ kind: "deleted" });
+    expect(warnings.filter((w) => /README\.md: it is a FIFO/.test(w))).toHaveLength(1);
+    ix.stop();
   });
 });

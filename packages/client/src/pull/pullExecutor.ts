@@ -38,10 +38,12 @@ export type ContentSource = {
   /** Streams the file at `path` (announced with `hash`) into `sink`, in order, and resolves with what was sent. */
   fetch(path: string, hash: string, sink: (data: Uint8Array) => Promise<void>): Promise<FetchedFile>;
   /**
-   * Sorts a failed fetch: `gone` when E changed or removed the file since (a later change brings it), `unplaceable`
-   * with a reason when E cannot send it now, `fatal` when the pass must stop (the connection failed).
+   * Sorts a failed fetch: `torn` when E changed the file while sending it (worth asking again), `gone` when E
+   * changed or removed it since (a later change brings it), `skip` with a reason when E cannot read it (its own
+   * change follows once it can), `unplaceable` with a reason when E cannot send it now (tried again at every
+   * pull), `fatal` when the pass must stop (the connection failed).
    */
-  classify(err: unknown): { kind: "gone" } | { kind: "unplaceable"; reason: string } | { kind: "fatal" };
+  classify(err: unknown): { kind: "torn" | "gone" | "fatal" } | { kind: "skip" | "unplaceable"; reason: string };
 };
 
 /** Everything the executor needs for one root. */
@@ -73,7 +75,7 @@ const CHUNK = 256;
 /** Reads of a file whose content differs from the change (E was rewriting it) are tried this often. */
 const TORN_READ_ATTEMPTS = 3;
 
-type Fetched = { temp: TempFile; state: FileState } | { skipped: "gone" } | { skipped: "unplaceable"; reason: string };
+type Fetched = { temp: TempFile; state: FileState } | { skipped: "gone" } | { skipped: "skip" | "unplaceable"; reason: string };
 
 /** One planned action with what the executor learnt while reading R's side. */
 type Step = { action: PullAction; view: LocalView; content?: Promise<Fetched> };
@@ -236,7 +238,7 @@ async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: Pag
     } catch (err) {
       const sorted = ctx.source.classify(err);
       if (sorted.kind === "fatal") throw err;
-      fetched.set(s, sorted.kind === "gone" ? { skipped: "gone" } : { skipped: "unplaceable", reason: sorted.reason });
+      fetched.set(s, "reason" in sorted ? { skipped: sorted.kind, reason: sorted.reason } : { skipped: "gone" });
     }
   }
   await ctx.durability.flushFiles([...fetched.values()].flatMap((f) => ("temp" in f ? [f.temp.path] : [])));
@@ -251,6 +253,7 @@ async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: Pag
     const item = s.action.input;
     if (f !== undefined && "skipped" in f) {
       if (f.skipped === "gone") ctx.logger.verbose(`skipped ${ctx.name}/${item.path}: it changed again on E`);
+      else if (f.skipped === "skip") ctx.report.unsynced.push({ path: `${ctx.name}/${item.path}`, reason: f.reason });
       else unplaced(ctx, item, outcome, f.reason);
       continue;
     }
@@ -406,10 +409,18 @@ async function download(ctx: PullContext, path: string, remote: FileState): Prom
   for (let attempt = 1; ; attempt++) {
     const temp = await TempFile.create(ctx.root.root);
     try {
-      const end = await ctx.source.fetch(path, remote.hash, (data) => {
-        ctx.report.bytes += data.byteLength;
-        return temp.write(data);
-      });
+      let end: FetchedFile;
+      try {
+        end = await ctx.source.fetch(path, remote.hash, (data) => {
+          ctx.report.bytes += data.byteLength;
+          return temp.write(data);
+        });
+      } catch (err) {
+        // E rewrote the file while sending it: what arrived is no one version of it, so it is asked for again.
+        if (ctx.source.classify(err).kind !== "torn" || attempt >= TORN_READ_ATTEMPTS) throw err;
+        await temp.discard();
+        continue;
+      }
       const got = await temp.finish({ mode: end.mode, mtimeMs: end.mtimeMs, fsync: false });
       if (got.hash !== end.hash || got.size !== end.size) {
         throw new Error(`${ctx.name}/${path} arrived damaged (hash ${got.hash}, expected ${end.hash})`);

@@ -9,6 +9,8 @@ export type RunReport = {
   conflicts: string[];
   /** Paths that could not be placed on R this run, as root/path with the reason. */
   unplaced: { path: string; reason: string }[];
+  /** Paths E could not read this run (E's daemon records them again once it can), with the reason. */
+  unsynced: { path: string; reason: string }[];
   /** Copies of R's content moved aside because --prefer-daemon let E win. */
   keptAside: string[];
   /** With --dry-run: what a real run would do, one line each. */
@@ -22,5 +24,5 @@ export type RunReport = {
 export type PreviewLine = { action: "add" | "change" | "delete" | "conflict"; path: string; size: number };
 
 export function emptyReport(): RunReport {
-  return { written: 0, deleted: 0, bytes: 0, copied: 0, conflicts: [], unplaced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
+  return { written: 0, deleted: 0, bytes: 0, copied: 0, conflicts: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
 }

@@ -17,7 +17,13 @@ export type DaemonStatus = {
   clients: { id: string; connected: boolean; ackedSeq: number; behind: number; lastSeen: string }[];
   sessions: { id: number; status: string; root: string; changes: number; pending: number; created: string }[];
   lastErrors: { at: string; level: DaemonEvent["level"]; message: string }[];
+  /** Paths left out for now (unreadable, FIFOs, sockets, devices, unsendable names): the first few, and the count. */
+  skipped: { root: string; path: string; reason: string }[];
+  skippedTotal: number;
 };
+
+/** How many left-out paths status lists by name. */
+const SKIPPED_SHOWN = 20;
 
 function runningPid(dbPath: string): number | null {
   try {
@@ -40,6 +46,7 @@ export function daemonStatus(dbPath: string): DaemonStatus {
     const connected = activity.connectedClients();
     const halted = new Map(activity.halted().map((h) => [h.root, h.reason]));
     const head = log.head();
+    const skipped = activity.skippedPaths(SKIPPED_SHOWN);
     const open: string[] = [SessionStatus.Receiving, SessionStatus.Pending, SessionStatus.Partial];
     return {
       db: dbPath,
@@ -58,6 +65,8 @@ export function daemonStatus(dbPath: string): DaemonStatus {
         .list()
         .filter((s) => open.includes(s.status))
         .map((s) => ({ id: s.id, status: s.status, root: s.root, changes: s.changes, pending: s.pending, created: new Date(s.createdAt).toISOString() })),
+      skipped: skipped.paths.map((p) => ({ root: p.root, path: p.path, reason: p.reason })),
+      skippedTotal: skipped.total,
       lastErrors: activity.events(5).map((e) => ({ at: new Date(e.at).toISOString(), level: e.level, message: e.message })),
     };
   } finally {
@@ -77,6 +86,11 @@ export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void):
   }
   if (s.sessions.length === 0) out("upstream sessions waiting: none");
   for (const x of s.sessions) out(`upstream session ${x.id} (${x.status}) for ${x.root}: ${x.pending} of ${x.changes} change(s) pending; review with 'zync-apply apply ${x.id}'`);
+  if (s.skippedTotal > 0) {
+    out(`not syncing ${s.skippedTotal} path(s):`);
+    for (const p of s.skipped) out(`  ${p.root}/${p.path}: ${p.reason}`);
+    if (s.skippedTotal > s.skipped.length) out(`  … and ${s.skippedTotal - s.skipped.length} more`);
+  }
   if (s.lastErrors.length > 0) {
     out("latest warnings and errors:");
     for (const e of s.lastErrors) out(`  ${time(e.at)} ${e.message}`);

@@ -13,7 +13,7 @@ import {
   type FromServerMessage,
   type Hello,
 } from "@zync/protocol";
-import { SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
+import { isUnreadable, SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
@@ -173,8 +173,14 @@ export class ClientSession {
           throw new ProtocolError(ErrorCode.NotFound, `${msg.root}/${msg.path} is not a synced file`);
         }
         // A fresh check of every folder on the way: one may have become a symlink since the last request.
-        const abs = await new SafeRoot(root.root).resolve(msg.path);
-        const sent = await sendFileFrames(abs, msg.id, (frame) => sendWithBackpressure(this.ws, frame));
+        // sendFileFrames answers NOT_FOUND for what is no longer a regular file (a FIFO is never waited on),
+        // UNREADABLE for what this user may not read, and CHANGED_WHILE_READING for a torn read.
+        const abs = await new SafeRoot(root.root).resolve(msg.path).catch((err: unknown) => {
+          throw isUnreadable(err) ? new ProtocolError(ErrorCode.Unreadable, `${msg.root}/${msg.path}: a folder on the way cannot be read on E`) : err;
+        });
+        const sent = await sendFileFrames(abs, msg.id, (frame) => sendWithBackpressure(this.ws, frame)).catch((err: unknown) => {
+          throw err instanceof ProtocolError ? new ProtocolError(err.code, `${msg.root}/${msg.path}: ${err.message}`) : err;
+        });
         this.totals.files++;
         this.totals.bytes += sent.size;
         return this.send({ type: "FILE_END", id: msg.id, ...sent });

@@ -18,6 +18,9 @@ export type ServedConnection = {
 /** A warning or error the daemon logged. */
 export type DaemonEvent = { at: number; level: "warn" | "error"; message: string };
 
+/** A path the daemon leaves out for now, and why. */
+export type SkippedPath = { root: string; path: string; reason: string; since: number };
+
 /** A root whose recording is halted by the mass-deletion guard. */
 export type HaltedRoot = { root: string; since: number; reason: string };
 
@@ -52,6 +55,11 @@ export class ActivityLog {
       halt: db.prepare("INSERT INTO halted_roots (root, since, reason) VALUES (?, ?, ?) ON CONFLICT (root) DO UPDATE SET reason = excluded.reason"),
       resume: db.prepare("DELETE FROM halted_roots WHERE root = ?"),
       halted: db.prepare<[], HaltedRoot>("SELECT root, since, reason FROM halted_roots ORDER BY root"),
+      skip: db.prepare("INSERT INTO skipped_paths (root, path, reason, since) VALUES (?, ?, ?, ?) ON CONFLICT (root, path) DO UPDATE SET reason = excluded.reason"),
+      unskip: db.prepare("DELETE FROM skipped_paths WHERE root = ? AND path = ?"),
+      clearSkipped: db.prepare("DELETE FROM skipped_paths"),
+      skipped: db.prepare<[number], SkippedPath>("SELECT root, path, reason, since FROM skipped_paths ORDER BY root, path LIMIT ?"),
+      skippedCount: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM skipped_paths"),
     };
   }
 
@@ -117,5 +125,25 @@ export class ActivityLog {
 
   halted(): HaltedRoot[] {
     return this.stmt.halted.all();
+  }
+
+  /** Notes that a path is left out (unreadable, special, unsendable name). */
+  skipped(root: string, path: string, reason: string): void {
+    this.stmt.skip.run(root, path, reason, Date.now());
+  }
+
+  /** A path left out before is synced again, or gone. */
+  unskipped(root: string, path: string): void {
+    this.stmt.unskip.run(root, path);
+  }
+
+  /** A daemon starting up finds the paths it leaves out again. */
+  clearSkipped(): void {
+    this.stmt.clearSkipped.run();
+  }
+
+  /** Paths left out now (at most `limit`), and how many there are in all. */
+  skippedPaths(limit: number): { paths: SkippedPath[]; total: number } {
+    return { paths: this.stmt.skipped.all(limit), total: this.stmt.skippedCount.get()?.n ?? 0 };
   }
 }

@@ -113,6 +113,11 @@ export class ChangeLog {
       touch: this.db.prepare(
         "UPDATE entries SET size = @size, mode = @mode, mtime_ms = @mtime_ms, ino = @ino, ctime_ms = @ctime_ms, key_taken_ms = @key_taken_ms WHERE root = @root AND path = @path",
       ),
+      childrenOfRoot: this.db.prepare<[string], Row>("SELECT * FROM entries WHERE root = ? AND kind != 'deleted' AND instr(path, '/') = 0"),
+      // length() counts characters as substr() does (not UTF-16 units as JavaScript does).
+      childrenOf: this.db.prepare<[string, string, string, string], Row>(
+        "SELECT * FROM entries WHERE root = ? AND path > ? AND path < ? AND kind != 'deleted' AND instr(substr(path, length(?) + 2), '/') = 0",
+      ),
       fileCount: this.db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM entries WHERE root = ? AND kind = 'file'"),
       forget: this.db.prepare("DELETE FROM entries WHERE root = ? AND path = ?"),
       since: this.db.prepare<[number, number], Row>("SELECT * FROM entries WHERE seq > ? ORDER BY seq LIMIT ?"),
@@ -179,6 +184,12 @@ export class ChangeLog {
   liveBelow(root: string, dir: string): StoredEntry[] {
     // '/' + 1 is '0': every path that starts with "dir/" sorts between "dir/" and "dir0".
     return this.stmt.liveBelow.all(root, `${dir}/`, `${dir}0`).map(entryOf);
+  }
+
+  /** Live entries directly in a folder ("" for the root folder). */
+  childrenOf(root: string, dir: string): StoredEntry[] {
+    const rows = dir === "" ? this.stmt.childrenOfRoot.all(root) : this.stmt.childrenOf.all(root, `${dir}/`, `${dir}0`, dir);
+    return rows.map(entryOf);
   }
 
   /** Applies writes in one transaction; returns the new head. Listeners hear about it when anything was recorded. */

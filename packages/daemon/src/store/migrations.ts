@@ -79,6 +79,17 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE entries ADD COLUMN ctime_ms REAL;
   ALTER TABLE entries ADD COLUMN key_taken_ms INTEGER;
   `,
+  `
+  -- Paths the daemon leaves out for now (unreadable, FIFOs, sockets, devices, names that cannot be sent), for
+  -- 'zync-daemon status'. Rebuilt by each run of the daemon as its scans find them.
+  CREATE TABLE IF NOT EXISTS skipped_paths (
+    root TEXT NOT NULL,
+    path TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (root, path)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -1,16 +1,25 @@
-import { closeSync, constants, fstatSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, readSync, type Stats } from "node:fs";
 import { BINARY_HEADER_BYTES, ErrorCode, FILE_CHUNK_BYTES, ProtocolError, writeBinaryHeader } from "@zync/protocol";
 import { createHasher } from "../fs/hash.js";
-import { openForReading } from "../fs/openForReading.js";
+import { isUnreadable, openForReading } from "../fs/openForReading.js";
 import { isMissing } from "../fs/statKey.js";
 
 /** What was read and sent. */
 export type SentFile = { size: number; hash: string; mode: number; mtimeMs: number };
 
+/** True when two fstats of one descriptor say the file was written to (or truncated) in between. */
+export function changedBetween(before: Pick<Stats, "size" | "mtimeMs" | "ctimeMs">, after: Pick<Stats, "size" | "mtimeMs" | "ctimeMs">): boolean {
+  return before.size !== after.size || before.mtimeMs !== after.mtimeMs || before.ctimeMs !== after.ctimeMs;
+}
+
 /**
  * Reads a regular file in chunks and hands each chunk to `send` as a binary data frame tagged with `id`
  * (the header is written in front of the data in the same buffer, so nothing is copied). Never follows a
- * symlink at the final name. Memory is one chunk at a time, whatever the file's size.
+ * symlink at the final name, and never waits on a FIFO. Memory is one chunk at a time, whatever the file's size.
+ *
+ * Fails with NOT_FOUND when the path is gone or not a regular file, UNREADABLE when this user may not read it,
+ * and CHANGED_WHILE_READING when an fstat after the last byte differs from the one before the first (size,
+ * mtime or ctime), or fewer or more bytes came than the size said: the bytes sent are then no one version.
  */
 export async function sendFileFrames(absPath: string, id: number, send: (frame: Uint8Array) => Promise<void>): Promise<SentFile> {
   let fd: number;
@@ -20,14 +29,14 @@ export async function sendFileFrames(absPath: string, id: number, send: (frame: 
     if (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP") {
       throw new ProtocolError(ErrorCode.NotFound, "file no longer exists as a regular file");
     }
+    if (isUnreadable(err)) throw new ProtocolError(ErrorCode.Unreadable, "the file cannot be read on E (permission denied)");
     throw err;
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new ProtocolError(ErrorCode.NotFound, "not a regular file");
+    const before = fstatSync(fd);
     const hasher = await createHasher();
     // One byte more than the size lets a small file be read in one call and its end seen in the next.
-    const chunk = Math.max(1, Math.min(FILE_CHUNK_BYTES, st.size + 1));
+    const chunk = Math.max(1, Math.min(FILE_CHUNK_BYTES, before.size + 1));
     let size = 0;
     for (;;) {
       const frame = Buffer.allocUnsafe(BINARY_HEADER_BYTES + chunk);
@@ -39,7 +48,11 @@ export async function sendFileFrames(absPath: string, id: number, send: (frame: 
       size += bytesRead;
       await send(frame.subarray(0, BINARY_HEADER_BYTES + bytesRead));
     }
-    return { size, hash: hasher.digest(), mode: st.mode & 0o7777, mtimeMs: Math.trunc(st.mtimeMs) };
+    const after = fstatSync(fd);
+    if (size !== before.size || changedBetween(before, after)) {
+      throw new ProtocolError(ErrorCode.ChangedWhileReading, "the file changed on E while it was being read; its newer state will be recorded");
+    }
+    return { size, hash: hasher.digest(), mode: before.mode & 0o7777, mtimeMs: Math.trunc(before.mtimeMs) };
   } finally {
     closeSync(fd);
   }
