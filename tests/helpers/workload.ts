@@ -110,6 +110,8 @@ export type WorkloadOptions = {
    * really disappears.
    */
   maxMoveShare?: number;
+  /** Now and then a symlink whose target runs through a file (`ln -s a/x l` where `a` is a file). */
+  linksThroughFiles?: boolean;
 };
 
 /** Name stems: plain, with spaces, with accents, CJK and an emoji (all NFC), never one an ignore rule matches. */
@@ -153,7 +155,7 @@ export class Workload {
   constructor(root: string, rng: Rng, opts: WorkloadOptions = {}) {
     this.root = root;
     this.rng = rng;
-    this.opts = { symlinks: true, execBit: true, maxFileSize: 256 * 1024, maxDepth: 4, maxDeleteShare: 0.1, keepMtimeRewrites: true, maxMoveShare: 1, ...opts };
+    this.opts = { symlinks: true, execBit: true, maxFileSize: 256 * 1024, maxDepth: 4, maxDeleteShare: 0.1, keepMtimeRewrites: true, maxMoveShare: 1, linksThroughFiles: true, ...opts };
   }
 
   /** The last `n` operations, one per line. */
@@ -254,6 +256,30 @@ export class Workload {
     writeFileSync(this.abs(rel), this.content(size, rel));
     this.entries.set(rel, "file");
     return this.record("create", rel);
+  }
+
+  /** Makes a new empty folder at a fresh name in the root and returns its path. */
+  makeDir(parent = ""): string {
+    const rel = this.freshName(parent, false);
+    mkdirSync(this.abs(rel));
+    this.entries.set(rel, "dir");
+    this.record("mkdir", rel);
+    return rel;
+  }
+
+  /** Deletes a file or link. */
+  remove(rel: string): Op {
+    unlinkSync(this.abs(rel));
+    this.entries.delete(rel);
+    return this.record("delete", rel);
+  }
+
+  /** Renames a file or link to a fresh name in the same folder and returns the new path. */
+  renameInPlace(rel: string): Op {
+    const to = this.freshName(posix.dirname(rel).replace(/^\.$/, ""), true);
+    renameSync(this.abs(rel), this.abs(to));
+    this.moveModel(rel, to);
+    return this.record("renameFile", rel, to);
   }
 
   /** Writes new content over an existing file (the size changes most of the time). */
@@ -397,7 +423,7 @@ export class Workload {
         // A target inside the root: an entry there, a name that does not exist yet, or (rarely) a path that
         // runs through a file.
         let target = all.length > 0 && this.rng.chance(0.8) ? this.rng.pick(all) : `missing ${this.rng.int(10)}`;
-        if (files.length > 0 && this.rng.chance(0.1)) target = `${this.rng.pick(files)}/x`;
+        if (files.length > 0 && this.rng.chance(0.1) && this.opts.linksThroughFiles) target = `${this.rng.pick(files)}/x`;
         const relTarget = posix.relative(parent === "" ? "." : parent, target) || ".";
         symlinkSync(relTarget, this.abs(rel));
         this.entries.set(rel, "symlink");
