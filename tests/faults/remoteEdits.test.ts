@@ -3,7 +3,7 @@ import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import { expectSeeded, FaultRig, notableLines, treeDiff, waitForConvergence } from "../helpers/faultRig.js";
 import { removeTempDirs } from "../helpers/tempDir.js";
-import { Rng, Workload, faultSettings } from "../helpers/workload.js";
+import { Rng, Workload, faultSettings, type WorkloadOptions } from "../helpers/workload.js";
 
 afterAll(removeTempDirs);
 
@@ -43,10 +43,10 @@ function keptAside(r: string, rel: string): string[] {
  * At the end every R edit is still on R (in place and reported as a conflict, or kept aside as a conflict
  * copy), no path R did not touch is reported as a conflict, and every path R did not touch equals E.
  */
-async function remoteEdits(seed: number, ops: number): Promise<void> {
+async function remoteEdits(seed: number, ops: number, opts: WorkloadOptions): Promise<void> {
   console.log(`edits on R during churn on E: seed ${seed}, ${ops} operations (replay with ZYNC_FAULT_SEED=${seed})`);
   const rig = await FaultRig.create();
-  const w = new Workload(rig.e, new Rng(seed), { keepMtimeRewrites: false, maxMoveShare: 0.1, linksThroughFiles: false });
+  const w = new Workload(rig.e, new Rng(seed), opts);
   const onR = w.rng.fork(2);
   /** path → the content R last wrote there. */
   const edits = new Map<string, string>();
@@ -97,12 +97,24 @@ async function remoteEdits(seed: number, ops: number): Promise<void> {
   }
 }
 
+const title = "every edit R made survives (in place as a reported conflict, or kept aside) while E changes the same paths, and every path R did not edit equals E";
+const timeout = settings.seeds.length * (settings.ops * 20 + 120_000);
+const baseline: WorkloadOptions = { keepMtimeRewrites: false, maxMoveShare: 0.1, typeChanges: false };
+
 describe("edits on R during churn", () => {
-  (settings.known ? test : test.skip)(
-    "[known failing, ZYNC_FAULT_KNOWN=1] every edit R made survives (in place as a reported conflict, or kept aside) while E changes the same paths, and every path R did not edit equals E",
+  test(
+    title,
     async () => {
-      for (const seed of settings.seeds) await remoteEdits(seed, settings.ops);
+      for (const seed of settings.seeds) await remoteEdits(seed, settings.ops, baseline);
     },
-    settings.seeds.length * (settings.ops * 20 + 120_000),
+    timeout,
+  );
+
+  (settings.known ? test : test.skip)(
+    `[known failing, ZYNC_FAULT_KNOWN=1] with folders replaced by files and back on E too, ${title}`,
+    async () => {
+      for (const seed of settings.seeds) await remoteEdits(seed, settings.ops, { ...baseline, typeChanges: true });
+    },
+    timeout,
   );
 });

@@ -110,6 +110,11 @@ export type WorkloadOptions = {
    * really disappears.
    */
   maxMoveShare?: number;
+  /**
+   * Folders replaced by files and back, and folders removed and made again at once (`rm -rf d && mkdir d`).
+   * Off to test everything else on its own.
+   */
+  typeChanges?: boolean;
   /** Now and then a symlink whose target runs through a file (`ln -s a/x l` where `a` is a file). */
   linksThroughFiles?: boolean;
 };
@@ -148,6 +153,8 @@ export class Workload {
   /** Every operation so far, in order (the tail goes into failure messages). */
   readonly ops: Op[] = [];
   private counter = 0;
+  /** Every path ever given out by freshName. */
+  private readonly used = new Set<string>();
   private readonly opts: Required<WorkloadOptions>;
   readonly root: string;
   readonly rng: Rng;
@@ -155,7 +162,7 @@ export class Workload {
   constructor(root: string, rng: Rng, opts: WorkloadOptions = {}) {
     this.root = root;
     this.rng = rng;
-    this.opts = { symlinks: true, execBit: true, maxFileSize: 256 * 1024, maxDepth: 4, maxDeleteShare: 0.1, keepMtimeRewrites: true, maxMoveShare: 1, linksThroughFiles: true, ...opts };
+    this.opts = { symlinks: true, execBit: true, maxFileSize: 256 * 1024, maxDepth: 4, maxDeleteShare: 0.1, keepMtimeRewrites: true, maxMoveShare: 1, linksThroughFiles: true, typeChanges: true, ...opts };
   }
 
   /** The last `n` operations, one per line. */
@@ -211,7 +218,12 @@ export class Workload {
       const suffix = i < 3 && this.rng.chance(0.5) ? "" : ` ${this.rng.int(40)}`;
       const name = `${stem}${suffix}${file ? this.rng.pick(EXTS) : ""}`;
       const rel = dir === "" ? name : `${dir}/${name}`;
-      if (!this.entries.has(rel)) return rel;
+      if (this.entries.has(rel)) continue;
+      // Without type changes a name is never used again, not even after a delete: a folder made where
+      // one was removed, or a file where a folder was, is a type change too.
+      if (!this.opts.typeChanges && this.used.has(rel)) continue;
+      this.used.add(rel);
+      return rel;
     }
   }
 
@@ -246,7 +258,10 @@ export class Workload {
     const moved: [string, EntryKind][] = [];
     for (const [p, k] of this.entries) if (p === from || p.startsWith(`${from}/`)) moved.push([p, k]);
     for (const [p] of moved) this.entries.delete(p);
-    for (const [p, k] of moved) this.entries.set(to + p.slice(from.length), k);
+    for (const [p, k] of moved) {
+      this.entries.set(to + p.slice(from.length), k);
+      this.used.add(to + p.slice(from.length));
+    }
   }
 
   /** Makes a file with new content at a fresh name (in `dir` when given). */
@@ -323,6 +338,7 @@ export class Workload {
     if (removable.length === 0 && ["rmdir", "dirToFile", "recreateDir"].includes(kind)) kind = "mkdir";
     if (kind === "chmod" && !this.opts.execBit) kind = "overwrite";
     if (kind === "sameSizeKeepMtime" && !this.opts.keepMtimeRewrites) kind = "overwrite";
+    if (["dirToFile", "fileToDir", "recreateDir"].includes(kind) && !this.opts.typeChanges) kind = "create";
     if (kind === "symlink" && !this.opts.symlinks) kind = "create";
     if (kind === "delete" && this.entries.size === dirs.length) kind = "create";
     if (files.length === 0 && kind === "overwrite") kind = "create";
