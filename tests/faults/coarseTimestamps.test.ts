@@ -1,8 +1,7 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { runClientOnce, startTestDaemon, type TestDaemon } from "../helpers/bins.js";
+import { runClientOnce, startClient, startTestDaemon, type TestDaemon } from "../helpers/bins.js";
 import { makeExt4, titled } from "../helpers/loopFs.js";
-import { waitForDaemonToRecord } from "../helpers/rawSocket.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { faultSettings } from "../helpers/workload.js";
@@ -45,34 +44,34 @@ async function pullUntil(daemon: TestDaemon, clientDb: string, r: string, rel: s
 }
 
 describe("1-second timestamps on E", () => {
-  (coarse.ok ? test : test.skip)(
-    titled("a same-size rewrite within the same second as the recorded version reaches R through the watcher", coarse),
+  (coarse.ok && known ? test : test.skip)(
+    titled("[known failing, ZYNC_FAULT_KNOWN=1] a same-size rewrite within the same second as the version R already has reaches a live client", coarse),
     async () => {
       if (!coarse.ok) return;
       const e = `${coarse.fs.dir}/live`;
       mkdirSync(e);
       const r = `${tempDir("zync-r-")}/code`;
-      const clientDb = `${tempDir("zync-client-")}/client.db`;
       const daemon = await startTestDaemon([`code:${e}`]);
+      const client = startClient(daemon.url, daemon.tokenFile, `${tempDir("zync-client-")}/client.db`, [`code:${r}`]);
       try {
-        // Each attempt uses its own file; an attempt counts only when both writes fell in the same second.
+        // Each attempt uses its own file; it counts only when R got V1 and E wrote V2 within one second.
         for (let attempt = 0; ; attempt++) {
           const rel = `same-second-${attempt}.txt`;
-          writeFileSync(`${e}/${rel}`, V0);
-          await waitForDaemonToRecord(daemon.url, daemon.tokenFile, "code", e);
           await waitFor(() => Date.now() % 1000 < 100, "the start of a second", 2_000, 5);
           writeFileSync(`${e}/${rel}`, V1);
-          await waitForDaemonToRecord(daemon.url, daemon.tokenFile, "code", e);
           const recorded = statSync(`${e}/${rel}`).mtimeMs;
+          await waitFor(() => contentOf(`${r}/${rel}`) === V1, `${rel} on R`, 10_000, 5);
           writeFileSync(`${e}/${rel}`, V2);
           if (statSync(`${e}/${rel}`).mtimeMs !== recorded) {
-            if (attempt < 5) continue;
-            throw new Error("could not make two writes within one second on this machine");
+            if (attempt < 8) continue;
+            throw new Error("could not make R take a version and E rewrite it within one second on this machine");
           }
-          expect({ rel, onR: await pullUntil(daemon, clientDb, r, rel, V2) }).toEqual({ rel, onR: V2 });
+          await waitFor(() => contentOf(`${r}/${rel}`) === V2, `${rel} on R to hold V2`, 10_000).catch(() => undefined);
+          expect({ rel, onR: contentOf(`${r}/${rel}`) }).toEqual({ rel, onR: V2 });
           break;
         }
       } finally {
+        await client.stop();
         await daemon.stop();
       }
     },
