@@ -16,7 +16,6 @@ afterAll(() => {
   if (exfat.ok) exfat.fs.cleanup();
   removeTempDirs();
 });
-const { known } = faultSettings(0);
 let rootCount = 0;
 
 type Pair = { e: string; r: string; clientDb: string; daemon: TestDaemon };
@@ -55,8 +54,8 @@ async function pushedKinds(p: Pair): Promise<string[]> {
 }
 
 describe("a case-insensitive R (exFAT through FUSE)", () => {
-  (exfat.ok && known ? test : test.skip)(
-    titled("[known failing, ZYNC_FAULT_KNOWN=1] a case-only rename on E (readme.md -> README.md) arrives as a rename, loses nothing, and is never offered back as a deletion", exfat),
+  (exfat.ok ? test : test.skip)(
+    titled("a case-only rename on E (readme.md -> README.md) arrives as a rename, loses nothing, and is never offered back as a deletion", exfat),
     async () => {
       await withPair({ "readme.md": "# read me\n", "other.txt": "other\n" }, async (p) => {
         expect((await once(p)).code).toBe(0);

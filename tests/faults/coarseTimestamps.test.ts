@@ -6,7 +6,6 @@ import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { faultSettings } from "../helpers/workload.js";
 
-const { known } = faultSettings(0);
 
 // 128-byte inodes keep every timestamp in whole seconds.
 const coarse = makeExt4(16, { inodeSize: 128 });
@@ -44,8 +43,8 @@ async function pullUntil(daemon: TestDaemon, clientDb: string, r: string, rel: s
 }
 
 describe("1-second timestamps on E", () => {
-  (coarse.ok && known ? test : test.skip)(
-    titled("[known failing, ZYNC_FAULT_KNOWN=1] a same-size rewrite within the same second as the version R already has reaches a live client", coarse),
+  (coarse.ok ? test : test.skip)(
+    titled("a same-size rewrite within the same second as the version R already has reaches a live client", coarse),
     async () => {
       if (!coarse.ok) return;
       const e = `${coarse.fs.dir}/live`;
@@ -77,8 +76,8 @@ describe("1-second timestamps on E", () => {
     },
   );
 
-  (coarse.ok && known ? test : test.skip)(
-    titled("[known failing, ZYNC_FAULT_KNOWN=1] a same-size rewrite with the recorded mtime reaches R through the scan of a restarted daemon", coarse),
+  (coarse.ok ? test : test.skip)(
+    titled("a same-size rewrite with the recorded mtime reaches R through the scan of a restarted daemon", coarse),
     async () => {
       if (!coarse.ok) return;
       const e = `${coarse.fs.dir}/rescan`;

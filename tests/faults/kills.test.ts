@@ -102,24 +102,24 @@ const title =
 const baseline: WorkloadOptions = { keepMtimeRewrites: false, maxMoveShare: 0.1, typeChanges: false, linksThroughFiles: false };
 
 describe("kills during churn", () => {
-  (settings.known ? test : test.skip)(
-    "[known failing (intermittent), ZYNC_FAULT_KNOWN=1] after SIGKILLs of the daemon at random points, restarted on its database while the client keeps running, R converges to E by hash and no false conflict is ever reported",
+  test(
+    "after SIGKILLs of the daemon at random points, restarted on its database while the client keeps running, R converges to E by hash and no false conflict is ever reported",
     async () => {
       for (const seed of settings.seeds) await churnWithKills(seed, settings.ops, baseline, ["daemon"]);
     },
     timeout,
   );
 
-  (settings.known ? test : test.skip)(
-    `[known failing, ZYNC_FAULT_KNOWN=1] ${title}`,
+  test(
+    `${title}`,
     async () => {
       for (const seed of settings.seeds) await churnWithKills(seed, settings.ops, baseline);
     },
     timeout,
   );
 
-  (settings.known ? test : test.skip)(
-    "[known failing, ZYNC_FAULT_KNOWN=1] the daemon restarts after a kill whatever the tree holds: symlinks whose target runs through a file too",
+  test(
+    "the daemon restarts after a kill whatever the tree holds: symlinks whose target runs through a file too",
     async () => {
       for (const seed of settings.seeds) await churnWithKills(seed, settings.ops, { ...baseline, linksThroughFiles: true });
     },

@@ -128,16 +128,16 @@ describe("edits on R during churn", () => {
     timeout,
   );
 
-  (settings.known ? test : test.skip)(
-    `[known failing, ZYNC_FAULT_KNOWN=1] with R's edits keeping the size and putting the mtime back (cp -p), ${title}`,
+  test(
+    `with R's edits keeping the size and putting the mtime back (cp -p), ${title}`,
     async () => {
       for (const seed of settings.seeds) await remoteEdits(seed, settings.ops, baseline, "keep size and mtime");
     },
     timeout,
   );
 
-  (settings.known ? test : test.skip)(
-    `[known failing, ZYNC_FAULT_KNOWN=1] with folders replaced by files and back on E too, ${title}`,
+  test(
+    `with folders replaced by files and back on E too, ${title}`,
     async () => {
       for (const seed of settings.seeds) await remoteEdits(seed, settings.ops, { ...baseline, typeChanges: true });
     },

@@ -54,8 +54,6 @@ export type FaultSettings = {
   seeds: number[];
   /** Operations per run on E (ZYNC_FAULT_OPS), scaled by each scenario. */
   ops: number;
-  /** ZYNC_FAULT_KNOWN=1: also run the scenarios that fail on today's code. */
-  known: boolean;
 };
 
 function envInt(name: string, fallback: number): number {
@@ -74,7 +72,7 @@ export function faultSettings(defaultOps: number): FaultSettings {
     replay !== undefined && replay !== ""
       ? [envInt("ZYNC_FAULT_SEED", 0)]
       : Array.from({ length: Math.max(1, runs) }, () => (Math.random() * 0x1_0000_0000) >>> 0);
-  return { seeds, ops: Math.max(10, envInt("ZYNC_FAULT_OPS", defaultOps)), known: process.env.ZYNC_FAULT_KNOWN === "1" };
+  return { seeds, ops: Math.max(10, envInt("ZYNC_FAULT_OPS", defaultOps)) };
 }
 
 /** The kind of an entry in the workload's model of the tree. */
