@@ -16,6 +16,8 @@ export const ErrorCode = {
   BadSession: "BAD_SESSION",
   /** Uploaded content does not match what was offered (changed on R while sending, or damaged). */
   ContentMismatch: "CONTENT_MISMATCH",
+  /** The connection has too much outstanding (open uploads, queued requests); wait for answers, then send again. */
+  Busy: "BUSY",
   /** The daemon failed while serving a request. */
   Internal: "INTERNAL",
   /** The bearer token was missing or wrong. */

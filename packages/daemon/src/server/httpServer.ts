@@ -37,12 +37,17 @@ function refuse(socket: Duplex, status: string, body: string): void {
 export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext, "token">): Promise<RunningServer> {
   const session: SessionContext = { ...ctx, token: opts.token };
   const expected = digest(opts.token);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  // zync uses no WebSocket subprotocol: none is ever agreed to (an upgrade asking for one is refused below).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, handleProtocols: () => false });
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { "Content-Type": "text/plain" }).end("zync daemon: connect with zync-client\n");
   });
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", () => undefined);
+    if (req.headers["sec-websocket-protocol"] !== undefined) {
+      refuse(socket, "400 Bad Request", "zync: no WebSocket subprotocol is used; connect without one\n");
+      return;
+    }
     if (!isAuthorized(req, expected)) {
       ctx.logger.warn(`refused a connection from ${req.socket.remoteAddress ?? "?"}: missing or wrong token`);
       refuse(socket, "401 Unauthorized", "zync: missing or wrong token\n");

@@ -73,6 +73,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
   CREATE TABLE halted_roots (root TEXT PRIMARY KEY, since INTEGER NOT NULL, reason TEXT NOT NULL);
   `,
+  `
+  -- A session under review: the pid of the zync-apply holding it and until when its lease runs (renewed while
+  -- it runs). No new offer aborts a session whose lease is live.
+  ALTER TABLE upstream_sessions ADD COLUMN review_pid INTEGER;
+  ALTER TABLE upstream_sessions ADD COLUMN review_until INTEGER;
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

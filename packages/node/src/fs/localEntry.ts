@@ -16,7 +16,7 @@ export type StatKey = {
 export function statKeyOf(st: Stats): StatKey | undefined {
   const kind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : undefined;
   if (kind === undefined) return undefined;
-  return { kind, size: kind === "dir" ? 0 : st.size, mtimeMs: Math.trunc(st.mtimeMs), ino: st.ino, mode: st.mode & 0o7777 };
+  return { kind, size: kind === "dir" ? 0 : st.size, mtimeMs: Math.trunc(st.mtimeMs), ino: st.ino, mode: st.mode & 0o777 };
 }
 
 /** True when two stat keys match, so the content can be assumed unchanged. */

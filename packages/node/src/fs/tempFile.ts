@@ -96,7 +96,7 @@ export class TempFile {
     if (fd === undefined) throw new Error("temp file already closed");
     this.fd = undefined;
     try {
-      fchmodSync(fd, opts.mode & 0o7777);
+      fchmodSync(fd, opts.mode & 0o777);
       futimesSync(fd, secondsOf(opts.mtimeMs), secondsOf(opts.mtimeMs));
       if (opts.fsync) fsyncSync(fd);
     } finally {

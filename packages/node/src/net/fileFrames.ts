@@ -39,7 +39,7 @@ export async function sendFileFrames(absPath: string, id: number, send: (frame: 
       size += bytesRead;
       await send(frame.subarray(0, BINARY_HEADER_BYTES + bytesRead));
     }
-    return { size, hash: hasher.digest(), mode: st.mode & 0o7777, mtimeMs: Math.trunc(st.mtimeMs) };
+    return { size, hash: hasher.digest(), mode: st.mode & 0o777, mtimeMs: Math.trunc(st.mtimeMs) };
   } finally {
     closeSync(fd);
   }
