@@ -172,7 +172,8 @@ describe("upstream: hostile input on the wire", () => {
         session = ready.session as number;
         expect(await upload(sock, 2, session, "esc/evil.txt", evil, { size: evil.length, hash: evilState.hash })).toMatchObject({ type: "UPSTREAM_STORED" });
         expect(await upload(sock, 3, session, "z-after.txt", after, { size: after.length, hash: afterState.hash })).toMatchObject({ type: "UPSTREAM_STORED" });
-        expect((await sock.exchange({ type: "FINALIZE_UPSTREAM", id: 4, session })).reply).toMatchObject({ type: "UPSTREAM_DONE", status: "pending", conflicts: 0 });
+        // The link leads out of the root, so it is a conflict to decide, not a change to apply quietly.
+        expect((await sock.exchange({ type: "FINALIZE_UPSTREAM", id: 4, session })).reply).toMatchObject({ type: "UPSTREAM_DONE", status: "pending", conflicts: 1 });
       } finally {
         await sock.close();
       }
@@ -227,7 +228,7 @@ describe("upstream: hostile input on the wire", () => {
 });
 
 describe("upstream: symlinks, interruptions and restarts with the real client", () => {
-  test("symlinks R offers arrive on E as links with the same targets, never as copies of what they point to", async () => {
+  test("symlinks R offers arrive on E as links with the same targets, never as copies; those leading out of the root only with --force", async () => {
     const outside = tempDir("zync-outside-");
     const SECRET = "secret outside every root\n";
     writeFileSync(`${outside}/secret.txt`, SECRET);
@@ -247,8 +248,17 @@ describe("upstream: symlinks, interruptions and restarts with the real client", 
       ]);
       // No content was uploaded for a link.
       expect(stagedBlobs(db)).toEqual([]);
+      // The three links that lead out of the root are conflicts, with the reason; the dangling one inside is not.
+      expect(shown.changes.filter((c) => c.conflict).map((c) => [c.path, c.reason]).sort()).toEqual([
+        ["src/relative", "the link leads out of the root (-> ../../../etc/passwd)"],
+        ["to-dir", `the link leads out of the root (-> ${outside})`],
+        ["to-secret", `the link leads out of the root (-> ${outside}/secret.txt)`],
+      ]);
+      const refused = await apply(["apply", String(id), "--non-interactive"]);
+      expect(refused.code).toBe(3);
+      expect(readdirSync(e).filter((n) => n !== "hello.txt" && n !== "src").sort()).toEqual([]);
 
-      const run = await apply(["apply", String(id), "--non-interactive"]);
+      const run = await apply(["apply", String(id), "--force", "--non-interactive"]);
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
       for (const [path, target] of [
         ["to-dir", outside],

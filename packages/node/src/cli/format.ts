@@ -31,6 +31,9 @@ export function formatTable(rows: readonly (readonly string[])[]): string[] {
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
+/** The characters of {@link UNPRINTABLE} that JSON.stringify leaves raw (it escapes C0 itself). */
+const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
 function hex(ch: string, width: number): string {
   return ch.charCodeAt(0).toString(16).padStart(width, "0");
 }
@@ -53,5 +56,5 @@ export function escapeControl(text: string): string {
  * escape means the same character, so the result parses back to the same value.
  */
 export function terminalJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(UNPRINTABLE, (ch) => `\\u${hex(ch, 4)}`);
+  return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (ch) => `\\u${hex(ch, 4)}`);
 }
