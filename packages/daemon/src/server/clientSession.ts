@@ -182,6 +182,7 @@ export class ClientSession {
   private enqueue(item: Queued): void {
     if (this.queue.length >= MAX_QUEUED_FRAMES) {
       const message = `this connection has ${MAX_QUEUED_FRAMES} frames waiting; wait for answers before sending more`;
+      if (!item.binary && item.msg.type === "UPSTREAM_FILE") this.upstream.refuse(item.msg.id);
       void this.send(item.binary ? { type: "ERROR", code: ErrorCode.Busy, message } : { type: "ERROR", id: item.msg.id, code: ErrorCode.Busy, message });
       return;
     }

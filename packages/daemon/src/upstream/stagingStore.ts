@@ -88,6 +88,7 @@ export class StagingStore {
       byKey: this.db.prepare<[string], SessionRow>(`${SUMMARY} WHERE s.key = ? GROUP BY s.id`),
       byId: this.db.prepare<[number], SessionRow>(`${SUMMARY} WHERE s.id = ? GROUP BY s.id`),
       list: this.db.prepare<[], SessionRow>(`${SUMMARY} GROUP BY s.id ORDER BY s.id`),
+      owner: this.db.prepare<[number], { client_id: string; status: SessionStatus }>("SELECT client_id, status FROM upstream_sessions WHERE id = ?"),
       insertSession: this.db.prepare(
         "INSERT INTO upstream_sessions (key, client_id, root, status, created_at, updated_at) VALUES (?, ?, ?, 'receiving', ?, ?)",
       ),
@@ -204,6 +205,12 @@ export class StagingStore {
   get(id: number): SessionSummary | undefined {
     const row = this.stmt.byId.get(id);
     return row && summaryOf(row, this.now());
+  }
+
+  /** A session's client and status, without counting its changes (cheap enough for every upload). */
+  owner(id: number): { clientId: string; status: SessionStatus } | undefined {
+    const row = this.stmt.owner.get(id);
+    return row && { clientId: row.client_id, status: row.status };
   }
 
   /** Sessions, oldest first. */

@@ -72,16 +72,21 @@ export class UpstreamReceiver {
   }
 
   private startFileOrThrow(id: number, sessionId: number, path: string, clientId: string): void {
+    if (this.uploads.size >= MAX_OPEN_UPLOADS) {
+      throw new ProtocolError(ErrorCode.Busy, `this connection already has ${MAX_OPEN_UPLOADS} uploads open; end one before starting another`);
+    }
     const session = this.receiving(sessionId, clientId);
     const change = this.staging.change(session, path);
     if (change?.state.kind !== "file") throw new ProtocolError(ErrorCode.BadSession, `${path} is not a file of session ${sessionId}`);
     if (this.uploads.has(id)) throw new ProtocolError(ErrorCode.BadMessage, `request id ${id} is already in use`);
-    if (this.uploads.size >= MAX_OPEN_UPLOADS) {
-      throw new ProtocolError(ErrorCode.Busy, `this connection already has ${MAX_OPEN_UPLOADS} uploads open; end one before starting another`);
-    }
     const temp = TempFile.create(this.staging.sessionDir(session));
     temp.catch(() => undefined);
     this.uploads.set(id, { session, path, hash: change.state.hash, temp, chain: Promise.resolve() });
+  }
+
+  /** Marks an upload id as refused without looking at it (its start was turned away), so its frames are dropped. */
+  refuse(id: number): void {
+    this.refused.add(id);
   }
 
   /** Takes one data frame; false when no upload has this id (frames of a refused upload are dropped). */
@@ -104,13 +109,14 @@ export class UpstreamReceiver {
       if (got.size !== size || got.hash !== hash) throw new ProtocolError(ErrorCode.ContentMismatch, `${up.path} arrived damaged`);
       if (hash !== up.hash) throw new ProtocolError(ErrorCode.ContentMismatch, `${up.path} changed on R after it was offered; run the upstream again`);
       // The session may have been aborted by a newer offer or rejected on E while the bytes arrived.
-      if (this.staging.get(up.session)?.status !== SessionStatus.Receiving) throw stopped(up.session, this.staging.get(up.session)?.status);
+      const now = this.staging.owner(up.session)?.status;
+      if (now !== SessionStatus.Receiving) throw stopped(up.session, now);
       await temp.commit(this.staging.blobPath(up.session, hash));
     } catch (err) {
       await temp.discard().catch(() => undefined);
       throw err;
     }
-    if (!this.staging.markStaged(up.session, hash)) throw stopped(up.session, this.staging.get(up.session)?.status);
+    if (!this.staging.markStaged(up.session, hash)) throw stopped(up.session, this.staging.owner(up.session)?.status);
     return { type: "UPSTREAM_STORED", id, path: up.path };
   }
 
@@ -138,7 +144,7 @@ export class UpstreamReceiver {
   }
 
   private receiving(sessionId: number, clientId: string): number {
-    const s = this.staging.get(sessionId);
+    const s = this.staging.owner(sessionId);
     if (s?.clientId !== clientId) throw new ProtocolError(ErrorCode.BadSession, `no upstream session ${sessionId} of this client`);
     if (s.status !== SessionStatus.Receiving) {
       throw new ProtocolError(ErrorCode.BadSession, `session ${sessionId} is not receiving content (it is ${s.status})`);
