@@ -5,6 +5,7 @@ import { openDatabase, stagingDirFor, StagingStore } from "@zync/daemon";
 import { BIN, runBin } from "../helpers/bins.js";
 import { controlCharsIn, fileStateOf, helloAs, newFile, offerKey, openSession, stageOffer } from "../helpers/offers.js";
 import { sampleMemory } from "../helpers/procMemory.js";
+import { freshPrompt, runInPty } from "../helpers/pty.js";
 import { daemonManifest, RawSocket, readToken, refusedStatus } from "../helpers/rawSocket.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { listSessions, outcomes, showSession, withUpstreamPair, writeFiles } from "../helpers/upstream.js";
@@ -99,6 +100,50 @@ describe("a hostile peer: paths E does not serve", () => {
       } finally {
         await sock.close();
       }
+    });
+  });
+});
+
+describe("a hostile peer: E's rules at apply time", () => {
+  test("a path E's rules left out after the offer is refused at apply, and the rest of the session is applied", async () => {
+    await withUpstreamPair(START, async ({ e, db, daemon, apply }) => {
+      const sock = await openSession(daemon);
+      let session: number;
+      try {
+        session = (await stageOffer(sock, "code", [await newFile("secret/x.txt", "staged while served\n"), await newFile("ok.txt", "fine\n")])).session;
+      } finally {
+        await sock.close();
+      }
+      writeFileSync(`${e}/.zyncignore`, "secret/\n");
+      expect((await showSession(db, session)).changes.find((c) => c.path === "secret/x.txt")).toMatchObject({ conflict: false, reason: expect.stringMatching(/ignore rules/) });
+      const run = await apply(["apply", String(session), "--non-interactive"]);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(run.stdout).toMatch(/refused: secret\/x\.txt: E's ignore rules leave this path out/);
+      expect(existsSync(`${e}/secret`)).toBe(false);
+      expect(readFileSync(`${e}/ok.txt`, "utf8")).toBe("fine\n");
+      expect(await outcomes(db, session)).toEqual({ "secret/x.txt": "refused", "ok.txt": "applied" });
+    });
+  });
+
+  test("a person at the prompt can confirm an ignore file that widens what E serves; the prompt shows R's names escaped", async () => {
+    await withUpstreamPair({ ...START, ".zyncignore": "build/\n" }, async ({ e, r, db, pushSession }) => {
+      writeFileSync(`${r}/.zyncignore`, "");
+      writeFileSync(`${r}/\x1b[2Kx.txt`, "a name that clears the line\n");
+      const id = await pushSession();
+      const run = await runInPty(
+        [process.execPath, BIN.apply, "--db", db, "apply", String(id)],
+        [
+          { expect: freshPrompt(".zyncignore"), send: "r\r" },
+          { expect: freshPrompt("\\x1b[2Kx.txt"), send: "a\r" },
+        ],
+        { env: { ZYNC_TOKEN: "", NO_COLOR: "1" } },
+      );
+      expect(run.code).toBe(0);
+      expect(run.output).toMatch(/CONFIRM \.zyncignore/);
+      expect(run.output).toMatch(/may make E serve paths it leaves out now/);
+      expect(run.raw).not.toContain("\x1b[2Kx.txt");
+      expect(readFileSync(`${e}/.zyncignore`, "utf8")).toBe("");
+      expect(readFileSync(`${e}/\x1b[2Kx.txt`, "utf8")).toBe("a name that clears the line\n");
     });
   });
 });
