@@ -12,7 +12,7 @@ import {
   type ClientRequest,
   type FromServerMessage,
 } from "@zync/protocol";
-import { daemonProof, SafeRoot, SEND_HIGH_WATER_BYTES, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
+import { daemonProof, SafeRoot, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
@@ -38,9 +38,6 @@ export const MAX_ACTIVE_REQUESTS = 64;
 /** Frames one connection may have waiting behind those; one more is answered with BUSY. */
 export const MAX_QUEUED_FRAMES = 1024;
 
-/** How often a connection whose answers pile up is looked at again. */
-const SEND_DRAIN_POLL_MS = 20;
-
 /** A frame waiting its turn: frames of a connection are handled in the order they arrive. */
 type Queued = { binary: true; data: Buffer } | { binary: false; msg: ClientRequest };
 
@@ -63,11 +60,10 @@ export class ClientSession {
   private readonly upstream: UpstreamReceiver;
   private readonly historyRow: number;
   private readonly totals = { changes: 0, files: 0, bytes: 0 };
-  /** Why reading from the socket is paused now: uploads waiting for the disk, answers waiting for the network, a full queue. */
-  private readonly holds = new Set<"upload" | "send" | "queue">();
+  /** Why reading from the socket is paused now: uploads waiting for the disk, or frames waiting their turn. */
+  private readonly holds = new Set<"upload" | "queue">();
   private readonly queue: Queued[] = [];
   private active = 0;
-  private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
     this.ws = ws;
@@ -81,7 +77,6 @@ export class ClientSession {
     });
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on("close", () => {
-      this.stopDrainTimer();
       this.queue.length = 0;
       this.unsubscribe?.();
       void this.upstream.close();
@@ -96,32 +91,12 @@ export class ClientSession {
     return this.sendFrame(encodeMessage(message)).catch(() => undefined);
   }
 
-  /**
-   * Sends one frame. While more than the send mark is queued for this client (it reads slower than it asks), the
-   * daemon stops reading its requests, so what it buffers for one client stays bounded; others are not affected.
-   */
+  /** Sends one frame, waiting for the socket to drain first when too much is queued for this client. */
   private sendFrame(frame: Uint8Array | string): Promise<void> {
-    const sent = sendWithBackpressure(this.ws, frame);
-    if (this.ws.bufferedAmount >= SEND_HIGH_WATER_BYTES && this.drainTimer === undefined) {
-      this.hold("send", true);
-      // ws tells when one frame is written, not when the queue is low again, so the queue is looked at until it is.
-      this.drainTimer = setInterval(() => {
-        if (this.ws.readyState === this.ws.OPEN && this.ws.bufferedAmount >= SEND_HIGH_WATER_BYTES) return;
-        this.stopDrainTimer();
-        this.hold("send", false);
-        this.drain();
-      }, SEND_DRAIN_POLL_MS);
-      this.drainTimer.unref();
-    }
-    return sent;
+    return sendWithBackpressure(this.ws, frame);
   }
 
-  private stopDrainTimer(): void {
-    clearInterval(this.drainTimer);
-    this.drainTimer = undefined;
-  }
-
-  private hold(why: "upload" | "send" | "queue", on: boolean): void {
+  private hold(why: "upload" | "queue", on: boolean): void {
     if (on) this.holds.add(why);
     else this.holds.delete(why);
     if (this.holds.size > 0 && !this.ws.isPaused) this.ws.pause();
@@ -191,11 +166,12 @@ export class ClientSession {
   }
 
   /**
-   * Handles waiting frames in order while this connection has room: fewer than {@link MAX_ACTIVE_REQUESTS} requests
-   * in progress, and its answers not piling up unsent. Otherwise reading stops until there is room again.
+   * Handles waiting frames in order while fewer than {@link MAX_ACTIVE_REQUESTS} requests are in progress. A request
+   * is in progress until its answer is handed to the network, so a client that does not read its answers soon has
+   * its requests wait here; while any wait, the socket is not read, and TCP holds that client back alone.
    */
   private drain(): void {
-    while (this.queue.length > 0 && !this.holds.has("send")) {
+    while (this.queue.length > 0) {
       const next = this.queue[0]!;
       if (!next.binary && this.active >= MAX_ACTIVE_REQUESTS) break;
       this.queue.shift();
