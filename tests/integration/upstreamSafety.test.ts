@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hashBytes } from "@zync/node";
+import { fileStateOf, offerKey, openSession, upload } from "../helpers/offers.js";
 import { sha256File, writePatternFile } from "../helpers/bigFile.js";
 import { BIN, runClientOnce, spawnBin, startTestDaemon, type TestDaemon } from "../helpers/bins.js";
-import { RawSocket, readToken, waitForDaemonToRecord } from "../helpers/rawSocket.js";
+import { waitForDaemonToRecord } from "../helpers/rawSocket.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
 import { listSessions, outcomes, showSession, stagedSessionId, withUpstreamPair, zyncApply } from "../helpers/upstream.js";
@@ -12,42 +13,6 @@ import { waitFor } from "../helpers/waitFor.js";
 afterAll(removeTempDirs);
 
 const START = { "hello.txt": "hello\n", "src/main.ts": "export {};\n" };
-
-/** An authenticated socket to the daemon, after HELLO/WELCOME. */
-async function openSession(daemon: TestDaemon): Promise<RawSocket> {
-  const sock = await RawSocket.open(daemon.url, readToken(daemon.tokenFile));
-  await sock.hello();
-  return sock;
-}
-
-/** A file state for `content`, with its real xxh64 hash. */
-async function fileStateOf(content: Buffer, mode = 0o644): Promise<{ kind: "file"; hash: string; size: number; mode: number; mtimeMs: number }> {
-  return { kind: "file", hash: await hashBytes(content), size: content.length, mode, mtimeMs: 1_700_000_000_000 };
-}
-
-/** A binary data frame: kind 1, the request id as u32 big-endian, then the data. */
-function dataFrame(id: number, data: Buffer): Buffer {
-  const header = Buffer.alloc(5);
-  header.writeUInt8(1, 0);
-  header.writeUInt32BE(id, 1);
-  return Buffer.concat([header, data]);
-}
-
-/** A fresh offer key (hex, as the protocol wants). */
-let keys = 0;
-function offerKey(): string {
-  keys++;
-  return `${Date.now().toString(16)}${keys.toString(16).padStart(8, "0")}`.padEnd(32, "0");
-}
-
-/** Sends one file of a session: UPSTREAM_FILE, one data frame, UPSTREAM_FILE_END claiming `end`; returns the answer. */
-async function upload(sock: RawSocket, id: number, session: number, path: string, data: Buffer, end: { size: number; hash: string }): Promise<Record<string, unknown>> {
-  const from = sock.frames.length;
-  sock.send({ type: "UPSTREAM_FILE", id, session, path });
-  sock.ws.send(dataFrame(id, data));
-  sock.send({ type: "UPSTREAM_FILE_END", id, size: end.size, hash: end.hash });
-  return sock.nextText(from, (m) => m.id === id, `the answer to UPSTREAM_FILE_END ${id}`);
-}
 
 /** Files in the session folders under `<db>.staging`, other than the temp folders. */
 function stagedBlobs(db: string): string[] {
@@ -172,7 +137,8 @@ describe("upstream: hostile input on the wire", () => {
         session = ready.session as number;
         expect(await upload(sock, 2, session, "esc/evil.txt", evil, { size: evil.length, hash: evilState.hash })).toMatchObject({ type: "UPSTREAM_STORED" });
         expect(await upload(sock, 3, session, "z-after.txt", after, { size: after.length, hash: afterState.hash })).toMatchObject({ type: "UPSTREAM_STORED" });
-        expect((await sock.exchange({ type: "FINALIZE_UPSTREAM", id: 4, session })).reply).toMatchObject({ type: "UPSTREAM_DONE", status: "pending", conflicts: 0 });
+        // The link leads out of the root, so it is a conflict to decide, not a change to apply quietly.
+        expect((await sock.exchange({ type: "FINALIZE_UPSTREAM", id: 4, session })).reply).toMatchObject({ type: "UPSTREAM_DONE", status: "pending", conflicts: 1 });
       } finally {
         await sock.close();
       }
@@ -227,7 +193,7 @@ describe("upstream: hostile input on the wire", () => {
 });
 
 describe("upstream: symlinks, interruptions and restarts with the real client", () => {
-  test("symlinks R offers arrive on E as links with the same targets, never as copies of what they point to", async () => {
+  test("symlinks R offers arrive on E as links with the same targets, never as copies; those leading out of the root only with --force", async () => {
     const outside = tempDir("zync-outside-");
     const SECRET = "secret outside every root\n";
     writeFileSync(`${outside}/secret.txt`, SECRET);
@@ -247,8 +213,17 @@ describe("upstream: symlinks, interruptions and restarts with the real client", 
       ]);
       // No content was uploaded for a link.
       expect(stagedBlobs(db)).toEqual([]);
+      // The three links that lead out of the root are conflicts, with the reason; the dangling one inside is not.
+      expect(shown.changes.filter((c) => c.conflict).map((c) => [c.path, c.reason]).sort()).toEqual([
+        ["src/relative", "the link leads out of the root (-> ../../../etc/passwd)"],
+        ["to-dir", `the link leads out of the root (-> ${outside})`],
+        ["to-secret", `the link leads out of the root (-> ${outside}/secret.txt)`],
+      ]);
+      const refused = await apply(["apply", String(id), "--non-interactive"]);
+      expect(refused.code).toBe(3);
+      expect(readdirSync(e).filter((n) => n !== "hello.txt" && n !== "src").sort()).toEqual([]);
 
-      const run = await apply(["apply", String(id), "--non-interactive"]);
+      const run = await apply(["apply", String(id), "--force", "--non-interactive"]);
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
       for (const [path, target] of [
         ["to-dir", outside],

@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
-import { ChangeLog, openDatabase, stagingDirFor, StagingStore } from "@zync/daemon";
-import { UsageError, type NamedDir } from "@zync/node";
+import { ChangeLog, openDatabase, ownFilePatterns, stagingDirFor, StagingStore } from "@zync/daemon";
+import { loadIgnoreRules, UsageError, type IgnoreRules, type NamedDir } from "@zync/node";
 
 /** The daemon's database opened for review: staged sessions and the folder of each root. */
 export type ReviewContext = {
   staging: StagingStore;
   /** The folder on E of a root, or undefined when neither --dirs nor the database names it. */
   rootPath(name: string): string | undefined;
+  /** E's ignore rules for a root as the daemon serves it: defaults, the root's .zyncignore, the daemon's extras. */
+  rulesFor(name: string, rootAbs: string): IgnoreRules;
   close(): void;
 };
 
@@ -19,9 +21,12 @@ export function openReview(dbPath: string, dirs: readonly NamedDir[] | undefined
   const db = openDatabase(dbPath);
   const recorded = new ChangeLog(db).roots();
   const roots = new Map<string, string>(dirs ? dirs.map((d) => [d.name, d.abs]) : recorded.map((r) => [r.name, r.path]));
+  const staging = new StagingStore(db, stagingDirFor(dbPath));
   return {
-    staging: new StagingStore(db, stagingDirFor(dbPath)),
+    staging,
     rootPath: (name) => roots.get(name),
+    // The database's own files are left out even if the daemon never recorded its patterns.
+    rulesFor: (name, rootAbs) => loadIgnoreRules(rootAbs, [...staging.ignoreExtras(name), ...ownFilePatterns(dbPath, rootAbs)]),
     close: () => db.close(),
   };
 }

@@ -1,7 +1,7 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { wirePathProblem } from "@zync/protocol";
-import { configPathFromArgs, loadConfig, parseDirs, runCli, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
+import { configPathFromArgs, loadConfig, parseDirs, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { checkServerUrl, dbPathOf, loggerFor, readToken } from "./commands/clientOptions.js";
 import { clientRuns, printRuns } from "./commands/logCommand.js";
 import { clientStatus, printStatus } from "./commands/statusCommand.js";
@@ -95,7 +95,7 @@ async function main(): Promise<number | void> {
       (argv) => {
         const token = process.env[TOKEN_ENV]?.trim() || argv["token-file"] ? readToken(argv["token-file"]) : undefined;
         result = clientStatus(dbPathOf(argv.db), checkServerUrl(argv.server), token, argv.dirs ? parseDirs(argv.dirs) : undefined, argv.ignore).then((s) => {
-          if (argv.json) out(JSON.stringify(s, null, 2));
+          if (argv.json) out(terminalJson(s));
           else printStatus(s, out);
         });
       },
@@ -107,7 +107,7 @@ async function main(): Promise<number | void> {
       (argv) => {
         if (!Number.isInteger(argv.limit) || argv.limit < 1) throw new UsageError("--limit must be a whole number of at least 1");
         const runs = clientRuns(dbPathOf(argv.db), argv.limit);
-        if (argv.json) out(JSON.stringify(runs, null, 2));
+        if (argv.json) out(terminalJson(runs));
         else printRuns(runs, out);
       },
     )

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { configPathFromArgs, loadConfig, runCli, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
+import { configPathFromArgs, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { daemonRuns, printDaemonRuns } from "./commands/daemonLog.js";
 import { daemonStatus, printDaemonStatus } from "./commands/daemonStatus.js";
 import { serve } from "./commands/serveCommand.js";
@@ -59,7 +59,7 @@ async function main(): Promise<number | void> {
       (y) => y.config(loadConfig("daemon", configPath, ["db"])).option("json", { type: "boolean", default: false, describe: "print JSON" }),
       (argv) => {
         const s = daemonStatus(resolve(argv.db));
-        if (argv.json) out(JSON.stringify(s, null, 2));
+        if (argv.json) out(terminalJson(s));
         else printDaemonStatus(s, out);
       },
     )
@@ -70,7 +70,7 @@ async function main(): Promise<number | void> {
       (argv) => {
         if (!Number.isInteger(argv.limit) || argv.limit < 1) throw new UsageError("--limit must be a whole number of at least 1");
         const runs = daemonRuns(resolve(argv.db), argv.limit);
-        if (argv.json) out(JSON.stringify(runs, null, 2));
+        if (argv.json) out(terminalJson(runs));
         else printDaemonRuns(runs, out);
       },
     )

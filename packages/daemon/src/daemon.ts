@@ -1,4 +1,3 @@
-import { dirname, relative } from "node:path";
 import type Database from "better-sqlite3";
 import { IGNORE_FILE, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
@@ -8,6 +7,7 @@ import { ChangeLog } from "./store/changeLog.js";
 import { openDatabase, stagingDirFor } from "./store/database.js";
 import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
+import { ownFilePatterns } from "./upstream/servedPaths.js";
 
 
 /** A batch of hints this large triggers a full comparison of the root (the kernel may have dropped events). */
@@ -55,14 +55,6 @@ async function drained(done: () => boolean): Promise<void> {
   const deadline = Date.now() + 5000;
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setImmediate(r));
-}
-
-/** Patterns that keep the daemon's own database files out of a root that contains them. */
-function ownFilePatterns(dbPath: string, rootAbs: string): string[] {
-  const rel = relative(rootAbs, dirname(dbPath));
-  if (rel.startsWith("..") || rel.startsWith("/")) return [];
-  const base = relative(rootAbs, dbPath);
-  return [`/${base}`, `/${base}-wal`, `/${base}-shm`, `/${base}-journal`, `/${base}.lock`, `/${base}.token`, `/${base}.staging/`];
 }
 
 /**
@@ -119,8 +111,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     activity.clearSkipped();
     const indexers: RootIndexer[] = [];
     const starts: Promise<void>[] = [];
+    const rulesOf = new Map<string, { rules: IgnoreRules; extra: string[] }>();
     for (const dir of opts.dirs) {
-      const rules = loadIgnoreRules(dir.abs, [...opts.ignore, ...ownFilePatterns(opts.dbPath, dir.abs)]);
+      const extra = [...opts.ignore, ...ownFilePatterns(opts.dbPath, dir.abs)];
+      const rules = loadIgnoreRules(dir.abs, extra);
+      rulesOf.set(dir.name, { rules, extra });
       const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, (msg) => logger.warn(msg), guard, Date.now, {
         onSkip: (path, reason) => dbOpen && activity.skipped(dir.name, path, reason),
         onSkipCleared: (path) => dbOpen && activity.unskipped(dir.name, path),
@@ -170,7 +165,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const roots = new Map(opts.dirs.map((d) => [d.name, new SafeRoot(d.abs)]));
     const staging = new StagingStore(changeLog.db, stagingDirFor(opts.dbPath));
-    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, activity, staging, roots, logger: sessionLogger });
+    // Upstream offers are judged by the same rules as E's own files, here and again by zync-apply.
+    for (const [name, r] of rulesOf) staging.recordIgnoreExtras(name, r.extra);
+    const rules = new Map([...rulesOf].map(([name, r]) => [name, r.rules]));
+    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, activity, staging, roots, rules, logger: sessionLogger });
 
     const rescan = async (): Promise<void> => {
       for (const ix of indexers) await ix.reconcile();

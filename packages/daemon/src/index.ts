@@ -3,8 +3,12 @@ export { ChangeLog, type StoredEntry, type LogWrite, type ChangePage } from "./s
 export { openDatabase, stagingDirFor } from "./store/database.js";
 export { RootIndexer, type RootSpec, type IndexStats } from "./rootIndexer.js";
 export { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
-export { StagingStore, type SessionSummary, type StagedChange, type Outcome } from "./upstream/stagingStore.js";
-export { reviewSession, reviewChange, type ReviewedChange } from "./upstream/reviewSession.js";
+export { StagingStore, type SessionSummary, type StagedChange, type Outcome, type PidAlive } from "./upstream/stagingStore.js";
+export { reviewSession, reviewChange, type ReviewedChange, type ReviewScope } from "./upstream/reviewSession.js";
+export { ownFilePatterns, unservedReason, isIgnoreFile } from "./upstream/servedPaths.js";
+export { SESSION_MOVES, canMove, REVIEW_LEASE_MS, SessionStateError, type SessionMove } from "./upstream/sessionStates.js";
+export { MAX_OPEN_UPLOADS } from "./upstream/upstreamReceiver.js";
+export { MAX_ACTIVE_REQUESTS, MAX_QUEUED_FRAMES } from "./server/clientSession.js";
 export type { DaemonStatus } from "./commands/daemonStatus.js";
 export { ActivityLog, type ServedConnection, type DaemonEvent, type HaltedRoot } from "./store/activityLog.js";
 export { type DeleteGuard } from "./rootIndexer.js";

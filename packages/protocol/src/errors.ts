@@ -26,6 +26,8 @@ export const ErrorCode = {
    * the fstat before and after the read), so the bytes sent are no one consistent version. Discard them.
    */
   ChangedWhileReading: "CHANGED_WHILE_READING",
+  /** The connection has too much outstanding (open uploads, queued requests); wait for answers, then send again. */
+  Busy: "BUSY",
   /** The daemon failed while serving a request. */
   Internal: "INTERNAL",
   /** The client's proof of the token (AUTH) was wrong or missing; the daemon closes the connection. */

@@ -77,3 +77,41 @@ export function depthOf(rel: string): number {
 export function isSameOrBelow(rel: string, dir: string): boolean {
   return rel === dir || rel.startsWith(dir + "/");
 }
+
+/** Most symlinks followed while resolving one link target (the limit Linux applies before ELOOP). */
+export const MAX_LINK_HOPS = 40;
+
+/**
+ * True when a symlink at wire path `link` whose target is `target` leads out of its root: the target is absolute,
+ * or its `..` segments climb above the root, directly or through other links on the way. `linkAt(rel)` gives the
+ * target of the link at `rel` inside the root, or undefined when nothing there is a link; it is asked for every
+ * path the resolution passes through, so the caller decides which tree counts (E's, with a session's changes on
+ * top). A target that loops, or needs more than {@link MAX_LINK_HOPS} links, counts as leaving. Pure: the caller
+ * does any reading.
+ */
+export function linkLeavesRoot(link: string, target: string, linkAt: (rel: string) => string | undefined): boolean {
+  let hops = 0;
+  // The segments `target` resolves to when read in the folder `from`, or undefined once it leaves the root.
+  const resolveFrom = (from: readonly string[], target: string): string[] | undefined => {
+    if (target.startsWith("/")) return undefined;
+    let at = [...from];
+    for (const part of target.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === "..") {
+        if (at.length === 0) return undefined;
+        at.pop();
+        continue;
+      }
+      at.push(part);
+      const next = linkAt(at.join("/"));
+      if (next === undefined) continue;
+      if (++hops > MAX_LINK_HOPS) return undefined;
+      const resolved = resolveFrom(at.slice(0, -1), next);
+      if (resolved === undefined) return undefined;
+      at = resolved;
+    }
+    return at;
+  };
+  const folder = link.split("/").slice(0, -1);
+  return resolveFrom(folder, target) === undefined;
+}

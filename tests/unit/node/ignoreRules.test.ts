@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { CONFLICT_INFIX, IGNORE_FILE, loadIgnoreRules, TEMP_DIR } from "@zync/node";
+import { CONFLICT_INFIX, IGNORE_FILE, isInsideGitDir, loadIgnoreRules, mayWidenIgnores, TEMP_DIR } from "@zync/node";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
 
 afterAll(removeTempDirs);
@@ -63,7 +63,10 @@ describe("default ignores", () => {
 
   test("a file named like an ignored folder is not ignored (the patterns are folder-only)", () => {
     expect(rules.ignores("node_modules", false)).toBe(false);
-    expect(rules.ignores(".git", false)).toBe(false);
+  });
+
+  test("a file named .git is never synced either: it can point git at another folder (a worktree's gitdir)", () => {
+    expect(rules.ignores(".git", false)).toBe(true);
   });
 });
 
@@ -157,5 +160,54 @@ describe("extra patterns", () => {
     rules.reload();
     expect(rules.ignores("a.bak", false)).toBe(true);
     expect(rules.ignores("a.log", false)).toBe(true);
+  });
+});
+
+describe(".git is never synced, whatever a .zyncignore says", () => {
+  const rules = loadIgnoreRules(rootWith("!.git/\n!.git/**\n!**/.git\n"), ["!.git"]);
+
+  test.each([
+    [".git", true],
+    [".git/config", false],
+    [".git/hooks/post-checkout", false],
+    ["sub/.git/HEAD", false],
+    [".GIT/config", false],
+    [".Git", true],
+    [".github/workflows/ci.yml", false],
+    ["not.git", false],
+  ])("%s (a folder: %s)", (rel, isDir) => {
+    const expected = !rel.startsWith(".github") && rel !== "not.git";
+    expect(rules.ignores(rel, isDir)).toBe(expected);
+  });
+
+  test.each([
+    [".git", true],
+    ["a/.git/b", true],
+    [".GIT", true],
+    [".gitignore", false],
+    [".github", false],
+    ["git", false],
+  ])("isInsideGitDir(%s) is %s", (rel, inside) => {
+    expect(isInsideGitDir(rel)).toBe(inside);
+  });
+});
+
+describe("could a new ignore file make more paths synced", () => {
+  test.each([
+    ["no file before or after", undefined, undefined, false],
+    ["a new file with plain patterns", undefined, "build/\n*.log\n", false],
+    ["a new file that re-includes", undefined, "!.git/\n", true],
+    ["a pattern added", "build/\n", "build/\n*.log\n", false],
+    ["a pattern removed", "build/\n*.log\n", "build/\n", true],
+    ["the file deleted", "build/\n", undefined, true],
+    ["an empty file deleted", "\n# only a comment\n", undefined, false],
+    ["a negation added", "build/\n", "build/\n!build/keep\n", true],
+    ["a negation kept, a pattern added", "a\n!a/b\n", "a\n!a/b\nc\n", false],
+    ["only comments and blank lines change", "build/\n", "# build output\n\nbuild/\n", false],
+    ["trailing spaces do not matter", "build/   \n", "build/\n", false],
+    ["CRLF line ends", "build/\r\n", "build/\n", false],
+    ["patterns reordered", "a\nb\n", "b\na\n", false],
+  ])("%s", (_what, before, after, widens) => {
+    expect(mayWidenIgnores(before, after)).toBe(widens);
   });
 });

@@ -1,12 +1,13 @@
 import { resolveInside, SessionStatus } from "@zync/protocol";
-import type { ReviewedChange } from "@zync/daemon";
-import { dropTempDirIfEmpty, ExitCode, ExitError } from "@zync/node";
+import { SessionStateError, type ReviewedChange } from "@zync/daemon";
+import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError } from "@zync/node";
 import { applyChange } from "../applyChange.js";
 import type { Paint } from "../render/colors.js";
-import { describeState, kindOf } from "../render/describe.js";
+import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import { renderDiff } from "../render/diffText.js";
 import { PromptCancelled, type Choice, type Prompter } from "../prompter.js";
 import type { ReviewContext } from "../reviewContext.js";
+import { withReviewLease } from "../reviewLease.js";
 import { findSession, pendingReview, type FoundSession } from "./sessionLookup.js";
 
 export type ApplyOptions = { force: boolean; nonInteractive: boolean };
@@ -15,7 +16,7 @@ export type ApplyIO = { out: (line: string) => void; prompter: Prompter; paint: 
 /** Lines of diff shown before the developer asks for the full view. */
 const PREVIEW_LINES = 40;
 
-type Tally = { applied: number; skipped: number; left: number };
+type Tally = { applied: number; skipped: number; refused: number; left: number };
 
 type Action = "apply" | "skip" | "view" | "rest" | "quit";
 
@@ -36,7 +37,10 @@ const CONFLICT_CHOICES: readonly Choice<Action>[] = [
 
 /**
  * Applies a staged session to E: interactively, change by change with diffs (conflicts first, each needing an
- * explicit choice), or all at once with --non-interactive (refused while conflicts exist unless --force).
+ * explicit choice), or all at once with --non-interactive (refused while conflicts exist unless --force). A change
+ * that could widen what E serves (an ignore file) is only ever applied on a person's explicit choice, never by
+ * --non-interactive, even with --force. Paths E does not serve, or cannot name, are refused one by one and the
+ * rest goes on. The session's review lease is held throughout, so no new offer from R aborts it meanwhile.
  * Everything decided is recorded as it happens, so quitting or Ctrl-C leaves the session resumable.
  */
 export async function applySession(ctx: ReviewContext, idText: string, opts: ApplyOptions, io: ApplyIO): Promise<number> {
@@ -49,21 +53,42 @@ export async function applySession(ctx: ReviewContext, idText: string, opts: App
   if (session.status !== SessionStatus.Pending && session.status !== SessionStatus.Partial) {
     throw new ExitError(ExitCode.Failure, `session ${session.id} is ${session.status}; only pending or partially applied sessions can be applied`);
   }
-  const pending = await pendingReview(ctx, found);
+  return withReviewLease(ctx.staging, session.id, async () => {
+    try {
+      return await applyHeld(ctx, found, opts, io);
+    } catch (err) {
+      if (err instanceof SessionStateError) throw new ExitError(ExitCode.Failure, err.message);
+      throw err;
+    }
+  });
+}
+
+async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOptions, io: ApplyIO): Promise<number> {
+  const { session } = found;
+  const all = await pendingReview(ctx, found);
+  const tally: Tally = { applied: 0, skipped: 0, refused: 0, left: 0 };
+  for (const c of all.filter((c) => c.refused !== undefined)) refuse(ctx, found, c, io, tally);
+  const pending = all.filter((c) => c.refused === undefined);
   const conflicts = pending.filter((c) => c.decision === "conflict");
-  io.out(io.paint.bold(`session ${session.id} for root ${session.root} (${found.rootAbs}): ${pending.length} change(s) pending, ${conflicts.length} in conflict with E`));
-  const tally: Tally = { applied: 0, skipped: 0, left: 0 };
+  io.out(io.paint.bold(`session ${session.id} for root ${session.root} (${escapeControl(found.rootAbs)}): ${pending.length} change(s) pending, ${conflicts.length} in conflict with E`));
 
   if (opts.nonInteractive) {
     if (conflicts.length > 0 && !opts.force) {
-      for (const c of conflicts) io.out(`  conflict: ${c.path}${c.blocked ? ` (${c.blocked})` : " (changed on E too)"}`);
+      for (const c of conflicts) io.out(`  conflict: ${escapeControl(c.path)} (${reasonOf(c)})`);
       throw new ExitError(
         ExitCode.Conflicts,
-        `session ${session.id} has ${conflicts.length} conflict(s) with E's current content; nothing was changed. --force --non-interactive would apply R's versions over them (E's copies are kept in ${ctx.staging.sessionDir(session.id)}/replaced)`,
+        `session ${session.id} has ${conflicts.length} conflict(s) with E's current content; nothing was changed. --force --non-interactive would apply R's versions over them (E's copies are kept in ${ctx.staging.sessionDir(session.id)}/replaced), except changes that need a person's confirmation`,
       );
     }
-    for (const c of pending) await applyOne(ctx, found, c, io, tally);
-    // Anything left pending (changed on E meanwhile) needs a look, so a script learns about it.
+    for (const c of pending) {
+      if (c.confirm !== undefined) {
+        io.out(`  left pending: ${escapeControl(c.path)}: ${escapeControl(c.confirm)}; only 'zync-apply apply ${session.id}' run by a person can apply it`);
+        tally.left++;
+        continue;
+      }
+      await applyOne(ctx, found, c, io, tally);
+    }
+    // Anything left pending (changed on E meanwhile, or waiting for a person) needs a look, so a script learns about it.
     return (await finish(ctx, found, tally, io)) > 0 ? ExitCode.Conflicts : ExitCode.Ok;
   }
 
@@ -71,7 +96,7 @@ export async function applySession(ctx: ReviewContext, idText: string, opts: App
   try {
     for (const [i, c] of pending.entries()) {
       if (c.decision === "record") {
-        ctx.staging.decide(session.id, c.path, "applied");
+        ctx.staging.decide(session.id, c.path, "applied", process.pid);
         tally.applied++;
         continue;
       }
@@ -82,7 +107,7 @@ export async function applySession(ctx: ReviewContext, idText: string, opts: App
       const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io);
       if (action === "quit") break;
       if (action === "skip") {
-        ctx.staging.decide(session.id, c.path, "skipped");
+        ctx.staging.decide(session.id, c.path, "skipped", process.pid);
         tally.skipped++;
         continue;
       }
@@ -98,20 +123,27 @@ export async function applySession(ctx: ReviewContext, idText: string, opts: App
   return ExitCode.Ok;
 }
 
+/** Records a change E will never hold as refused; nothing is written. */
+function refuse(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally): void {
+  ctx.staging.decide(found.session.id, c.path, "refused", process.pid);
+  tally.refused++;
+  io.out(`  refused: ${escapeControl(c.refused ?? c.path)}`);
+}
+
 /** Shows one change and asks until the answer is not "view". */
 async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, counter: string, io: ApplyIO): Promise<Action> {
   const conflict = c.decision === "conflict";
-  const label = conflict ? io.paint.red("CONFLICT") : io.paint.cyan(kindOf(c));
+  const label = conflict ? io.paint.red(c.confirm ? "CONFIRM" : "CONFLICT") : io.paint.cyan(kindOf(c));
+  const path = escapeControl(c.path);
   io.out("");
-  io.out(`${counter} ${label} ${io.paint.bold(c.path)}: E has ${describeState(c.current)}, R has ${describeState(c.state)}`);
-  if (c.blocked) io.out(`  ${c.blocked}`);
-  else if (conflict) io.out("  E changed this path too since R last synced it.");
+  io.out(`${counter} ${label} ${io.paint.bold(path)}: E has ${describeState(c.current)}, R has ${describeState(c.state)}`);
+  if (conflict) io.out(`  ${reasonOf(c)}.`);
   const sides = diffSides(ctx, found, c);
   const preview = await renderDiff(c.path, sides.from, sides.to, io.paint, PREVIEW_LINES);
   io.out(preview.text);
   if (preview.truncated) io.out(io.paint.dim(`  … more lines: choose 'view the full diff'`));
   for (;;) {
-    const action = await io.prompter.choose(`${c.path}:`, conflict ? CONFLICT_CHOICES : CHOICES);
+    const action = await io.prompter.choose(`${path}:`, conflict ? CONFLICT_CHOICES : CHOICES);
     if (action !== "view") return action;
     io.out((await renderDiff(c.path, sides.from, sides.to, io.paint)).text);
   }
@@ -127,25 +159,40 @@ function diffSides(ctx: ReviewContext, found: FoundSession, c: ReviewedChange) {
 
 async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally): Promise<void> {
   const id = found.session.id;
+  const path = escapeControl(c.path);
   if (c.blocked) {
-    io.out(`  left pending: ${c.path}: ${c.blocked}`);
+    io.out(`  left pending: ${path}: ${escapeControl(c.blocked)}`);
     tally.left++;
     return;
   }
-  const result = await applyChange(ctx.staging, id, found.rootAbs, c);
+  let result;
+  try {
+    result = await applyChange(ctx.staging, id, found.rootAbs, c);
+  } catch (err) {
+    // One path E's disk will not take does not stop the rest of the session.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENAMETOOLONG" || code === "EILSEQ") {
+      refuse(ctx, found, { ...c, refused: `${c.path}: E's filesystem cannot hold this name (${code})` }, io, tally);
+      return;
+    }
+    if (code === undefined) throw err;
+    io.out(`  left pending: ${path}: E could not write it (${code})`);
+    tally.left++;
+    return;
+  }
   switch (result.status) {
     case "applied":
-      ctx.staging.decide(id, c.path, "applied", result.replaced ? (c.current.kind === "file" ? c.current.hash : null) : null);
+      ctx.staging.decide(id, c.path, "applied", process.pid, result.replaced ? (c.current.kind === "file" ? c.current.hash : null) : null);
       tally.applied++;
-      io.out(`  applied ${c.path}${result.replaced ? ` (E's previous version kept at ${result.replaced})` : ""}`);
+      io.out(`  applied ${path}${result.replaced ? ` (E's previous version kept at ${escapeControl(result.replaced)})` : ""}`);
       return;
     case "changed-on-E":
       tally.left++;
-      io.out(`  left pending: ${c.path} changed on E after it was reviewed; run apply again to review it`);
+      io.out(`  left pending: ${path} changed on E after it was reviewed; run apply again to review it`);
       return;
     case "folder-not-empty":
       tally.left++;
-      io.out(`  left pending: ${c.path} is a folder on E that still holds files`);
+      io.out(`  left pending: ${path} is a folder on E that still holds files`);
       return;
   }
 }
@@ -156,7 +203,7 @@ async function finish(ctx: ReviewContext, found: FoundSession, tally: Tally, io:
   const id = found.session.id;
   const remaining = ctx.staging.get(id)?.pending ?? 0;
   io.out("");
-  io.out(`${tally.applied} applied, ${tally.skipped} skipped, ${remaining} still pending.`);
+  io.out(`${tally.applied} applied, ${tally.skipped} skipped, ${tally.refused ? `${tally.refused} refused, ` : ""}${remaining} still pending.`);
   if (remaining > 0) io.out(`Resume with 'zync-apply apply ${id}'.`);
   return remaining;
 }

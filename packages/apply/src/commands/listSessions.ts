@@ -1,6 +1,6 @@
 import { reviewSession, type SessionSummary } from "@zync/daemon";
 import { SessionStatus } from "@zync/protocol";
-import { formatTable } from "@zync/node";
+import { escapeControl, formatTable, terminalJson } from "@zync/node";
 import type { ReviewContext } from "../reviewContext.js";
 
 /** A session as `list --json` prints it. */
@@ -13,8 +13,12 @@ export type SessionRow = {
   files: number;
   /** Changes still pending. */
   pending: number;
-  /** Pending changes that conflict with E's current content. */
-  conflicts: number;
+  /** Pending changes that conflict with E's current content; null when the session could not be judged. */
+  conflicts: number | null;
+  /** Why the session could not be judged, when it could not (the list goes on with the others). */
+  problem?: string;
+  /** The pid of the zync-apply reviewing it right now, or null. */
+  reviewer: number | null;
   created: string;
 };
 
@@ -26,11 +30,30 @@ export async function sessionRows(ctx: ReviewContext, all: boolean): Promise<Ses
   for (const s of ctx.staging.list()) {
     if (!all && !OPEN.includes(s.status)) continue;
     const rootAbs = ctx.rootPath(s.root);
-    let conflicts = 0;
+    let conflicts: number | null = 0;
+    let problem: string | undefined;
     if (OPEN.includes(s.status) && rootAbs !== undefined) {
-      conflicts = (await reviewSession(ctx.staging, s.id, rootAbs)).filter((c) => c.outcome === "pending" && c.decision === "conflict").length;
+      // One session that cannot be judged (its root is gone, say) must not hide the others.
+      try {
+        const reviewed = await reviewSession(ctx.staging, s.id, rootAbs, ctx.rulesFor(s.root, rootAbs));
+        conflicts = reviewed.filter((c) => c.outcome === "pending" && c.decision === "conflict" && c.refused === undefined).length;
+      } catch (err) {
+        conflicts = null;
+        problem = `could not be judged against E: ${(err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err))}`;
+      }
     }
-    rows.push({ id: s.id, status: s.status, root: s.root, client: s.clientId, files: s.changes, pending: s.pending, conflicts, created: new Date(s.createdAt).toISOString() });
+    rows.push({
+      id: s.id,
+      status: s.status,
+      root: s.root,
+      client: s.clientId,
+      files: s.changes,
+      pending: s.pending,
+      conflicts,
+      ...(problem === undefined ? {} : { problem }),
+      reviewer: s.reviewer,
+      created: new Date(s.createdAt).toISOString(),
+    });
   }
   return rows;
 }
@@ -38,8 +61,21 @@ export async function sessionRows(ctx: ReviewContext, all: boolean): Promise<Ses
 /** Prints the sessions as a table, or as JSON. */
 export async function listSessions(ctx: ReviewContext, opts: { all: boolean; json: boolean }, out: (line: string) => void): Promise<void> {
   const rows = await sessionRows(ctx, opts.all);
-  if (opts.json) return out(JSON.stringify(rows, null, 2));
+  if (opts.json) return out(terminalJson(rows));
   if (rows.length === 0) return out(opts.all ? "no upstream sessions" : "no sessions waiting for review ('--all' shows the others)");
-  const table = [["ID", "STATUS", "ROOT", "CHANGES", "PENDING", "CONFLICTS", "CREATED"], ...rows.map((r) => [String(r.id), r.status, r.root, String(r.files), String(r.pending), String(r.conflicts), r.created.replace("T", " ").slice(0, 19)])];
+  const table = [
+    ["ID", "STATUS", "ROOT", "CLIENT", "CHANGES", "PENDING", "CONFLICTS", "CREATED"],
+    ...rows.map((r) => [
+      String(r.id),
+      r.reviewer === null ? r.status : `${r.status} (in review)`,
+      r.root,
+      escapeControl(r.client).slice(0, 16),
+      String(r.files),
+      String(r.pending),
+      r.conflicts === null ? "?" : String(r.conflicts),
+      r.created.replace("T", " ").slice(0, 19),
+    ]),
+  ];
   for (const line of formatTable(table)) out(line);
+  for (const r of rows) if (r.problem !== undefined) out(`session ${r.id} ${escapeControl(r.problem)}`);
 }

@@ -1,5 +1,5 @@
 import { reviewSession, type ReviewedChange, type SessionSummary } from "@zync/daemon";
-import { UsageError } from "@zync/node";
+import { escapeControl, UsageError } from "@zync/node";
 import type { ReviewContext } from "../reviewContext.js";
 
 /** A session with its root's folder on E. */
@@ -9,7 +9,7 @@ export type FoundSession = { session: SessionSummary; rootAbs: string };
 export function findSession(ctx: ReviewContext, idText: string): FoundSession {
   const id = Number(idText);
   const session = Number.isInteger(id) && id > 0 ? ctx.staging.get(id) : undefined;
-  if (!session) throw new UsageError(`there is no session ${JSON.stringify(idText)}; 'zync-apply list --all' shows every session`);
+  if (!session) throw new UsageError(`there is no session ${escapeControl(JSON.stringify(idText))}; 'zync-apply list --all' shows every session`);
   const rootAbs = ctx.rootPath(session.root);
   if (rootAbs === undefined) {
     throw new UsageError(`session ${id} is for root ${session.root}, which this database does not name; pass --dirs ${session.root}:/path`);
@@ -19,6 +19,6 @@ export function findSession(ctx: ReviewContext, idText: string): FoundSession {
 
 /** The session's changes still pending, judged against E now, conflicts first (in their staged order). */
 export async function pendingReview(ctx: ReviewContext, found: FoundSession): Promise<ReviewedChange[]> {
-  const all = (await reviewSession(ctx.staging, found.session.id, found.rootAbs)).filter((c) => c.outcome === "pending");
+  const all = (await reviewSession(ctx.staging, found.session.id, found.rootAbs, ctx.rulesFor(found.session.root, found.rootAbs))).filter((c) => c.outcome === "pending");
   return [...all.filter((c) => c.decision === "conflict"), ...all.filter((c) => c.decision !== "conflict")];
 }

@@ -1,6 +1,7 @@
 import { reviewSession } from "@zync/daemon";
+import { escapeControl, terminalJson } from "@zync/node";
 import type { ReviewContext } from "../reviewContext.js";
-import { describeState, kindOf } from "../render/describe.js";
+import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import type { Paint } from "../render/colors.js";
 import { findSession } from "./sessionLookup.js";
 
@@ -8,24 +9,34 @@ import { findSession } from "./sessionLookup.js";
 export async function showSession(ctx: ReviewContext, idText: string, opts: { json: boolean }, out: (line: string) => void, paint: Paint): Promise<void> {
   const found = findSession(ctx, idText);
   const { session } = found;
-  const reviewed = await reviewSession(ctx.staging, session.id, found.rootAbs);
-  const changes = reviewed.map((c) => ({
-    path: c.path,
-    kind: kindOf(c),
-    type: c.state.kind === "deleted" ? (c.base?.kind ?? "deleted") : c.state.kind,
-    size: c.state.kind === "file" ? c.state.size : 0,
-    conflict: c.outcome === "pending" && c.decision === "conflict",
-    outcome: c.outcome,
-  }));
+  const reviewed = await reviewSession(ctx.staging, session.id, found.rootAbs, ctx.rulesFor(session.root, found.rootAbs));
+  const changes = reviewed.map((c) => {
+    const open = c.outcome === "pending";
+    const refused = open && c.refused !== undefined;
+    const conflict = open && !refused && c.decision === "conflict";
+    return {
+      path: c.path,
+      kind: kindOf(c),
+      type: c.state.kind === "deleted" ? (c.base?.kind ?? "deleted") : c.state.kind,
+      size: c.state.kind === "file" ? c.state.size : 0,
+      conflict,
+      outcome: c.outcome,
+      /** Why it conflicts or will be refused (a link out of the root, an ignore file, a path E does not serve), or null. */
+      reason: conflict || refused ? (c.refused ?? c.blocked ?? c.confirm ?? c.flagged ?? "changed on E too") : null,
+    };
+  });
   if (opts.json) {
-    out(JSON.stringify({ id: session.id, status: session.status, root: session.root, client: session.clientId, created: new Date(session.createdAt).toISOString(), changes }, null, 2));
+    out(terminalJson({ id: session.id, status: session.status, root: session.root, client: session.clientId, created: new Date(session.createdAt).toISOString(), changes }));
     return;
   }
   const conflicts = changes.filter((c) => c.conflict).length;
-  out(paint.bold(`session ${session.id} (${session.status}) for root ${session.root} at ${found.rootAbs}: ${changes.length} change(s), ${conflicts} in conflict with E`));
+  const reviewer = session.reviewer === null ? "" : `, under review by pid ${session.reviewer}`;
+  out(paint.bold(`session ${session.id} (${session.status}${reviewer}) for root ${session.root} at ${escapeControl(found.rootAbs)}: ${changes.length} change(s), ${conflicts} in conflict with E`));
+  out(paint.dim(`  from client ${escapeControl(session.clientId)}`));
   reviewed.forEach((c, i) => {
     const ch = changes[i]!;
-    const mark = ch.conflict ? paint.red("CONFLICT") : ch.outcome !== "pending" ? paint.dim(ch.outcome.padEnd(8)) : c.decision === "record" ? paint.dim("same    ") : "        ";
-    out(`  ${mark} ${ch.kind.padEnd(7)} ${c.path}  ${paint.dim(describeState(c.state))}`);
+    const mark = ch.conflict ? paint.red("CONFLICT") : ch.reason !== null ? paint.red("REFUSED ") : ch.outcome !== "pending" ? paint.dim(ch.outcome.padEnd(8)) : c.decision === "record" ? paint.dim("same    ") : "        ";
+    const why = ch.reason !== null && (ch.conflict ? ch.reason !== "changed on E too" : true) ? `  ${paint.yellow(reasonOf(c))}` : "";
+    out(`  ${mark} ${ch.kind.padEnd(7)} ${escapeControl(c.path)}  ${paint.dim(describeState(c.state))}${why}`);
   });
 }

@@ -1,6 +1,6 @@
 import type { EntryState } from "@zync/protocol";
-import { formatBytes } from "@zync/node";
-import type { StagedChange } from "@zync/daemon";
+import { escapeControl, formatBytes } from "@zync/node";
+import type { ReviewedChange, StagedChange } from "@zync/daemon";
 
 /** What a change does to its path, in one word. */
 export type ChangeKind = "add" | "modify" | "mode" | "delete" | "replace";
@@ -14,7 +14,7 @@ export function kindOf(change: Pick<StagedChange, "base" | "state">): ChangeKind
   return "modify";
 }
 
-/** A short description of a state: "file 1.2 KiB", "folder", "link -> target", "nothing". */
+/** A short description of a state: "file 1.2 KiB", "folder", "link -> target", "nothing"; safe to print. */
 export function describeState(s: EntryState): string {
   switch (s.kind) {
     case "file":
@@ -22,8 +22,14 @@ export function describeState(s: EntryState): string {
     case "dir":
       return "folder";
     case "symlink":
-      return `link -> ${s.target}`;
+      return `link -> ${escapeControl(s.target)}`;
     case "deleted":
       return "nothing";
   }
+}
+
+/** Why a change needs an explicit choice, or is not applied, as one clause safe to print; undefined when nothing is wrong. */
+export function reasonOf(c: ReviewedChange): string {
+  const why = c.refused ?? c.blocked ?? c.confirm ?? c.flagged;
+  return why !== undefined ? escapeControl(why) : "changed on E too";
 }

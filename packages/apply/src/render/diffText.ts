@@ -1,7 +1,7 @@
 import { open, readFile } from "node:fs/promises";
 import { createTwoFilesPatch } from "diff";
 import type { EntryState } from "@zync/protocol";
-import { formatBytes } from "@zync/node";
+import { escapeControl, formatBytes } from "@zync/node";
 import { describeState } from "./describe.js";
 import type { Paint } from "./colors.js";
 
@@ -43,7 +43,11 @@ export async function renderDiff(path: string, from: Side, to: Side, paint: Pain
     return { text, truncated: false };
   }
   const patch = createTwoFilesPatch(`${from.label}/${path}`, `${to.label}/${path}`, a ?? "", b ?? "", undefined, undefined, { context: 3 });
-  const lines = patch.split("\n").slice(1).map((l) => l.trimEnd()); // drop the "====" banner line
+  // drop the "====" banner line; R's text is shown with its control characters escaped (tabs kept for indentation)
+  const lines = patch
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trimEnd().split("\t").map(escapeControl).join("\t"));
   const coloured = lines.map((l) =>
     l.startsWith("+++") || l.startsWith("---") ? paint.bold(l) : l.startsWith("+") ? paint.green(l) : l.startsWith("-") ? paint.red(l) : l.startsWith("@@") ? paint.cyan(l) : l,
   );

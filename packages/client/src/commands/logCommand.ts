@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { formatBytes, formatTable, formatTime, UsageError } from "@zync/node";
+import { escapeControl, formatBytes, formatTable, formatTime, UsageError } from "@zync/node";
 import { ClientStore, type Run } from "../store/clientStore.js";
 
 /** The newest runs from the client's history. */
@@ -19,7 +19,7 @@ export function printRuns(runs: readonly Run[], out: (line: string) => void): vo
   const rows = [["STARTED", "KIND", "SECONDS", "FILES", "DELETED", "BYTES", "CONFLICTS", "RESULT"]];
   for (const r of runs) {
     const secs = r.endedAt === undefined ? "-" : ((r.endedAt - r.startedAt) / 1000).toFixed(1);
-    const result = r.endedAt === undefined ? "did not finish" : r.error ? `error: ${r.error}` : "ok";
+    const result = r.endedAt === undefined ? "did not finish" : r.error ? `error: ${escapeControl(r.error)}` : "ok";
     rows.push([formatTime(r.startedAt), r.kind, secs, String(r.files), String(r.deleted), formatBytes(r.bytes), String(r.conflicts), result]);
   }
   for (const line of formatTable(rows)) out(line);

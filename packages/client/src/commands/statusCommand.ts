@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { loadIgnoreRules, UsageError, type NamedDir } from "@zync/node";
+import { escapeControl as e, loadIgnoreRules, UsageError, type NamedDir } from "@zync/node";
 import { formatTime } from "@zync/node";
 import { ClientStore } from "../store/clientStore.js";
 import { connect } from "../syncSession.js";
@@ -55,16 +55,17 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
 
 /** Prints the status for a person. */
 export function printStatus(s: ClientStatus, out: (line: string) => void): void {
-  out(s.daemon.reachable ? `daemon: ${s.daemon.url} reachable, head ${s.daemon.head}` : `daemon: ${s.daemon.url} ${s.daemon.error ?? "unreachable"}`);
+  // What the daemon said, and paths it sent, are printed escaped.
+  out(s.daemon.reachable ? `daemon: ${e(s.daemon.url)} reachable, head ${s.daemon.head}` : `daemon: ${e(s.daemon.url)} ${e(s.daemon.error ?? "unreachable")}`);
   for (const r of s.roots) {
     const behind = r.behind === undefined ? "" : r.behind === 0 ? ", up to date" : `, ${r.behind} change(s) behind at most`;
     const up = r.pendingUpstream ? `, ${r.pendingUpstream} change(s) of R's own not pushed upstream` : "";
-    out(`root ${r.name}: ${r.path ?? "(folder unknown)"}, cursor ${r.cursor}${behind}${up}`);
+    out(`root ${e(r.name)}: ${e(r.path ?? "(folder unknown)")}, cursor ${r.cursor}${behind}${up}`);
   }
   out(`last successful pull: ${s.lastSync ? formatTime(Date.parse(s.lastSync)) : "never"}`);
   if (s.conflicts.length === 0) out("conflicts: none");
   else {
     out(`conflicts: ${s.conflicts.length}`);
-    for (const c of s.conflicts) out(`  ${c.root}/${c.path} (since ${formatTime(Date.parse(c.detected))})`);
+    for (const c of s.conflicts) out(`  ${e(`${c.root}/${c.path}`)} (since ${formatTime(Date.parse(c.detected))})`);
   }
 }

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { formatBytes, formatTable, formatTime, UsageError } from "@zync/node";
+import { escapeControl, formatBytes, formatTable, formatTime, UsageError } from "@zync/node";
 import { ActivityLog, type ServedConnection } from "../store/activityLog.js";
 import { openDatabase } from "../store/database.js";
 
@@ -21,8 +21,9 @@ export function printDaemonRuns(runs: readonly ServedConnection[], out: (line: s
   for (const r of runs) {
     const started = formatTime(r.startedAt);
     const secs = r.endedAt === undefined ? "open" : ((r.endedAt - r.startedAt) / 1000).toFixed(1);
-    const result = r.endedAt === undefined ? "connected" : r.error ? `error: ${r.error}` : "ok";
-    rows.push([started, secs, (r.clientId ?? "-").slice(0, 8), String(r.changes), String(r.files), formatBytes(r.bytes), result]);
+    const result = r.endedAt === undefined ? "connected" : r.error ? `error: ${escapeControl(r.error)}` : "ok";
+    // A client id is whatever R sent in HELLO: cut first, then escaped, so no escape is cut in half.
+    rows.push([started, secs, escapeControl((r.clientId ?? "-").slice(0, 8)), String(r.changes), String(r.files), formatBytes(r.bytes), result]);
   }
   for (const line of formatTable(rows)) out(line);
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { UsageError } from "@zync/node";
+import { escapeControl as e, UsageError } from "@zync/node";
 import { SessionStatus } from "@zync/protocol";
 import { ActivityLog, type DaemonEvent } from "../store/activityLog.js";
 import { ChangeLog } from "../store/changeLog.js";
@@ -78,21 +78,22 @@ const time = (iso: string): string => iso.replace("T", " ").slice(0, 19);
 
 /** Prints the status for a person. */
 export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void): void {
-  out(`daemon: ${s.runningPid === null ? "not running" : `running (pid ${s.runningPid})`} on ${s.db}; head ${s.head}`);
-  for (const r of s.roots) out(`root ${r.name}: ${r.path}, ${r.files} files${r.halted ? `, HALTED: ${r.halted}` : ""}`);
+  // Client ids and messages come from R, and paths may hold anything: every one is printed escaped.
+  out(`daemon: ${s.runningPid === null ? "not running" : `running (pid ${s.runningPid})`} on ${e(s.db)}; head ${s.head}`);
+  for (const r of s.roots) out(`root ${e(r.name)}: ${e(r.path)}, ${r.files} files${r.halted ? `, HALTED: ${e(r.halted)}` : ""}`);
   if (s.clients.length === 0) out("clients: none yet");
   for (const c of s.clients) {
-    out(`client ${c.id}: ${c.connected ? "connected" : "not connected"}, acknowledged ${c.ackedSeq}${c.behind ? ` (${c.behind} behind)` : " (up to date)"}, last seen ${time(c.lastSeen)}`);
+    out(`client ${e(c.id)}: ${c.connected ? "connected" : "not connected"}, acknowledged ${c.ackedSeq}${c.behind ? ` (${c.behind} behind)` : " (up to date)"}, last seen ${time(c.lastSeen)}`);
   }
   if (s.sessions.length === 0) out("upstream sessions waiting: none");
-  for (const x of s.sessions) out(`upstream session ${x.id} (${x.status}) for ${x.root}: ${x.pending} of ${x.changes} change(s) pending; review with 'zync-apply apply ${x.id}'`);
+  for (const x of s.sessions) out(`upstream session ${x.id} (${x.status}) for ${e(x.root)}: ${x.pending} of ${x.changes} change(s) pending; review with 'zync-apply apply ${x.id}'`);
   if (s.skippedTotal > 0) {
     out(`not syncing ${s.skippedTotal} path(s):`);
-    for (const p of s.skipped) out(`  ${p.root}/${p.path}: ${p.reason}`);
+    for (const p of s.skipped) out(`  ${e(p.root)}/${e(p.path)}: ${e(p.reason)}`);
     if (s.skippedTotal > s.skipped.length) out(`  … and ${s.skippedTotal - s.skipped.length} more`);
   }
   if (s.lastErrors.length > 0) {
     out("latest warnings and errors:");
-    for (const e of s.lastErrors) out(`  ${time(e.at)} ${e.message}`);
+    for (const ev of s.lastErrors) out(`  ${time(ev.at)} ${e(ev.message)}`);
   }
 }

@@ -13,7 +13,7 @@ import {
   type FromServerMessage,
   type Hello,
 } from "@zync/protocol";
-import { isUnreadable, SafeRoot, sendFileFrames, sendWithBackpressure, type Logger } from "@zync/node";
+import { isUnreadable, SafeRoot, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
@@ -31,7 +31,24 @@ export type SessionContext = {
   staging: StagingStore;
   /** Served roots by name. */
   roots: ReadonlyMap<string, SafeRoot>;
+  /** E's ignore rules of each served root, which upstream offers are checked against. */
+  rules?: ReadonlyMap<string, IgnoreRules>;
   logger: Logger;
+};
+
+/** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
+export const MAX_ACTIVE_REQUESTS = 64;
+
+/** Frames one connection may have waiting behind those; one more is answered with BUSY. */
+export const MAX_QUEUED_FRAMES = 1024;
+
+/** A frame waiting its turn: frames of a connection are handled in the order they arrive. */
+type Queued = { binary: true; data: Buffer } | { binary: false; msg: ClientRequest };
+
+/** Errors a peer can cause on E's disk that name a problem with what it asked for, not a failure of E. */
+const PEER_ERRNO: Readonly<Record<string, string>> = {
+  ENAMETOOLONG: "a name in the request is too long for E's filesystem",
+  EILSEQ: "a name in the request cannot be held by E's filesystem",
 };
 
 /**
@@ -49,6 +66,10 @@ export class ClientSession {
   private readonly totals = { changes: 0, files: 0, bytes: 0 };
   private readonly handshake: DaemonHandshake;
   private readonly handshakeTimer: NodeJS.Timeout;
+  /** Why reading from the socket is paused now: uploads waiting for the disk, or frames waiting their turn. */
+  private readonly holds = new Set<"upload" | "queue">();
+  private readonly queue: Queued[] = [];
+  private active = 0;
 
   constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
     this.ws = ws;
@@ -60,10 +81,14 @@ export class ClientSession {
     // A connection that never proves the token is not kept open for ever.
     this.handshakeTimer = setTimeout(() => ws.close(1008, "no proof of the token in time"), ctx.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     this.handshakeTimer.unref();
-    this.upstream = new UpstreamReceiver(ws, ctx.staging, (name) => ctx.roots.get(name)?.root);
+    this.upstream = new UpstreamReceiver(this.uploadFlow(), ctx.staging, (name) => {
+      const root = ctx.roots.get(name);
+      return root && { abs: root.root, rules: ctx.rules?.get(name) };
+    });
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on("close", () => {
       clearTimeout(this.handshakeTimer);
+      this.queue.length = 0;
       this.unsubscribe?.();
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
@@ -74,7 +99,34 @@ export class ClientSession {
   /** Sends a message; a connection that died meanwhile is not an error here (its close handler cleans up). */
   private send(message: FromServerMessage): Promise<void> {
     if (this.ws.readyState !== this.ws.OPEN) return Promise.resolve();
-    return sendWithBackpressure(this.ws, encodeMessage(message)).catch(() => undefined);
+    return this.sendFrame(encodeMessage(message)).catch(() => undefined);
+  }
+
+  /** Sends one frame, waiting for the socket to drain first when too much is queued for this client. */
+  private sendFrame(frame: Uint8Array | string): Promise<void> {
+    return sendWithBackpressure(this.ws, frame);
+  }
+
+  private hold(why: "upload" | "queue", on: boolean): void {
+    if (on) this.holds.add(why);
+    else this.holds.delete(why);
+    if (this.holds.size > 0 && !this.ws.isPaused) this.ws.pause();
+    else if (this.holds.size === 0 && this.ws.isPaused) this.ws.resume();
+  }
+
+  /** The socket as upload flow control sees it: its pause and resume are one reason among others here. */
+  private uploadFlow(): FlowSocket {
+    const holds = this.holds;
+    const hold = (on: boolean): void => this.hold("upload", on);
+    return {
+      bufferedAmount: 0,
+      get isPaused() {
+        return holds.has("upload");
+      },
+      send: () => undefined,
+      pause: () => hold(true),
+      resume: () => hold(false),
+    };
   }
 
   /** Bookkeeping must never take a connection (or the daemon) down: a failure is logged and the work goes on. */
@@ -88,11 +140,11 @@ export class ClientSession {
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
-      const frame = decodeBinaryFrame(data);
-      if (this.clientId === undefined || !frame.ok || !this.upstream.data(frame.message.id, frame.message.data)) {
-        const why = frame.ok ? `no upload is open with id ${frame.message.id}` : frame.error;
-        void this.send({ type: "ERROR", code: ErrorCode.BadMessage, message: `binary frame refused: ${why}` });
+      if (this.clientId === undefined) {
+        void this.send({ type: "ERROR", code: ErrorCode.BadMessage, message: "binary frame refused: send HELLO first" });
+        return;
       }
+      this.enqueue({ binary: true, data });
       return;
     }
     const decoded = decodeFromClient(data.toString("utf8"));
@@ -107,11 +159,71 @@ export class ClientSession {
       void this.send({ type: "ERROR", id: msg.id, code: ErrorCode.NotReady, message: "send HELLO first" });
       return;
     }
-    this.handle(msg).catch((err: unknown) => {
-      const pe = toProtocolError(err);
-      if (pe.code === ErrorCode.Internal) this.ctx.logger.warn(`request ${msg.type} failed: ${pe.message}`);
-      void this.send(pe.toWire(msg.id));
-    });
+    this.enqueue({ binary: false, msg });
+  }
+
+  /** Frames wait in arrival order; a connection that sends more than it lets the daemon answer is told so. */
+  private enqueue(item: Queued): void {
+    if (this.queue.length >= MAX_QUEUED_FRAMES) {
+      const message = `this connection has ${MAX_QUEUED_FRAMES} frames waiting; wait for answers before sending more`;
+      if (!item.binary && item.msg.type === "UPSTREAM_FILE") this.upstream.refuse(item.msg.id);
+      void this.send(item.binary ? { type: "ERROR", code: ErrorCode.Busy, message } : { type: "ERROR", id: item.msg.id, code: ErrorCode.Busy, message });
+      return;
+    }
+    this.queue.push(item);
+    this.drain();
+  }
+
+  /**
+   * Handles waiting frames in order while fewer than {@link MAX_ACTIVE_REQUESTS} requests are in progress. A request
+   * is in progress until its answer is handed to the network, so a client that does not read its answers soon has
+   * its requests wait here; while any wait, the socket is not read, and TCP holds that client back alone.
+   */
+  private drain(): void {
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (!next.binary && this.active >= MAX_ACTIVE_REQUESTS) break;
+      this.queue.shift();
+      if (next.binary) this.onData(next.data);
+      else this.start(next.msg);
+    }
+    this.hold("queue", this.queue.length > 0);
+  }
+
+  private onData(data: Buffer): void {
+    const frame = decodeBinaryFrame(data);
+    if (!frame.ok || !this.upstream.data(frame.message.id, frame.message.data)) {
+      const why = frame.ok ? `no upload is open with id ${frame.message.id}` : frame.error;
+      void this.send({ type: "ERROR", code: ErrorCode.BadMessage, message: `binary frame refused: ${why}` });
+    }
+  }
+
+  private start(msg: ClientRequest): void {
+    this.active++;
+    this.handle(msg)
+      .catch((err: unknown) => {
+        const pe = this.wireError(err, msg.type);
+        return this.send(pe.toWire(msg.id));
+      })
+      .finally(() => {
+        this.active--;
+        this.drain();
+      })
+      .catch(() => undefined);
+  }
+
+  /**
+   * What R is told about a failure. Refusals keep their code and sentence (which name only wire paths); a failure
+   * on E is logged here in full and reported to R without E's paths or system details. Name problems a peer can
+   * cause become a refusal of that request, not an INTERNAL error.
+   */
+  private wireError(err: unknown, what: string): ProtocolError {
+    if (err instanceof ProtocolError && err.code !== ErrorCode.Internal) return err;
+    const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+    const peer = errno === undefined ? undefined : PEER_ERRNO[errno];
+    if (peer !== undefined) return new ProtocolError(ErrorCode.BadPath, peer);
+    this.ctx.logger.warn(`request ${what} failed: ${toProtocolError(err).message}`);
+    return new ProtocolError(ErrorCode.Internal, `the daemon could not complete ${what}${errno ? ` (${errno})` : ""}; its log on E has the details`);
   }
 
   // The handshake (docs/protocol.md section 3): nothing but CHALLENGE goes out before the client's proof is verified.
@@ -178,7 +290,7 @@ export class ClientSession {
         const abs = await new SafeRoot(root.root).resolve(msg.path).catch((err: unknown) => {
           throw isUnreadable(err) ? new ProtocolError(ErrorCode.Unreadable, `${msg.root}/${msg.path}: a folder on the way cannot be read on E`) : err;
         });
-        const sent = await sendFileFrames(abs, msg.id, (frame) => sendWithBackpressure(this.ws, frame)).catch((err: unknown) => {
+        const sent = await sendFileFrames(abs, msg.id, (frame) => this.sendFrame(frame)).catch((err: unknown) => {
           throw err instanceof ProtocolError ? new ProtocolError(err.code, `${msg.root}/${msg.path}: ${err.message}`) : err;
         });
         this.totals.files++;

@@ -29,7 +29,8 @@ export function refuse(socket: Duplex, status: string, body: string): void {
  */
 export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext, "token">): Promise<RunningServer> {
   const session: SessionContext = { ...ctx, token: opts.token };
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  // zync uses no WebSocket subprotocol: none is ever agreed to (an upgrade asking for one is refused below).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, handleProtocols: () => false });
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { "Content-Type": "text/plain" }).end("zync daemon: connect with zync-client\n");
   });
@@ -37,6 +38,10 @@ export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext,
     socket.on("error", () => undefined);
     // Checks of the upgrade request itself (headers, subprotocols) go here, each refusing with `refuse(...)`.
     // An Authorization header (a protocol-1 client) is ignored: its HELLO gets VERSION_MISMATCH.
+    if (req.headers["sec-websocket-protocol"] !== undefined) {
+      refuse(socket, "400 Bad Request", "zync: no WebSocket subprotocol is used; connect without one\n");
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, session, req.socket.remoteAddress));
   });
   await new Promise<void>((resolve, reject) => {

@@ -90,6 +90,12 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (root, path)
   ) WITHOUT ROWID;
   `,
+  `
+  -- A session under review: the pid of the zync-apply holding it and until when its lease runs (renewed while
+  -- it runs). No new offer aborts a session whose lease is live.
+  ALTER TABLE upstream_sessions ADD COLUMN review_pid INTEGER;
+  ALTER TABLE upstream_sessions ADD COLUMN review_until INTEGER;
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

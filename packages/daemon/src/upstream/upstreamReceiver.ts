@@ -6,11 +6,19 @@ import {
   type FromServerMessage,
   type PrepareUpstream,
 } from "@zync/protocol";
-import { InboundFlow, TempFile, type FlowSocket } from "@zync/node";
+import { InboundFlow, TempFile, type FlowSocket, type IgnoreRules } from "@zync/node";
 import { reviewSession } from "./reviewSession.js";
+import { unservedReason } from "./servedPaths.js";
+import { SessionStateError } from "./sessionStates.js";
 import type { StagingStore } from "./stagingStore.js";
 
 type Upload = { session: number; path: string; hash: string; temp: Promise<TempFile>; chain: Promise<void> };
+
+/** Uploads one connection may have open at once (each holds a file open on E). */
+export const MAX_OPEN_UPLOADS = 16;
+
+/** A served root as upstream needs it: its folder on E and the rules E serves it by. */
+export type UpstreamRoot = { abs: string; rules: IgnoreRules | undefined };
 
 /**
  * The daemon's half of upstream for one connection: creates or resumes sessions, receives each file into the
@@ -22,20 +30,32 @@ export class UpstreamReceiver {
   private readonly refused = new Set<number>();
   private readonly inbound: InboundFlow;
   private readonly staging: StagingStore;
-  private readonly rootPath: (name: string) => string | undefined;
+  private readonly rootOf: (name: string) => UpstreamRoot | undefined;
 
-  constructor(ws: FlowSocket, staging: StagingStore, rootPath: (name: string) => string | undefined) {
+  constructor(ws: FlowSocket, staging: StagingStore, rootOf: (name: string) => UpstreamRoot | undefined) {
     this.inbound = new InboundFlow(ws);
     this.staging = staging;
-    this.rootPath = rootPath;
+    this.rootOf = rootOf;
   }
 
+  /**
+   * Stages an offer. Refused whole, before anything is stored, when a path appears twice or when E does not serve
+   * one of its paths (ignored by E's rules, or inside a .git folder): the refusal reads the same whether or not
+   * the path exists on E, since E's disk is not looked at.
+   */
   prepare(msg: PrepareUpstream, clientId: string): FromServerMessage {
-    if (this.rootPath(msg.root) === undefined) throw new ProtocolError(ErrorCode.UnknownRoot, `the daemon does not serve a root named ${JSON.stringify(msg.root)}`);
+    const root = this.rootOf(msg.root);
+    if (root === undefined) throw new ProtocolError(ErrorCode.UnknownRoot, `the daemon does not serve a root named ${JSON.stringify(msg.root)}`);
     const paths = new Set<string>();
     for (const c of msg.changes) {
       if (paths.has(c.path)) throw new ProtocolError(ErrorCode.BadMessage, `${c.path} appears twice in the session`);
       paths.add(c.path);
+    }
+    if (root.rules !== undefined) {
+      for (const c of msg.changes) {
+        const why = unservedReason(root.rules, c);
+        if (why !== undefined) throw new ProtocolError(ErrorCode.BadPath, `offer refused: ${why}; leave it out of the push (for example with --ignore)`);
+      }
     }
     const { session, need } = this.staging.prepare(msg.key, clientId, msg.root, msg.changes);
     return { type: "UPSTREAM_READY", id: msg.id, session: session.id, status: session.status, need };
@@ -52,13 +72,21 @@ export class UpstreamReceiver {
   }
 
   private startFileOrThrow(id: number, sessionId: number, path: string, clientId: string): void {
+    if (this.uploads.size >= MAX_OPEN_UPLOADS) {
+      throw new ProtocolError(ErrorCode.Busy, `this connection already has ${MAX_OPEN_UPLOADS} uploads open; end one before starting another`);
+    }
     const session = this.receiving(sessionId, clientId);
-    const change = this.staging.changes(session).find((c) => c.path === path);
+    const change = this.staging.change(session, path);
     if (change?.state.kind !== "file") throw new ProtocolError(ErrorCode.BadSession, `${path} is not a file of session ${sessionId}`);
     if (this.uploads.has(id)) throw new ProtocolError(ErrorCode.BadMessage, `request id ${id} is already in use`);
     const temp = TempFile.create(this.staging.sessionDir(session));
     temp.catch(() => undefined);
     this.uploads.set(id, { session, path, hash: change.state.hash, temp, chain: Promise.resolve() });
+  }
+
+  /** Marks an upload id as refused without looking at it (its start was turned away), so its frames are dropped. */
+  refuse(id: number): void {
+    this.refused.add(id);
   }
 
   /** Takes one data frame; false when no upload has this id (frames of a refused upload are dropped). */
@@ -80,12 +108,15 @@ export class UpstreamReceiver {
       const got = await temp.finish({ mode: 0o600, mtimeMs: Date.now(), fsync: true });
       if (got.size !== size || got.hash !== hash) throw new ProtocolError(ErrorCode.ContentMismatch, `${up.path} arrived damaged`);
       if (hash !== up.hash) throw new ProtocolError(ErrorCode.ContentMismatch, `${up.path} changed on R after it was offered; run the upstream again`);
+      // The session may have been aborted by a newer offer or rejected on E while the bytes arrived.
+      const now = this.staging.owner(up.session)?.status;
+      if (now !== SessionStatus.Receiving) throw stopped(up.session, now);
       await temp.commit(this.staging.blobPath(up.session, hash));
     } catch (err) {
-      await temp.discard();
+      await temp.discard().catch(() => undefined);
       throw err;
     }
-    this.staging.markStaged(up.session, hash);
+    if (!this.staging.markStaged(up.session, hash)) throw stopped(up.session, this.staging.owner(up.session)?.status);
     return { type: "UPSTREAM_STORED", id, path: up.path };
   }
 
@@ -96,10 +127,12 @@ export class UpstreamReceiver {
     try {
       done = this.staging.finalize(sessionId);
     } catch (err) {
-      throw new ProtocolError(ErrorCode.BadSession, (err as Error).message);
+      if (err instanceof SessionStateError) throw new ProtocolError(ErrorCode.BadSession, err.message);
+      throw err;
     }
-    const rootAbs = this.rootPath(done.root);
-    const conflicts = rootAbs === undefined ? 0 : (await reviewSession(this.staging, sessionId, rootAbs)).filter((c) => c.decision === "conflict").length;
+    const root = this.rootOf(done.root);
+    // Counted without looking at paths E does not serve (there are none in a staged session, unless E's rules changed).
+    const conflicts = root === undefined ? 0 : (await reviewSession(this.staging, sessionId, root.abs, root.rules)).filter((c) => c.decision === "conflict" && c.refused === undefined).length;
     return { type: "UPSTREAM_DONE", id, session: sessionId, status: done.status, changes: done.changes, conflicts };
   }
 
@@ -111,7 +144,7 @@ export class UpstreamReceiver {
   }
 
   private receiving(sessionId: number, clientId: string): number {
-    const s = this.staging.get(sessionId);
+    const s = this.staging.owner(sessionId);
     if (s?.clientId !== clientId) throw new ProtocolError(ErrorCode.BadSession, `no upstream session ${sessionId} of this client`);
     if (s.status !== SessionStatus.Receiving) {
       throw new ProtocolError(ErrorCode.BadSession, `session ${sessionId} is not receiving content (it is ${s.status})`);
@@ -119,4 +152,8 @@ export class UpstreamReceiver {
     if (!existsSync(this.staging.sessionDir(sessionId))) throw new ProtocolError(ErrorCode.BadSession, `session ${sessionId} has no folder`);
     return sessionId;
   }
+}
+
+function stopped(session: number, status: string | undefined): ProtocolError {
+  return new ProtocolError(ErrorCode.BadSession, `session ${session} stopped receiving content (it is ${status ?? "gone"})`);
 }

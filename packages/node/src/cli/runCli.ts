@@ -1,3 +1,5 @@
+import { escapeControl } from "./format.js";
+
 /** Exit codes shared by zync's commands. Documented in the README. */
 export const ExitCode = {
   Ok: 0,
@@ -44,13 +46,14 @@ export function runCli(name: string, main: () => Promise<number | void>): void {
       process.exitCode = code ?? 0;
     },
     (err: unknown) => {
+      // A sentence may quote what the other side sent: it is printed escaped.
       if (err instanceof ExitError) {
-        process.stderr.write(`${name}: ${err.message}\n`);
+        process.stderr.write(`${name}: ${escapeControl(err.message)}\n`);
         process.exitCode = err.exitCode;
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`${name}: ${message}\n`);
+      process.stderr.write(`${name}: ${escapeControl(message)}\n`);
       if (process.env.ZYNC_DEBUG === "1" && err instanceof Error) process.stderr.write(`${err.stack}\n`);
       process.exitCode = ExitCode.Failure;
     },

@@ -29,6 +29,37 @@ export const DEFAULT_IGNORES: readonly string[] = [
   ".DS_Store",
 ];
 
+/**
+ * True when a path is a `.git` folder or lies inside one, at any depth. Such paths are never synced in either
+ * direction: a repository's hooks and config run code and hold credentials. Compared without regard to case, so
+ * `.GIT` on a case-insensitive disk is the same folder. No `!` pattern can re-include them.
+ */
+export function isInsideGitDir(rel: string): boolean {
+  return rel.split("/").some((segment) => segment.toLowerCase() === ".git");
+}
+
+/** The pattern lines of a gitignore-syntax text that have an effect (no blanks, no comments). */
+function patternLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/(?<!\\)\s+$/, ""))
+    .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/**
+ * True when replacing an ignore file's content `before` with `after` (undefined: no file) could make something
+ * that was ignored be synced: a pattern line is removed, or a `!` line (which re-includes) is added. Adding plain
+ * patterns only ever ignores more, so that is the one change that is certainly not a widening.
+ */
+export function mayWidenIgnores(before: string | undefined, after: string | undefined): boolean {
+  const old = patternLines(before ?? "");
+  const now = patternLines(after ?? "");
+  const kept = new Set(now);
+  if (old.some((l) => !kept.has(l))) return true;
+  const had = new Set(old);
+  return now.some((l) => !had.has(l) && l.startsWith("!"));
+}
+
 /** Decides which relative paths of one root are left out of sync. */
 export type IgnoreRules = {
   /** True when the path (a directory when `isDir`) is ignored. */
@@ -54,8 +85,8 @@ export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = []):
       ig = build();
     },
     ignores(rel, isDir) {
-      // The temp folder is ours whatever a .zyncignore says.
-      if (rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`)) return true;
+      // The temp folder is ours and a repository's .git is never synced, whatever a .zyncignore says.
+      if (rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`) || isInsideGitDir(rel)) return true;
       return ig.ignores(isDir ? `${rel}/` : rel);
     },
   };

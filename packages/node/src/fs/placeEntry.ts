@@ -29,7 +29,7 @@ export async function placeDir(abs: string, mode: number): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
   }
-  chmodSync(abs, mode & 0o7777);
+  chmodSync(abs, mode & 0o777);
 }
 
 /** Replaces whatever is at `abs` with a symlink to `target`, atomically. */
@@ -39,7 +39,7 @@ export async function placeSymlink(rootAbs: string, abs: string, target: string)
 
 /** Sets a file's permission bits and mtime in place (content already matches). */
 export async function retouchFile(abs: string, mode: number, mtimeMs: number): Promise<void> {
-  chmodSync(abs, mode & 0o7777);
+  chmodSync(abs, mode & 0o777);
   await setMtime(abs, mtimeMs);
 }
 

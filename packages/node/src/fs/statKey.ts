@@ -37,7 +37,7 @@ export function statKeyOf(st: Stats, takenMs = Date.now()): StatKey | undefined 
     mtimeMs: Math.trunc(st.mtimeMs),
     ctimeMs: st.ctimeMs,
     ino: st.ino,
-    mode: st.mode & 0o7777,
+    mode: st.mode & 0o777,
     takenMs,
   };
 }

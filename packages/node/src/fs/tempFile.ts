@@ -103,7 +103,7 @@ export class TempFile {
     this.fd = undefined;
     let key: StatKey;
     try {
-      fchmodSync(fd, opts.mode & 0o7777);
+      fchmodSync(fd, opts.mode & 0o777);
       futimesSync(fd, secondsOf(opts.mtimeMs), secondsOf(opts.mtimeMs));
       if (opts.fsync) fsyncSync(fd);
       key = statKeyOfFd(fd);

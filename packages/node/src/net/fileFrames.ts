@@ -52,7 +52,7 @@ export async function sendFileFrames(absPath: string, id: number, send: (frame: 
     if (size !== before.size || changedBetween(before, after)) {
       throw new ProtocolError(ErrorCode.ChangedWhileReading, "the file changed on E while it was being read; its newer state will be recorded");
     }
-    return { size, hash: hasher.digest(), mode: before.mode & 0o7777, mtimeMs: Math.trunc(before.mtimeMs) };
+    return { size, hash: hasher.digest(), mode: before.mode & 0o777, mtimeMs: Math.trunc(before.mtimeMs) };
   } finally {
     closeSync(fd);
   }
