@@ -69,13 +69,11 @@ export async function newFile(path: string, text: string, mode = 0o644): Promise
 }
 
 /**
- * Sends HELLO with a client id of the test's choosing (a hostile one, say) and waits for WELCOME. The one place a
- * test writes HELLO itself; {@link RawSocket.hello} sends the reference client's.
+ * Runs the handshake on a socket opened without a token, with a client id of the test's choosing (a hostile
+ * one, say), and resolves with WELCOME.
  */
-export async function helloAs(sock: RawSocket, clientId: string): Promise<Record<string, unknown>> {
-  const { reply } = await sock.exchange({ type: "HELLO", versions: [1], clientId });
-  if (reply.type !== "WELCOME") throw new Error(`HELLO was answered with ${JSON.stringify(reply)}`);
-  return reply;
+export async function helloAs(sock: RawSocket, token: string, clientId: string): Promise<Record<string, unknown>> {
+  return sock.authenticate(token, { clientId });
 }
 
 /**

@@ -240,10 +240,10 @@ describe("a hostile peer: what the reviewer sees", () => {
     const NAMES = ["a\rb.txt", "\x1b[2Khidden.txt", "osc\x1b]0;title\x07.txt", "c1\u009b31m.txt", "bidi\u202etxt.exe", "del\x7f.txt", "nl\nname.txt"];
     const CLIENT = "evil\x1b]0;pwned\x07\u009b2K\r-client";
     await withUpstreamPair(START, async ({ db, daemon, apply }) => {
-      const sock = await RawSocket.open(daemon.url, readToken(daemon.tokenFile));
+      const sock = await RawSocket.open(daemon.url, undefined);
       let session: number;
       try {
-        await helloAs(sock, CLIENT);
+        await helloAs(sock, readToken(daemon.tokenFile), CLIENT);
         session = (await stageOffer(sock, "code", await Promise.all(NAMES.map((n) => newFile(n, `${JSON.stringify(n)}\n`))))).session;
       } finally {
         await sock.close();

@@ -64,7 +64,8 @@ function daemonContent(conn: DaemonConnection, root: string): ContentSource {
     classify: (err) => {
       if (err instanceof ConnectionError) return { kind: "fatal" };
       if (err instanceof RemoteError) {
-        if (err.code === ErrorCode.NotFound) return { kind: "gone" };
+        // Gone, or a folder on the way on E is no longer one: either way a later change describes the path.
+        if (err.code === ErrorCode.NotFound || err.code === ErrorCode.BadPath) return { kind: "gone" };
         if (err.code === ErrorCode.ChangedWhileReading) return { kind: "torn" };
         if (err.code === ErrorCode.Unreadable) return { kind: "skip", reason: "E may not read it" };
         return { kind: "unplaceable", reason: `E could not send it (${err.code})` };

@@ -91,6 +91,8 @@ describe("contentLosingDeletions: renames and moved folders lose nothing", () =>
     ["real deletions count", [["src/a", DELETED], ["src/b", DELETED]], 2],
     ["one copy arriving covers one deletion only", [["src/a", DELETED], ["x", fileState(H1)], ["src/b", DELETED]], 1],
     ["deleting a path R never had loses nothing", [["other", DELETED]], 0],
+    ["a moved folder whose files were edited on the way: as many files arrive as go", [["src/a", DELETED], ["src/b", DELETED], ["lib/a", fileState("4444444444444444")], ["lib/b", fileState("5555555555555555")]], 0],
+    ["a file R holds replaced by a folder counts as going", [["src/a", dirState()]], 1],
   ] as const)("%s", (_what, changes, expected) => {
     expect(contentLosingDeletions(changes.map(([path, state]) => ({ path, state })), baseOf)).toBe(expected);
   });

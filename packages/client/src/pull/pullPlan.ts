@@ -105,22 +105,32 @@ export function adoptPlacement(placed: EntryState, local: EntryState): boolean {
 }
 
 /**
- * Deletions in a pull that lose content R holds: files R received from E that the pull deletes, minus those
- * whose content the same pull brings back under another name (a rename or a moved folder loses nothing).
+ * How many of the files R holds a pull really loses: files R received from E that it deletes, minus those whose
+ * content the same pull brings back under another name (a rename or a moved folder), and never more than the
+ * net fall in the number of files R holds (a moved folder whose files were also edited on the way loses
+ * nothing either: as many files arrive as go).
  */
 export function contentLosingDeletions(changes: readonly Pick<Change, "path" | "state">[], baseOf: (path: string) => EntryState | undefined): number {
   const arriving = new Map<string, number>();
-  for (const c of changes) if (c.state.kind === "file") arriving.set(c.state.hash, (arriving.get(c.state.hash) ?? 0) + 1);
+  let added = 0;
+  let deleted = 0;
+  for (const c of changes) {
+    if (c.state.kind !== "file") continue;
+    arriving.set(c.state.hash, (arriving.get(c.state.hash) ?? 0) + 1);
+    if (baseOf(c.path)?.kind !== "file") added++;
+  }
   let lost = 0;
   for (const c of changes) {
-    if (c.state.kind !== "deleted") continue;
+    if (c.state.kind === "file") continue;
     const base = baseOf(c.path);
     if (base?.kind !== "file") continue;
+    // A file R holds that becomes a folder, a link or nothing is gone as a file.
+    deleted++;
     const left = arriving.get(base.hash) ?? 0;
     if (left > 0) arriving.set(base.hash, left - 1);
     else lost++;
   }
-  return lost;
+  return Math.min(lost, Math.max(0, deleted - added));
 }
 
 /** A case-only rename on E (`readme.md` → `README.md`, or a folder's), to be done as a rename on a case-folding R. */

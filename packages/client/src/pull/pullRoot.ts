@@ -97,8 +97,8 @@ function guardDeletions(ctx: PullContext, policy: PullPolicy, changes: readonly 
   if (policy.allowMassDelete) return;
   const files = ctx.store.bases(ctx.name).filter((b) => b.state.kind === "file");
   const held = new Map(files.map((b) => [b.path, b.state]));
-  const deleting = contentLosingDeletions(changes, (path) => held.get(path));
-  if (!isMassDeletion(deleting, files.length, policy.maxDeleteShare)) return;
+  if (!isMassDeletion(contentLosingDeletions(changes, (path) => held.get(path)), files.length, policy.maxDeleteShare)) return;
+  const deleting = changes.filter((c) => c.state.kind !== "file" && held.has(c.path)).length;
   const message = `this pull would delete ${deleting} of the ${files.length} files R holds in ${ctx.name} (more than ${Math.round(policy.maxDeleteShare * 100)}%); nothing was changed. If E really lost them on purpose, run again with --allow-mass-delete`;
   if (ctx.dryRun) ctx.logger.warn(`a real pull would refuse: ${message}`);
   else throw new MassDeleteError(message);
