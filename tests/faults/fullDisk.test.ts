@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { existsSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { writePatternFile } from "../helpers/bigFile.js";
-import { runClientOnce, startTestDaemon, type TestDaemon } from "../helpers/bins.js";
+import { BIN, runBin, runClientOnce, startTestDaemon, type TestDaemon } from "../helpers/bins.js";
 import { treeDiff } from "../helpers/faultRig.js";
 import { makeExt4, titled } from "../helpers/loopFs.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
@@ -46,10 +46,17 @@ describe("a full disk on R", () => {
         writeFileSync(`${e}/a.txt`, "a changed on E\n");
 
         const full = await waitForDaemonThenPull(daemon, clientDb, r, e);
+        // Each path that did not fit is named once with the reason, the run ends with one sentence, and what fitted landed.
         expect(full.code).toBe(1);
         expect(full.stderr).not.toContain("    at ");
-        expect(full.stderr.trim().split("\n")).toHaveLength(1);
-        expect(full.stderr).toMatch(/^zync-client: .*(no space|disk is full|ENOSPC)/i);
+        const lines = full.stderr.trim().split("\n");
+        expect(lines[lines.length - 1]).toMatch(/^zync-client: \d+ path\(s\) could not be written on R \(first: code\/.*: R's disk is full\); everything else is in step$/);
+        for (const line of lines.slice(0, -1)) expect(line).toMatch(/^zync-client: warning: not written: code\/.*: R's disk is full;/);
+        expect(readFileSync(`${r}/a.txt`, "utf8")).toBe("a changed on E\n");
+        const status = await runBin(BIN.client, ["status", "--db", clientDb, "--json"]);
+        const notWritten = (JSON.parse(status.stdout) as { notWritten: { path: string; reason: string }[] }).notWritten;
+        expect(notWritten.length).toBe(lines.length - 1);
+        expect(notWritten.every((u) => u.path.startsWith("big/") && u.reason === "R's disk is full")).toBe(true);
 
         // Every file at a final name is whole: what R held before, or E's new content.
         const eNow = snapshotTree(e);

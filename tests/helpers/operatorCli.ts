@@ -1,3 +1,4 @@
+import type { ClientStatus } from "@zync/client";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { expect } from "@jest/globals";
@@ -48,13 +49,8 @@ export function jsonOf<T>(run: BinRun, what: string): T {
   return JSON.parse(run.stdout) as T;
 }
 
-/** `zync-client status --json` as printed. */
-export type ClientStatusJson = {
-  daemon: { url: string; reachable: boolean; head?: number; error?: string };
-  roots: { name: string; path?: string; cursor: number; behind?: number; pendingUpstream?: number }[];
-  lastSync: string | null;
-  conflicts: { root: string; path: string; detected: string }[];
-};
+/** `zync-client status --json` as printed: the product's own type. */
+export type ClientStatusJson = ClientStatus;
 
 /** One row of `zync-client log --json`. */
 export type ClientRunJson = {

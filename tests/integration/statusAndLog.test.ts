@@ -67,11 +67,12 @@ describe("zync-client status", () => {
 
       const s = await p.status();
       expect(s.daemon).toEqual({ url: p.daemon.url, reachable: true, head });
-      expect(s.roots).toEqual([{ name: "code", path: p.r, cursor: head, behind: 0, pendingUpstream: 0 }]);
+      expect(s.roots).toEqual([{ name: "code", path: p.r, cursor: head, behind: 0, pendingUpstream: 0, caseInsensitive: false, keepsModes: true }]);
       expect(isIso(s.lastSync)).toBe(true);
       expect(Date.parse(s.lastSync!)).toBeGreaterThanOrEqual(started - 1000);
       expect(Date.parse(s.lastSync!)).toBeLessThanOrEqual(Date.now() + 1000);
       expect(s.conflicts).toEqual([]);
+      expect(s.notWritten).toEqual([]);
 
       // Naming the roots gives the same answer.
       const named = await clientStatusJson(p.clientDb, { server: p.daemon.url, tokenFile: p.daemon.tokenFile, dirs: [`code:${p.r}`] });
@@ -96,7 +97,7 @@ describe("zync-client status", () => {
 
       const c = await p.status();
       expect(c.daemon).toEqual({ url: p.daemon.url, reachable: true, head: newHead });
-      expect(c.roots).toEqual([{ name: "code", path: p.r, cursor: newHead, behind: 0, pendingUpstream: 3 }]);
+      expect(c.roots).toEqual([{ name: "code", path: p.r, cursor: newHead, behind: 0, pendingUpstream: 3, caseInsensitive: false, keepsModes: true }]);
       expect(c.conflicts).toHaveLength(1);
       expect(c.conflicts[0]).toMatchObject({ root: "code", path: "shared.txt" });
       expect(isIso(c.conflicts[0]!.detected)).toBe(true);
@@ -122,7 +123,7 @@ describe("zync-client status", () => {
       expect(down.daemon.url).toBe(p.daemon.url);
       expect(down.daemon.head).toBeUndefined();
       expect(down.daemon.error).toMatch(/cannot reach/);
-      expect(down.roots).toEqual([{ name: "code", path: p.r, cursor: up.roots[0]!.cursor, pendingUpstream: 0 }]);
+      expect(down.roots).toEqual([{ name: "code", path: p.r, cursor: up.roots[0]!.cursor, pendingUpstream: 0, caseInsensitive: false, keepsModes: true }]);
       expect(down.lastSync).toBe(up.lastSync);
 
       const human = await runBin(BIN.client, ["status", "--db", p.clientDb, "--server", p.daemon.url, "--token-file", p.daemon.tokenFile]);

@@ -8,9 +8,20 @@ import { scanUpstream } from "../upstream/scanUpstream.js";
 /** What `zync-client status` reports. */
 export type ClientStatus = {
   daemon: { url: string; reachable: boolean; head?: number; error?: string };
-  roots: { name: string; path: string | undefined; cursor: number; behind?: number; pendingUpstream?: number }[];
+  roots: {
+    name: string;
+    path: string | undefined;
+    cursor: number;
+    behind?: number;
+    pendingUpstream?: number;
+    /** How the root's filesystem was found at the last pull: does it ignore case, does it keep permission bits. */
+    caseInsensitive: boolean;
+    keepsModes: boolean;
+  }[];
   lastSync: string | null;
   conflicts: { root: string; path: string; detected: string }[];
+  /** Paths E changed that R could not write (a full disk, a name R cannot hold), tried again at every pull. */
+  notWritten: { root: string; path: string; reason: string; since: string }[];
 };
 
 /**
@@ -39,7 +50,16 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
     for (const d of known) {
       const cursor = cursors.find((c) => c.root === d.name)?.seq ?? 0;
       const pending = existsSync(d.abs) ? (await scanUpstream(store, d.name, d.abs, loadIgnoreRules(d.abs, ignore))).length : undefined;
-      roots.push({ name: d.name, path: d.abs, cursor, ...(daemon.head !== undefined ? { behind: Math.max(0, daemon.head - cursor) } : {}), ...(pending !== undefined ? { pendingUpstream: pending } : {}) });
+      const traits = store.traits(d.name);
+      roots.push({
+        name: d.name,
+        path: d.abs,
+        cursor,
+        ...(daemon.head !== undefined ? { behind: Math.max(0, daemon.head - cursor) } : {}),
+        ...(pending !== undefined ? { pendingUpstream: pending } : {}),
+        caseInsensitive: traits.foldsCase,
+        keepsModes: traits.keepsModes,
+      });
     }
     const last = store.lastGoodPull();
     return {
@@ -47,6 +67,7 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
       roots,
       lastSync: last?.endedAt ? new Date(last.endedAt).toISOString() : null,
       conflicts: store.conflicts().map((c) => ({ root: c.root, path: c.path, detected: new Date(c.detectedAt).toISOString() })),
+      notWritten: store.unplaced().map((u) => ({ root: u.root, path: u.path, reason: u.reason, since: new Date(u.at).toISOString() })),
     };
   } finally {
     store.close();
@@ -60,12 +81,17 @@ export function printStatus(s: ClientStatus, out: (line: string) => void): void 
   for (const r of s.roots) {
     const behind = r.behind === undefined ? "" : r.behind === 0 ? ", up to date" : `, ${r.behind} change(s) behind at most`;
     const up = r.pendingUpstream ? `, ${r.pendingUpstream} change(s) of R's own not pushed upstream` : "";
-    out(`root ${e(r.name)}: ${e(r.path ?? "(folder unknown)")}, cursor ${r.cursor}${behind}${up}`);
+    const fs = [r.caseInsensitive ? "ignores case" : "", r.keepsModes ? "" : "keeps no permission bits"].filter(Boolean).join(", ");
+    out(`root ${e(r.name)}: ${e(r.path ?? "(folder unknown)")}, cursor ${r.cursor}${behind}${up}${fs ? ` (its filesystem ${fs})` : ""}`);
   }
   out(`last successful pull: ${s.lastSync ? formatTime(Date.parse(s.lastSync)) : "never"}`);
   if (s.conflicts.length === 0) out("conflicts: none");
   else {
     out(`conflicts: ${s.conflicts.length}`);
     for (const c of s.conflicts) out(`  ${e(`${c.root}/${c.path}`)} (since ${formatTime(Date.parse(c.detected))})`);
+  }
+  if (s.notWritten.length > 0) {
+    out(`not written on R: ${s.notWritten.length} (tried again at every pull)`);
+    for (const u of s.notWritten) out(`  ${e(`${u.root}/${u.path}`)}: ${e(u.reason)} (since ${formatTime(Date.parse(u.since))})`);
   }
 }

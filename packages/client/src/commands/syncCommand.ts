@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { ExitCode, ExitError, lockDatabase, UsageError, type Logger, type NamedDir } from "@zync/node";
+import { escapeControl, ExitCode, ExitError, lockDatabase, terminalJson, UsageError, type Logger, type NamedDir } from "@zync/node";
 import { ConnectionError, RemoteError } from "../daemonConnection.js";
 import { formatBytes } from "@zync/node";
 import type { RunReport } from "../pull/runReport.js";
@@ -82,7 +82,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
       const unplaced = store.unplaced().filter((u) => mine(u.root));
       if (req.json) {
         const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })) };
-        process.stdout.write(`${JSON.stringify(json)}\n`);
+        process.stdout.write(`${terminalJson(json, 0)}\n`);
       } else {
         reportRun(report, opts, new Set());
         if (open.length === 0 && unplaced.length === 0) req.logger.info(`up to date with ${req.url}`);
@@ -108,10 +108,10 @@ export async function runSync(req: SyncRequest): Promise<number> {
 
 function printPreview(report: RunReport, req: SyncRequest): number {
   if (req.json) {
-    process.stdout.write(`${JSON.stringify({ dryRun: true, changes: report.preview })}\n`);
+    process.stdout.write(`${terminalJson({ dryRun: true, changes: report.preview }, 0)}\n`);
     return ExitCode.Ok;
   }
-  for (const p of report.preview) process.stdout.write(`would ${p.action === "conflict" ? "flag as conflict" : p.action} ${p.path}${p.size ? ` (${formatBytes(p.size)})` : ""}\n`);
+  for (const p of report.preview) process.stdout.write(`would ${p.action === "conflict" ? "flag as conflict" : p.action} ${escapeControl(p.path)}${p.size ? ` (${formatBytes(p.size)})` : ""}\n`);
   const count = (a: string): number => report.preview.filter((p) => p.action === a).length;
   const bytes = report.preview.filter((p) => p.action !== "delete" && p.action !== "conflict").reduce((n, p) => n + p.size, 0);
   process.stdout.write(`dry run: ${count("add")} to add, ${count("change")} to change, ${count("delete")} to delete, ${count("conflict")} in conflict, ${formatBytes(bytes)} to fetch; nothing was changed\n`);
@@ -128,9 +128,9 @@ async function push(req: SyncRequest): Promise<number> {
   try {
     if (req.dryRun) {
       const lines = await previewPush(store, req.dirs, req.ignore, req.policy.paths);
-      if (req.json) process.stdout.write(`${JSON.stringify({ dryRun: true, changes: lines })}\n`);
+      if (req.json) process.stdout.write(`${terminalJson({ dryRun: true, changes: lines }, 0)}\n`);
       else {
-        for (const l of lines) process.stdout.write(`would push: ${l.action} ${l.path}${l.size ? ` (${formatBytes(l.size)})` : ""}${l.conflict ? " — E changed it too when R last pulled" : ""}\n`);
+        for (const l of lines) process.stdout.write(`would push: ${l.action} ${escapeControl(l.path)}${l.size ? ` (${formatBytes(l.size)})` : ""}${l.conflict ? " — E changed it too when R last pulled" : ""}\n`);
         process.stdout.write(`dry run: ${lines.length} change(s) would be offered to E; nothing was sent\n`);
       }
       return ExitCode.Ok;
@@ -144,7 +144,7 @@ async function push(req: SyncRequest): Promise<number> {
       const results = await pushAll(conn, store, req.dirs, req.ignore, req.logger, req.policy.paths).catch(rethrow);
       const bytes = results.reduce((n, r) => n + r.bytes, 0);
       store.endRun(run, { files: results.reduce((n, r) => n + (r.fresh ? r.changes : 0), 0), deleted: 0, bytes, conflicts: results.reduce((n, r) => n + r.conflicts, 0) });
-      if (req.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+      if (req.json) process.stdout.write(`${terminalJson(results, 0)}\n`);
     } catch (err) {
       store.endRun(run, { files: 0, deleted: 0, bytes: 0, conflicts: 0, error: err instanceof Error ? err.message : String(err) });
       throw err;

@@ -236,7 +236,9 @@ async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: Pag
     try {
       fetched.set(s, await s.content);
     } catch (err) {
-      const sorted = ctx.source.classify(err);
+      let sorted = ctx.source.classify(err);
+      // Writing the temp file failed on R's disk (full, say): that path is not written, the rest goes on.
+      if (sorted.kind === "fatal" && isPathError(err)) sorted = { kind: "unplaceable", reason: reasonOf(err) };
       if (sorted.kind === "fatal") throw err;
       fetched.set(s, "reason" in sorted ? { skipped: sorted.kind, reason: sorted.reason } : { skipped: "gone" });
     }

@@ -55,6 +55,6 @@ export function escapeControl(text: string): string {
  * escapes too (JSON.stringify leaves them raw). Those characters can only stand inside JSON strings, where the
  * escape means the same character, so the result parses back to the same value.
  */
-export function terminalJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (ch) => `\\u${hex(ch, 4)}`);
+export function terminalJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, null, indent).replace(RAW_IN_JSON, (ch) => `\\u${hex(ch, 4)}`);
 }
