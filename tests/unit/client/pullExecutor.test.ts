@@ -126,11 +126,8 @@ describe("the executor", () => {
     const s = setup();
     const events: string[] = [];
     const durability: Durability = {
-      flushFiles: async (paths) => {
-        events.push(`flush files (${paths.length}); a.txt in place: ${existsSync(`${s.root}/a.txt`)}`);
-      },
-      flushDirs: async (paths) => {
-        events.push(`flush dirs (${paths.includes(s.root) ? "root" : "?"}); a.txt in place: ${existsSync(`${s.root}/a.txt`)}`);
+      flush: async (files, dirs) => {
+        events.push(`flush ${files.length} file(s), folders [${dirs.map((d) => d.slice(s.root.length) || "root").join(" ")}]; a.txt in place: ${existsSync(`${s.root}/a.txt`)}`);
       },
     };
     const notePlacing = s.store.notePlacing.bind(s.store);
@@ -141,7 +138,7 @@ describe("the executor", () => {
     const outcome = await executePage(s.ctx({ durability }), [await onE(s, 1, "a.txt", "a\n"), await onE(s, 2, "sub/b.txt", "b\n")]);
     events.push("commit");
     s.store.commit("code", outcome);
-    expect(events).toEqual(["flush files (2); a.txt in place: false", "note a.txt,sub/b.txt", "flush dirs (root); a.txt in place: true", "commit"]);
+    expect(events).toEqual(["flush 2 file(s), folders []; a.txt in place: false", "note a.txt,sub/b.txt", "flush 0 file(s), folders [root /sub]; a.txt in place: true", "commit"]);
     expect(s.store.placing("code")).toEqual([]);
   });
 
@@ -175,8 +172,8 @@ describe("a power cut before a page is recorded", () => {
     // The cut comes after the renames, before their folders were flushed: a rename that was not flushed is
     // lost, and the file holds its old bytes again. The error stops the run before it records the page.
     const cut: Durability = {
-      flushFiles: async () => undefined,
-      flushDirs: async () => {
+      flush: async (_files, dirs) => {
+        if (dirs.length === 0) return;
         names.forEach((n, i) => {
           if (!survived[i]) writeFileSync(`${s.root}/${n}`, `${n} v1\n`);
         });

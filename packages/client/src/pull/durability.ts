@@ -3,18 +3,17 @@ import { open } from "node:fs/promises";
 
 /**
  * How the executor makes what it wrote durable before it records it: temp files' data before they are renamed
- * into place, and the renames (their folders) before the page that names them is committed. Injected so tests
- * can check the order and simulate a power cut that drops what was never flushed.
+ * into place, and the renames (their folders) before the page that names them is committed. One call flushes
+ * both, so a chunk's data and the previous chunk's renames share one flush. Injected so tests can check the
+ * order and simulate a power cut that drops what was never flushed.
  */
 export type Durability = {
-  /** Flushes the data of these files. */
-  flushFiles(paths: readonly string[]): Promise<void>;
-  /** Flushes the entries of these folders (renames, creations and removals in them). */
-  flushDirs(paths: readonly string[]): Promise<void>;
+  /** Flushes the data of `files` and the entries of `dirs` (renames, creations and removals in them). */
+  flush(files: readonly string[], dirs: readonly string[]): Promise<void>;
 };
 
 /** No flushing at all (`--no-fsync`): faster, and a power cut may leave R behind what its database says. */
-export const NO_DURABILITY: Durability = { flushFiles: async () => undefined, flushDirs: async () => undefined };
+export const NO_DURABILITY: Durability = { flush: async () => undefined };
 
 async function fsyncEach(paths: readonly string[]): Promise<void> {
   await Promise.all(
@@ -45,13 +44,14 @@ function runSyncfs(abs: string): Promise<boolean> {
  */
 export function filesystemDurability(rootAbs: string): Durability {
   let syncfs: boolean | undefined;
-  const flush = async (paths: readonly string[]): Promise<void> => {
-    if (paths.length === 0) return;
-    if (syncfs !== false) {
-      syncfs = await runSyncfs(rootAbs);
-      if (syncfs) return;
-    }
-    await fsyncEach([...new Set(paths)]);
+  return {
+    flush: async (files, dirs) => {
+      if (files.length === 0 && dirs.length === 0) return;
+      if (syncfs !== false) {
+        syncfs = await runSyncfs(rootAbs);
+        if (syncfs) return;
+      }
+      await fsyncEach([...new Set([...files, ...dirs])]);
+    },
   };
-  return { flushFiles: flush, flushDirs: flush };
 }

@@ -1,8 +1,9 @@
 /**
  * The pull executor: reads what R holds, asks the planner (pullPlan.ts) what to do, and does it. Content comes
  * from an injected source (the daemon connection in real runs) into temp files; each chunk of a page is made
- * durable in order: temp files flushed, the placements noted in the store, renamed into place, their folders
- * flushed. The caller then commits the page's outcome, so a recorded base never claims bytes that are not on disk.
+ * durable in order: temp files flushed, the placements noted in the store, renamed into place, and their folders
+ * flushed (with the next chunk's data, the last at the end). The caller then commits the page's outcome, so a
+ * recorded base never claims bytes that are not on disk.
  */
 import { ErrorCode, foldCase, isSameOrBelow, ProtocolError, sameContent, type EntryState, type FileState } from "@zync/protocol";
 import { renameSync } from "node:fs";
@@ -130,7 +131,10 @@ export async function executePage(ctx: PullContext, items: readonly PullItem[]):
   }
   try {
     await fetchContent(ctx, steps);
-    for (let i = 0; i < steps.length; i += CHUNK) await placeChunk(ctx, steps.slice(i, i + CHUNK), outcome);
+    // Folders whose new entries are not flushed yet: flushed with the next chunk's data, the last ones at the end.
+    const unflushed = new Set<string>();
+    for (let i = 0; i < steps.length; i += CHUNK) await placeChunk(ctx, steps.slice(i, i + CHUNK), outcome, unflushed);
+    await ctx.durability.flush([], [...unflushed]);
   } finally {
     // Whatever was fetched and not placed (the pass stopped) is removed.
     await Promise.all(steps.map((s) => s.content?.then((f) => ("temp" in f ? f.temp.discard() : undefined), () => undefined) ?? Promise.resolve()));
@@ -228,8 +232,11 @@ async function fetchContent(ctx: PullContext, steps: readonly Step[]): Promise<v
   for (const [i, s] of toDownload.entries()) s.content = fetched[i];
 }
 
-/** Makes one chunk durable and places it: flush temp files, note the placements, rename, flush the folders. */
-async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: PageOutcome): Promise<void> {
+/**
+ * Makes one chunk durable and places it: flush its temp files (with the folders the previous chunk changed),
+ * note the placements, rename; the folders it changed join `unflushed`.
+ */
+async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: PageOutcome, unflushed: Set<string>): Promise<void> {
   const fetched = new Map<Step, Fetched>();
   for (const s of chunk) {
     if (s.content === undefined) continue;
@@ -243,12 +250,15 @@ async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: Pag
       fetched.set(s, "reason" in sorted ? { skipped: sorted.kind, reason: sorted.reason } : { skipped: "gone" });
     }
   }
-  await ctx.durability.flushFiles([...fetched.values()].flatMap((f) => ("temp" in f ? [f.temp.path] : [])));
+  await ctx.durability.flush(
+    [...fetched.values()].flatMap((f) => ("temp" in f ? [f.temp.path] : [])),
+    [...unflushed],
+  );
+  unflushed.clear();
   ctx.store.notePlacing(
     ctx.name,
     chunk.filter((s) => s.action.kind === "write" && !("skipped" in (fetched.get(s) ?? {}))).map((s) => ({ path: s.action.input.path, state: s.action.input.remote })),
   );
-  const touched = new Set<string>();
   for (const s of chunk) {
     ctx.signal?.throwIfAborted();
     const f = fetched.get(s);
@@ -260,13 +270,12 @@ async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: Pag
       continue;
     }
     try {
-      if (await place(ctx, s, f, outcome)) for (const dir of foldersUpTo(ctx.root.root, s.view.abs)) touched.add(dir);
+      if (await place(ctx, s, f, outcome)) for (const dir of foldersUpTo(ctx.root.root, s.view.abs)) unflushed.add(dir);
     } catch (err) {
       if (!isPathError(err)) throw err;
       unplaced(ctx, item, outcome, reasonOf(err));
     }
   }
-  await ctx.durability.flushDirs([...touched]);
 }
 
 /** The folders from `abs`'s parent up to the root: a placement may have created any of them. */
