@@ -1,16 +1,6 @@
 import type { z } from "zod";
 
-/** A small seeded generator (mulberry32), so a failing run can be repeated from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "./seededRandom.js";
 
 /** Strings a hostile peer would try where the protocol expects a path, a name or an id. */
 export const HOSTILE_STRINGS: readonly string[] = [

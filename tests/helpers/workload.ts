@@ -1,26 +1,19 @@
 import { appendFileSync, chmodSync, lstatSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
+import { seededRandom } from "./seededRandom.js";
 
 /**
  * A small seedable PRNG (mulberry32): the same seed gives the same sequence on every machine, so a failing
  * run can be replayed exactly with ZYNC_FAULT_SEED.
  */
 export class Rng {
-  private state: number;
   readonly seed: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
     this.seed = seed;
-    this.state = seed >>> 0 || 1;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed >>> 0 || 1);
   }
 
   /** An integer in [0, n). */

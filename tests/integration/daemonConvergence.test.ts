@@ -1,3 +1,4 @@
+import { seededRandom } from "../helpers/seededRandom.js";
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { startClient, startTestDaemon } from "../helpers/bins.js";
@@ -9,17 +10,6 @@ import { waitFor } from "../helpers/waitFor.js";
 
 afterAll(removeTempDirs);
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ["a", "b", "c d", "ü", "日本", "x.txt", "build", "src", "lib"];
 
@@ -150,7 +140,7 @@ describe("the daemon's log converges to E's disk", () => {
   test("after seeded random churn on E, once quiet, the change log equals a fresh scan of the disk by hash", async () => {
     const seed = Number(process.env.ZYNC_CHURN_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const ops = Number(process.env.ZYNC_CHURN_OPS ?? 600);
-    const rnd = random(seed);
+    const rnd = seededRandom(seed);
     const e = tempDir("zync-e-");
     mkdirSync(`${e}/src/lib`, { recursive: true });
     mkdirSync(`${e}/build`);
