@@ -17,8 +17,29 @@ export function findSession(ctx: ReviewContext, idText: string): FoundSession {
   return { session, rootAbs };
 }
 
+/**
+ * A change that a killed zync-apply had begun to write (its placement was noted) and left half done: E's entry
+ * removed, R's not there yet. Writing it was decided already (by a person, or by the rules), and E's file, if
+ * there was one, is kept: it is finished, not shown as a conflict with the gap the run left. Any other state E
+ * holds now is judged as usual (R's state: recorded as applied; E's own state or a new edit: as any change).
+ */
+export function resumeInterrupted(c: ReviewedChange): ReviewedChange {
+  const { placing } = c;
+  if (placing === null || c.outcome !== "pending" || c.refused !== undefined || c.blocked !== undefined) return c;
+  if (c.current.kind !== "deleted" || placing.kind === "deleted" || c.state.kind === "deleted") return c;
+  const resumed: ReviewedChange = { ...c, decision: "apply" };
+  delete resumed.flagged;
+  delete resumed.confirm;
+  return resumed;
+}
+
+/** Every change of a session judged against E now, with interrupted placements resumed. */
+export async function reviewFound(ctx: ReviewContext, found: FoundSession): Promise<ReviewedChange[]> {
+  return (await reviewSession(ctx.staging, found.session.id, found.rootAbs, ctx.rulesFor(found.session.root, found.rootAbs))).map(resumeInterrupted);
+}
+
 /** The session's changes still pending, judged against E now, conflicts first (in their staged order). */
 export async function pendingReview(ctx: ReviewContext, found: FoundSession): Promise<ReviewedChange[]> {
-  const all = (await reviewSession(ctx.staging, found.session.id, found.rootAbs, ctx.rulesFor(found.session.root, found.rootAbs))).filter((c) => c.outcome === "pending");
+  const all = (await reviewFound(ctx, found)).filter((c) => c.outcome === "pending");
   return [...all.filter((c) => c.decision === "conflict"), ...all.filter((c) => c.decision !== "conflict")];
 }
