@@ -38,8 +38,21 @@ export async function reviewFound(ctx: ReviewContext, found: FoundSession): Prom
   return (await reviewSession(ctx.staging, found.session.id, found.rootAbs, ctx.rulesFor(found.session.root, found.rootAbs))).map(resumeInterrupted);
 }
 
-/** The session's changes still pending, judged against E now, conflicts first (in their staged order). */
+/**
+ * The order in which changes can be applied: deletions first, deepest first, then the rest in their staged order.
+ * A folder made a file (or a link) on R is offered with the deletions of what the folder held, in any order;
+ * the folder can only be replaced once they are done.
+ */
+export function applyOrder<T extends { path: string; state: { kind: string } }>(changes: readonly T[]): T[] {
+  const depth = (p: string): number => p.split("/").length;
+  const deletions = changes.filter((c) => c.state.kind === "deleted");
+  const rest = changes.filter((c) => c.state.kind !== "deleted");
+  // Array.prototype.sort is stable: deletions at one depth keep their staged order.
+  return [...deletions.sort((a, b) => depth(b.path) - depth(a.path)), ...rest];
+}
+
+/** The session's changes still pending, judged against E now, conflicts first (each group in {@link applyOrder}). */
 export async function pendingReview(ctx: ReviewContext, found: FoundSession): Promise<ReviewedChange[]> {
   const all = (await reviewFound(ctx, found)).filter((c) => c.outcome === "pending");
-  return [...all.filter((c) => c.decision === "conflict"), ...all.filter((c) => c.decision !== "conflict")];
+  return [...applyOrder(all.filter((c) => c.decision === "conflict")), ...applyOrder(all.filter((c) => c.decision !== "conflict"))];
 }
