@@ -14,7 +14,17 @@ export type BinResult = Awaited<ReturnType<typeof runBin>>;
 export type ListedSession = SessionRow;
 
 /** One change as `zync-apply show --json` prints it. */
-export type ShownChange = { path: string; kind: string; type: string; size: number; conflict: boolean; outcome: string; reason: string | null };
+export type ShownChange = {
+  path: string;
+  kind: string;
+  type: string;
+  size: number;
+  conflict: boolean;
+  outcome: string;
+  reason: string | null;
+  /** Where E's previous version of the file the change overwrote or deleted is kept, or null. */
+  kept: string | null;
+};
 
 /** A session as `zync-apply show --json` prints it. */
 export type ShownSession = { id: number; status: string; root: string; client: string; created: string; changes: ShownChange[] };

@@ -210,8 +210,9 @@ describe("zync-apply apply, interactively in a terminal", () => {
       expect(readFileSync(`${e}/b.txt`, "utf8")).toBe(E_B);
       expect(readFileSync(`${e}/a.txt`, "utf8")).toBe(R_A);
       expect(await outcomes(db, id)).toEqual({ "a.txt": "applied", "b.txt": "skipped" });
-      // Keeping E's version copies nothing aside.
-      expect(readdirSync(`${db}.staging/${id}`)).not.toContain("replaced");
+      // E's a.txt, which R's version overwrote, is kept; keeping E's b.txt copies nothing aside.
+      const replacedDir = `${db}.staging/${id}/replaced`;
+      expect(readdirSync(replacedDir).map((f) => readFileSync(`${replacedDir}/${f}`, "utf8"))).toEqual([A]);
     });
   });
 });

@@ -16,7 +16,7 @@ const R_EDIT = "edited on R, to be offered upstream\n";
 const E_EDIT = "edited on E meanwhile, by someone else\n";
 
 describe("upstream conflicts", () => {
-  test("a path both sides edited is a conflict: --non-interactive refuses with exit 3 and changes nothing; --force applies R's and keeps E's copy", async () => {
+  test("a path both sides edited is a conflict: --non-interactive refuses with exit 3 and changes nothing; --force applies R's and keeps E's copy of every file it overwrote", async () => {
     await withUpstreamPair(START, async ({ e, r, db, pushSession, apply }) => {
       writeFileSync(`${r}/shared.txt`, R_EDIT);
       writeFileSync(`${r}/other.txt`, "other v2 from R\n");
@@ -50,11 +50,11 @@ describe("upstream conflicts", () => {
       expect(readFileSync(`${e}/notes/added.md`, "utf8")).toBe("added on R\n");
       expect(snapshotTree(e)).toEqual(snapshotTree(r));
 
-      // E's overwritten version is kept in the session's folder.
+      // E's previous version of every file the apply overwrote is kept in the session's folder, and show names it.
       const replacedDir = `${db}.staging/${id}/replaced`;
-      const kept = readdirSync(replacedDir);
-      expect(kept).toHaveLength(1);
-      expect(readFileSync(`${replacedDir}/${kept[0]!}`, "utf8")).toBe(E_EDIT);
+      expect(readdirSync(replacedDir).map((f) => readFileSync(`${replacedDir}/${f}`, "utf8")).sort()).toEqual([E_EDIT, "other v1\n"].sort());
+      const kept = Object.fromEntries((await showSession(db, id)).changes.map((c) => [c.path, c.kept && readFileSync(c.kept, "utf8")]));
+      expect(kept).toEqual({ "shared.txt": E_EDIT, "other.txt": "other v1\n", "notes/added.md": null });
       expect(await outcomes(db, id)).toEqual({ "shared.txt": "applied", "other.txt": "applied", "notes/added.md": "applied" });
       expect(await listSessions(db)).toEqual([expect.objectContaining({ id, status: "applied", pending: 0, conflicts: 0 })]);
     });

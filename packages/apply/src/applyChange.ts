@@ -2,40 +2,57 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ReviewedChange, StagingStore } from "@zync/daemon";
-import { copyToTemp, dropTempDirIfEmpty, FolderNotEmptyError, hashFile, placeDir, placeSymlink, removeLocal, SafeRoot, stillAsSeen } from "@zync/node";
-import { ErrorCode, ProtocolError, type FileState } from "@zync/protocol";
+import { copyToTemp, dropTempDirIfEmpty, FolderNotEmptyError, hashFile, placeDir, placeState, SafeRoot, stillAsSeen, syncFolder, type TempFile } from "@zync/node";
+import { ErrorCode, ProtocolError, type EntryState, type FileState } from "@zync/protocol";
+
+/** Where E's previous version of a file an apply overwrote or deleted is kept. */
+export type KeptVersion = { hash: string; path: string };
 
 /** What happened when one change was applied. */
 export type ApplyResult =
-  /** Written (or already identical). `replaced` names where E's overwritten content was kept, if any. */
-  | { status: "applied"; replaced?: string }
+  /** Written (or already identical). `kept` says where E's overwritten or deleted file was kept, if there was one. */
+  | { status: "applied"; kept?: KeptVersion }
   /** E's path changed after it was reviewed; nothing was written. */
   | { status: "changed-on-E" }
   /** The change removes a folder on E that still holds files; nothing was written. */
   | { status: "folder-not-empty" };
 
 /**
- * Keeps E's file, about to be overwritten, at `target`: copied to a temp file, checked against the hash the review
- * saw, and renamed into place, so a copy that exists is always whole. Returns undefined when E's file no longer
- * has that content (it changed after the review).
+ * Keeps E's file, about to be overwritten or deleted, at `target`: copied to a temp file, checked against the hash
+ * the review saw, flushed, and renamed into place, its folder flushed too, so a copy that exists is always whole
+ * and survives a power cut. A copy already there (the same content kept before, by this session or a killed run
+ * of it) is used as it is. Returns undefined when E's file no longer has that content (it changed after the review).
  */
 async function keepCopy(target: string, abs: string, current: FileState): Promise<string | undefined> {
-  if (existsSync(target) && (await hashFile(target)).hash === current.hash) return target;
   const folder = dirname(target);
+  if (existsSync(target) && (await hashFile(target)).hash === current.hash) {
+    await syncFolder(folder);
+    return target;
+  }
+  const made = !existsSync(folder);
   await mkdir(folder, { recursive: true });
   const temp = await copyToTemp(folder, abs, current, true);
   if (temp === undefined) return undefined;
   await temp.commit(target);
   await dropTempDirIfEmpty(folder);
+  await syncFolder(folder);
+  if (made) await syncFolder(dirname(folder));
   return target;
+}
+
+/** True when writing `state` over `current` loses a file's content (it is overwritten by other bytes, or removed). */
+function losesContent(current: EntryState, state: EntryState): current is FileState {
+  return current.kind === "file" && !(state.kind === "file" && state.hash === current.hash);
 }
 
 /**
  * Writes one staged change into E's folder, atomically, after checking that E's path is still what the review
- * showed. When it overwrites E's own edit (a conflict resolved in R's favour), E's file is first kept in the
- * session's folder. The daemon's watcher then records the result like any other change.
+ * showed. When it overwrites or deletes a file of E's, that file is first kept in the session's folder (see
+ * {@link keepCopy}). Before E's path is touched, the store notes what E held there and which copy was kept, so
+ * the next run finishes a run killed at any point; once the change is on E its folder is flushed, and only then
+ * does the caller record the outcome. The daemon's watcher then records the result like any other change.
  */
-export async function applyChange(staging: StagingStore, sessionId: number, rootAbs: string, change: ReviewedChange): Promise<ApplyResult> {
+export async function applyChange(staging: StagingStore, sessionId: number, rootAbs: string, change: ReviewedChange, pid = process.pid): Promise<ApplyResult> {
   const root = new SafeRoot(rootAbs);
   let abs: string;
   try {
@@ -46,47 +63,34 @@ export async function applyChange(staging: StagingStore, sessionId: number, root
     throw err;
   }
   if (!stillAsSeen(abs, change.currentKey)) return { status: "changed-on-E" };
-  if (change.decision === "record" || change.decision === "keep") return { status: "applied" };
-
-  let replaced: string | undefined;
-  const current = change.current;
-  if (change.decision === "conflict" && current.kind === "file") {
-    replaced = await keepCopy(staging.replacedPath(sessionId, current.hash), abs, current);
-    if (replaced === undefined) return { status: "changed-on-E" };
+  const { current, state } = change;
+  if (change.decision === "keep") return { status: "applied" };
+  if (change.decision === "record") {
+    // A killed run may have made the folder and not yet set its mode (a folder's mode is not part of its content).
+    if (change.placing !== null && state.kind === "dir") await placeDir(abs, state.mode);
+    return { status: "applied" };
   }
-  const state = change.state;
+
+  let kept: KeptVersion | undefined;
+  if (losesContent(current, state)) {
+    const path = await keepCopy(staging.replacedPath(sessionId, current.hash), abs, current);
+    if (path === undefined) return { status: "changed-on-E" };
+    kept = { hash: current.hash, path };
+  }
+  staging.notePlacing(sessionId, change.path, current, kept?.hash ?? null, pid);
+  let content: TempFile | undefined;
+  if (state.kind === "file") {
+    content = await copyToTemp(rootAbs, staging.blobPath(sessionId, state.hash), state, true);
+    if (content === undefined) throw new Error(`the staged content of ${change.path} is missing or damaged`);
+  }
   try {
-    switch (state.kind) {
-      case "deleted":
-        await removeLocal(abs, current);
-        break;
-      case "dir":
-        if (current.kind !== "dir") await removeLocal(abs, current);
-        await root.ensureParent(change.path);
-        await placeDir(abs, state.mode);
-        break;
-      case "symlink":
-        if (current.kind === "dir") await removeLocal(abs, current);
-        await root.ensureParent(change.path);
-        await placeSymlink(rootAbs, abs, state.target);
-        break;
-      case "file": {
-        const temp = await copyToTemp(rootAbs, staging.blobPath(sessionId, state.hash), state, true);
-        if (temp === undefined) throw new Error(`the staged content of ${change.path} is missing or damaged`);
-        try {
-          if (current.kind === "dir") await removeLocal(abs, current);
-          await root.ensureParent(change.path);
-          await temp.commit(abs);
-        } catch (err) {
-          await temp.discard();
-          throw err;
-        }
-        break;
-      }
-    }
+    await placeState(root, change.path, abs, current, state, content);
   } catch (err) {
     if (err instanceof FolderNotEmptyError) return { status: "folder-not-empty" };
     throw err;
+  } finally {
+    await content?.discard();
   }
-  return replaced === undefined ? { status: "applied" } : { status: "applied", replaced };
+  await syncFolder(dirname(abs));
+  return kept === undefined ? { status: "applied" } : { status: "applied", kept };
 }

@@ -5,3 +5,4 @@ export { rejectSession } from "./commands/rejectSession.js";
 export { openReview, type ReviewContext } from "./reviewContext.js";
 export { inquirerPrompter, PromptCancelled, type Prompter, type Choice } from "./prompter.js";
 export { createPaint, type Paint } from "./render/colors.js";
+export { applyOrder, resumeInterrupted } from "./commands/sessionLookup.js";

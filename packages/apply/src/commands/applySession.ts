@@ -8,6 +8,7 @@ import { renderDiff } from "../render/diffText.js";
 import { PromptCancelled, type Choice, type Prompter } from "../prompter.js";
 import type { ReviewContext } from "../reviewContext.js";
 import { withReviewLease } from "../reviewLease.js";
+import { clearStaleTemps } from "../staleTemps.js";
 import { findSession, pendingReview, type FoundSession } from "./sessionLookup.js";
 
 export type ApplyOptions = { force: boolean; nonInteractive: boolean };
@@ -16,7 +17,7 @@ export type ApplyIO = { out: (line: string) => void; prompter: Prompter; paint: 
 /** Lines of diff shown before the developer asks for the full view. */
 const PREVIEW_LINES = 40;
 
-type Tally = { applied: number; skipped: number; refused: number; left: number };
+type Tally = { applied: number; skipped: number; refused: number; left: number; kept: number };
 
 type Action = "apply" | "skip" | "view" | "rest" | "quit";
 
@@ -66,7 +67,8 @@ export async function applySession(ctx: ReviewContext, idText: string, opts: App
 async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOptions, io: ApplyIO): Promise<number> {
   const { session } = found;
   const all = await pendingReview(ctx, found);
-  const tally: Tally = { applied: 0, skipped: 0, refused: 0, left: 0 };
+  await clearStaleTemps(ctx.staging, session.id, found.rootAbs);
+  const tally: Tally = { applied: 0, skipped: 0, refused: 0, left: 0, kept: 0 };
   for (const c of all.filter((c) => c.refused !== undefined)) refuse(ctx, found, c, io, tally);
   const pending = all.filter((c) => c.refused === undefined);
   const conflicts = pending.filter((c) => c.decision === "conflict");
@@ -95,7 +97,7 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
   let applyRest = false;
   try {
     for (const [i, c] of pending.entries()) {
-      if (c.decision === "record") {
+      if (c.decision === "record" && c.placing === null) {
         ctx.staging.decide(session.id, c.path, "applied", process.pid);
         tally.applied++;
         continue;
@@ -182,9 +184,10 @@ async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChan
   }
   switch (result.status) {
     case "applied":
-      ctx.staging.decide(id, c.path, "applied", process.pid, result.replaced ? (c.current.kind === "file" ? c.current.hash : null) : null);
+      ctx.staging.decide(id, c.path, "applied", process.pid, result.kept?.hash ?? null);
       tally.applied++;
-      io.out(`  applied ${path}${result.replaced ? ` (E's previous version kept at ${escapeControl(result.replaced)})` : ""}`);
+      if (result.kept) tally.kept++;
+      io.out(`  applied ${path}${result.kept ? ` (E's previous version kept at ${escapeControl(result.kept.path)})` : ""}`);
       return;
     case "changed-on-E":
       tally.left++;
@@ -204,6 +207,7 @@ async function finish(ctx: ReviewContext, found: FoundSession, tally: Tally, io:
   const remaining = ctx.staging.get(id)?.pending ?? 0;
   io.out("");
   io.out(`${tally.applied} applied, ${tally.skipped} skipped, ${tally.refused ? `${tally.refused} refused, ` : ""}${remaining} still pending.`);
+  if (tally.kept > 0) io.out(`E's previous versions of ${tally.kept} overwritten or deleted file(s) are kept in ${escapeControl(ctx.staging.sessionDir(id))}/replaced ('zync-apply show ${id}' names each).`);
   if (remaining > 0) io.out(`Resume with 'zync-apply apply ${id}'.`);
   return remaining;
 }

@@ -1,7 +1,8 @@
-import { reviewSession, type SessionSummary } from "@zync/daemon";
+import type { SessionSummary } from "@zync/daemon";
 import { SessionStatus } from "@zync/protocol";
 import { escapeControl, formatTable, terminalJson } from "@zync/node";
 import type { ReviewContext } from "../reviewContext.js";
+import { reviewFound } from "./sessionLookup.js";
 
 /** A session as `list --json` prints it. */
 export type SessionRow = {
@@ -35,7 +36,7 @@ export async function sessionRows(ctx: ReviewContext, all: boolean): Promise<Ses
     if (OPEN.includes(s.status) && rootAbs !== undefined) {
       // One session that cannot be judged (its root is gone, say) must not hide the others.
       try {
-        const reviewed = await reviewSession(ctx.staging, s.id, rootAbs, ctx.rulesFor(s.root, rootAbs));
+        const reviewed = await reviewFound(ctx, { session: s, rootAbs });
         conflicts = reviewed.filter((c) => c.outcome === "pending" && c.decision === "conflict" && c.refused === undefined).length;
       } catch (err) {
         conflicts = null;

@@ -17,8 +17,42 @@ export function findSession(ctx: ReviewContext, idText: string): FoundSession {
   return { session, rootAbs };
 }
 
-/** The session's changes still pending, judged against E now, conflicts first (in their staged order). */
+/**
+ * A change that a killed zync-apply had begun to write (its placement was noted) and left half done: E's entry
+ * removed, R's not there yet. Writing it was decided already (by a person, or by the rules), and E's file, if
+ * there was one, is kept: it is finished, not shown as a conflict with the gap the run left. Any other state E
+ * holds now is judged as usual (R's state: recorded as applied; E's own state or a new edit: as any change).
+ */
+export function resumeInterrupted(c: ReviewedChange): ReviewedChange {
+  const { placing } = c;
+  if (placing === null || c.outcome !== "pending" || c.refused !== undefined || c.blocked !== undefined) return c;
+  if (c.current.kind !== "deleted" || placing.kind === "deleted" || c.state.kind === "deleted") return c;
+  const resumed: ReviewedChange = { ...c, decision: "apply" };
+  delete resumed.flagged;
+  delete resumed.confirm;
+  return resumed;
+}
+
+/** Every change of a session judged against E now, with interrupted placements resumed. */
+export async function reviewFound(ctx: ReviewContext, found: FoundSession): Promise<ReviewedChange[]> {
+  return (await reviewSession(ctx.staging, found.session.id, found.rootAbs, ctx.rulesFor(found.session.root, found.rootAbs))).map(resumeInterrupted);
+}
+
+/**
+ * The order in which changes can be applied: deletions first, deepest first, then the rest in their staged order.
+ * A folder made a file (or a link) on R is offered with the deletions of what the folder held, in any order;
+ * the folder can only be replaced once they are done.
+ */
+export function applyOrder<T extends { path: string; state: { kind: string } }>(changes: readonly T[]): T[] {
+  const depth = (p: string): number => p.split("/").length;
+  const deletions = changes.filter((c) => c.state.kind === "deleted");
+  const rest = changes.filter((c) => c.state.kind !== "deleted");
+  // Array.prototype.sort is stable: deletions at one depth keep their staged order.
+  return [...deletions.sort((a, b) => depth(b.path) - depth(a.path)), ...rest];
+}
+
+/** The session's changes still pending, judged against E now, conflicts first (each group in {@link applyOrder}). */
 export async function pendingReview(ctx: ReviewContext, found: FoundSession): Promise<ReviewedChange[]> {
-  const all = (await reviewSession(ctx.staging, found.session.id, found.rootAbs, ctx.rulesFor(found.session.root, found.rootAbs))).filter((c) => c.outcome === "pending");
-  return [...all.filter((c) => c.decision === "conflict"), ...all.filter((c) => c.decision !== "conflict")];
+  const all = (await reviewFound(ctx, found)).filter((c) => c.outcome === "pending");
+  return [...applyOrder(all.filter((c) => c.decision === "conflict")), ...applyOrder(all.filter((c) => c.decision !== "conflict"))];
 }

@@ -1,15 +1,14 @@
-import { reviewSession } from "@zync/daemon";
 import { escapeControl, terminalJson } from "@zync/node";
 import type { ReviewContext } from "../reviewContext.js";
 import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import type { Paint } from "../render/colors.js";
-import { findSession } from "./sessionLookup.js";
+import { findSession, reviewFound } from "./sessionLookup.js";
 
 /** Prints every change of a session: what it does, whether it conflicts with E now, and what became of it. */
 export async function showSession(ctx: ReviewContext, idText: string, opts: { json: boolean }, out: (line: string) => void, paint: Paint): Promise<void> {
   const found = findSession(ctx, idText);
   const { session } = found;
-  const reviewed = await reviewSession(ctx.staging, session.id, found.rootAbs, ctx.rulesFor(session.root, found.rootAbs));
+  const reviewed = await reviewFound(ctx, found);
   const changes = reviewed.map((c) => {
     const open = c.outcome === "pending";
     const refused = open && c.refused !== undefined;
@@ -23,6 +22,8 @@ export async function showSession(ctx: ReviewContext, idText: string, opts: { js
       outcome: c.outcome,
       /** Why it conflicts or will be refused (a link out of the root, an ignore file, a path E does not serve), or null. */
       reason: conflict || refused ? (c.refused ?? c.blocked ?? c.confirm ?? c.flagged ?? "changed on E too") : null,
+      /** Where E's previous version of the file this change overwrote or deleted is kept, or null. */
+      kept: c.replaced === null ? null : ctx.staging.replacedPath(session.id, c.replaced),
     };
   });
   if (opts.json) {
@@ -38,5 +39,6 @@ export async function showSession(ctx: ReviewContext, idText: string, opts: { js
     const mark = ch.conflict ? paint.red("CONFLICT") : ch.reason !== null ? paint.red("REFUSED ") : ch.outcome !== "pending" ? paint.dim(ch.outcome.padEnd(8)) : c.decision === "record" ? paint.dim("same    ") : "        ";
     const why = ch.reason !== null && (ch.conflict ? ch.reason !== "changed on E too" : true) ? `  ${paint.yellow(reasonOf(c))}` : "";
     out(`  ${mark} ${ch.kind.padEnd(7)} ${escapeControl(c.path)}  ${paint.dim(describeState(c.state))}${why}`);
+    if (ch.kept !== null) out(paint.dim(`           E's previous version kept at ${escapeControl(ch.kept)}`));
   });
 }

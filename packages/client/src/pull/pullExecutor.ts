@@ -12,8 +12,7 @@ import {
   FolderNotEmptyError,
   moveAside,
   placeDir,
-  placeSymlink,
-  removeLocal,
+  placeState,
   retouchFile,
   statKeyAt,
   TempFile,
@@ -311,44 +310,14 @@ async function place(ctx: PullContext, step: Step, fetched: Fetched | undefined,
     ctx.root.forget(item.path);
     local = { kind: "deleted" };
   }
-  let state: EntryState = remote;
+  // Without fetched bytes R already holds E's content and only its mode and mtime are set.
+  const content = fetched !== undefined && "temp" in fetched ? fetched : undefined;
+  const state: EntryState = content?.state ?? remote;
   let key: StatKey | undefined;
   try {
-    switch (remote.kind) {
-      case "deleted":
-        await removeLocal(abs, local);
-        ctx.root.forget(item.path);
-        ctx.report.deleted++;
-        break;
-      case "dir":
-        if (local.kind !== "dir") await removeLocal(abs, local);
-        await ctx.root.ensureParent(item.path);
-        await placeDir(abs, remote.mode);
-        key = statKeyAt(abs);
-        ctx.report.written++;
-        break;
-      case "symlink":
-        if (local.kind === "dir") await removeLocal(abs, local);
-        await ctx.root.ensureParent(item.path);
-        await placeSymlink(ctx.root.root, abs, remote.target);
-        key = statKeyAt(abs);
-        ctx.report.written++;
-        break;
-      case "file":
-        if (fetched === undefined || "skipped" in fetched) {
-          // The content is already there; only mode and mtime differ.
-          await retouchFile(abs, remote.mode, remote.mtimeMs);
-          key = statKeyAt(abs);
-        } else {
-          if (local.kind === "dir") await removeLocal(abs, local);
-          await ctx.root.ensureParent(item.path);
-          await fetched.temp.commit(abs);
-          state = fetched.state;
-          key = fetched.temp.key;
-        }
-        ctx.report.written++;
-        break;
-    }
+    key = await placeState(ctx.root, item.path, abs, local, remote, content?.temp);
+    if (remote.kind === "deleted") ctx.report.deleted++;
+    else ctx.report.written++;
   } catch (err) {
     if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) {
       // Something still stands in the way; as a conflict the change is tried again on every run.

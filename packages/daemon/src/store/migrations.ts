@@ -96,6 +96,11 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE upstream_sessions ADD COLUMN review_pid INTEGER;
   ALTER TABLE upstream_sessions ADD COLUMN review_until INTEGER;
   `,
+  `
+  -- E's state at a change's path when zync-apply began to write it (JSON), noted just before the write and
+  -- cleared when the change is decided: a zync-apply killed in between is finished by the next one from it.
+  ALTER TABLE upstream_changes ADD COLUMN placing TEXT;
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -8,7 +8,10 @@ import { SessionStatus } from "@zync/protocol";
 export const SESSION_MOVES = {
   /** The daemon: all content is there. */
   finalize: { from: [SessionStatus.Receiving], to: [SessionStatus.Pending] },
-  /** The daemon: a newer offer from the same client and root replaces one nobody has started to decide. */
+  /**
+   * The daemon: a newer offer from the same client and root replaces one nobody has started to decide or to
+   * write (an apply that was killed leaves its session as it was, copies of E's files included).
+   */
   abort: { from: [SessionStatus.Receiving, SessionStatus.Pending], to: [SessionStatus.Aborted] },
   /** zync-apply, holding the review lease: a change was applied, skipped or refused. */
   decide: { from: [SessionStatus.Pending, SessionStatus.Partial], to: [SessionStatus.Partial, SessionStatus.Applied] },

@@ -33,8 +33,16 @@ export type StagedChange = {
   /** True once its content (if any) is in the session's folder. */
   staged: boolean;
   outcome: Outcome;
-  /** Hash of E's content this change replaced when applied, kept in the session's folder. */
+  /**
+   * Hash of E's file this change overwrote or deleted, kept at {@link StagingStore.replacedPath} (noted before
+   * E's file was touched, so a zync-apply killed meanwhile leaves it noted too); null when none was.
+   */
   replaced: string | null;
+  /**
+   * What E held at the path when a zync-apply began to write this change, while it is not decided yet: a run
+   * killed in the middle of a placement (a folder removed, the new entry not there yet) is finished from it.
+   */
+  placing: EntryState | null;
 };
 
 type SessionRow = {
@@ -50,7 +58,7 @@ type SessionRow = {
   changes: number;
   pending: number;
 };
-type ChangeRow = { path: string; base: string | null; state: string; staged: number; outcome: Outcome; replaced: string | null };
+type ChangeRow = { path: string; base: string | null; state: string; staged: number; outcome: Outcome; replaced: string | null; placing: string | null };
 
 const SUMMARY = `SELECT s.*, COUNT(c.path) AS changes, SUM(c.outcome = 'pending') AS pending
   FROM upstream_sessions s LEFT JOIN upstream_changes c ON c.session_id = s.id`;
@@ -95,11 +103,13 @@ export class StagingStore {
       insertChange: this.db.prepare(
         "INSERT INTO upstream_changes (session_id, ord, path, base, state, staged) VALUES (?, ?, ?, ?, ?, ?)",
       ),
-      // Sessions a new offer replaces: the same client's for the root, nothing decided yet, nobody reviewing them.
+      // Sessions a new offer replaces: the same client's for the root, nothing decided or begun yet (no copy of
+      // E's files kept in their folder), nobody reviewing them.
       superseded: this.db.prepare<[string, string, number, number], { id: number }>(
         `SELECT s.id FROM upstream_sessions s WHERE s.client_id = ? AND s.root = ? AND s.id != ?
            AND s.${fromClause("abort")} AND (s.review_pid IS NULL OR s.review_until <= ?)
-           AND NOT EXISTS (SELECT 1 FROM upstream_changes c WHERE c.session_id = s.id AND c.outcome != 'pending')`,
+           AND NOT EXISTS (SELECT 1 FROM upstream_changes c WHERE c.session_id = s.id
+             AND (c.outcome != 'pending' OR c.placing IS NOT NULL OR c.replaced IS NOT NULL))`,
       ),
       retireKey: this.db.prepare("UPDATE upstream_sessions SET key = ? WHERE id = ?"),
       abort: this.db.prepare<[number, number, number]>(
@@ -119,14 +129,20 @@ export class StagingStore {
       ),
       renewReview: this.db.prepare<[number, number, number]>("UPDATE upstream_sessions SET review_until = ? WHERE id = ? AND review_pid = ?"),
       releaseReview: this.db.prepare<[number, number]>("UPDATE upstream_sessions SET review_pid = NULL, review_until = NULL WHERE id = ? AND review_pid = ?"),
-      changes: this.db.prepare<[number], ChangeRow>("SELECT path, base, state, staged, outcome, replaced FROM upstream_changes WHERE session_id = ? ORDER BY ord"),
-      change: this.db.prepare<[number, string], ChangeRow>("SELECT path, base, state, staged, outcome, replaced FROM upstream_changes WHERE session_id = ? AND path = ?"),
+      changes: this.db.prepare<[number], ChangeRow>("SELECT path, base, state, staged, outcome, replaced, placing FROM upstream_changes WHERE session_id = ? ORDER BY ord"),
+      change: this.db.prepare<[number, string], ChangeRow>("SELECT path, base, state, staged, outcome, replaced, placing FROM upstream_changes WHERE session_id = ? AND path = ?"),
       stageHash: this.db.prepare<[number, string, number]>(
         `UPDATE upstream_changes SET staged = 1 WHERE session_id = ? AND json_extract(state, '$.hash') = ?
            AND (SELECT status FROM upstream_sessions WHERE id = ?) = 'receiving'`,
       ),
+      // A copy noted by an earlier, interrupted run stays named.
       decide: this.db.prepare<[Outcome, string | null, number, number, string]>(
-        "UPDATE upstream_changes SET outcome = ?, replaced = ?, decided_at = ? WHERE session_id = ? AND path = ? AND outcome = 'pending'",
+        `UPDATE upstream_changes SET outcome = ?, replaced = COALESCE(?, replaced), placing = NULL, decided_at = ?
+           WHERE session_id = ? AND path = ? AND outcome = 'pending'`,
+      ),
+      notePlacing: this.db.prepare<[string, string | null, number, string, number]>(
+        `UPDATE upstream_changes SET placing = ?, replaced = COALESCE(?, replaced) WHERE session_id = ? AND path = ? AND outcome = 'pending'
+           AND EXISTS (SELECT 1 FROM upstream_sessions s WHERE s.id = upstream_changes.session_id AND s.${fromClause("decide")} AND s.review_pid = ?)`,
       ),
       getMeta: this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
       putMeta: this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
@@ -143,7 +159,10 @@ export class StagingStore {
     return `${this.sessionDir(id)}/${hash}`;
   }
 
-  /** Where E's content that an applied change replaced is kept (never removed by zync). */
+  /**
+   * Where E's file with `hash` is kept once an apply of session `id` overwrote or deleted it (never removed by
+   * zync; one copy per content, however many paths held it).
+   */
   replacedPath(id: number, hash: string): string {
     return `${this.sessionDir(id)}/replaced/${hash}`;
   }
@@ -272,6 +291,17 @@ export class StagingStore {
     }).immediate();
   }
 
+  /**
+   * Notes, just before zync-apply writes a pending change into E's folder, what E holds there (`before`) and the
+   * hash of E's file it has kept a copy of, if any. Only the holder of the review lease (`pid`) can; throws when
+   * the change was decided already or the lease was lost.
+   */
+  notePlacing(id: number, path: string, before: EntryState, replaced: string | null, pid: number): void {
+    if (this.stmt.notePlacing.run(JSON.stringify(before), replaced, id, path, pid).changes !== 1) {
+      throw new SessionStateError(`${path} of session ${id} was decided meanwhile, or the session is no longer held by this review`);
+    }
+  }
+
   /** Discards a session without touching E's files (holding its review lease); its staged content is removed. */
   reject(id: number, pid: number): void {
     const moved = this.stmt.reject.run(this.now(), id, pid).changes;
@@ -303,5 +333,6 @@ function changeOf(r: ChangeRow): StagedChange {
     staged: r.staged === 1,
     outcome: r.outcome,
     replaced: r.replaced,
+    placing: r.placing === null ? null : (JSON.parse(r.placing) as EntryState),
   };
 }
