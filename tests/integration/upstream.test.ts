@@ -123,6 +123,17 @@ describe("upstream: R's changes staged on E and applied there", () => {
     });
   });
 
+  test("a file R turned into a folder with files in it is applied by --non-interactive: the folder's own change clears the way", async () => {
+    await withUpstreamPair(START, async ({ e, r, pushSession, apply }) => {
+      rmSync(`${r}/a.txt`);
+      writeFiles(r, { "a.txt/inside.md": "R made a.txt a folder\n", "a.txt/deeper/more.md": "and more\n" });
+      const id = await pushSession();
+      const run = await apply(["apply", String(id), "--non-interactive"]);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(snapshotTree(e)).toEqual(snapshotTree(r));
+    });
+  });
+
   test("--update-upstream works while a live client holds R's database, and the live client then takes E's applied content as its own", async () => {
     await withUpstreamPair(START, async ({ e, r, db, daemon, clientDb, pushSession, apply, daemonCaughtUp }) => {
       const live = startClient(daemon.url, daemon.tokenFile, clientDb, [`code:${r}`]);

@@ -67,6 +67,26 @@ function linkTargetIn(rootAbs: string, scope: ReviewScope): (rel: string) => str
   };
 }
 
+/**
+ * True when what stands on E where a folder on the way to `rel` should be is a file or link that this session
+ * itself replaces with a folder (R turned a file into a folder).
+ */
+function replacedByFolder(rootAbs: string, rel: string, scope: ReviewScope): boolean {
+  const segments = rel.split("/");
+  for (let i = 1; i < segments.length; i++) {
+    const prefix = segments.slice(0, i).join("/");
+    let isDir: boolean;
+    try {
+      isDir = lstatSync(`${rootAbs}/${prefix}`).isDirectory();
+    } catch {
+      return false;
+    }
+    if (isDir) continue;
+    return scope.sessionStates.get(prefix)?.kind === "dir";
+  }
+  return false;
+}
+
 /** Judges one change against E's current content at that path. Never throws for something about the path itself. */
 export async function reviewChange(root: SafeRoot, change: StagedChange, scope?: ReviewScope): Promise<ReviewedChange> {
   const refusedBy = scope?.rules && unservedReason(scope.rules, change);
@@ -80,8 +100,16 @@ export async function reviewChange(root: SafeRoot, change: StagedChange, scope?:
   } catch (err) {
     const unnameable = UNNAMEABLE[(err as NodeJS.ErrnoException).code ?? ""];
     if (unnameable !== undefined) return { ...change, current: { kind: "deleted" }, currentKey: undefined, decision: "conflict", refused: `${change.path}: ${unnameable}` };
-    const why = err instanceof ProtocolError && err.code === ErrorCode.BadPath ? err.message : `E cannot read this path (${(err as NodeJS.ErrnoException).code ?? "error"})`;
-    return { ...change, current: { kind: "deleted" }, currentKey: undefined, decision: "conflict", blocked: why };
+    const badPath = err instanceof ProtocolError && err.code === ErrorCode.BadPath;
+    if (badPath && scope !== undefined && replacedByFolder(root.root, change.path, scope)) {
+      // The file of E's in the way becomes a folder by this same session; that change clears the way (or, if E's
+      // file changed too, is a conflict itself, and this path then stays pending at apply).
+      const current: EntryState = { kind: "deleted" };
+      reviewed = { ...change, current, currentKey: undefined, decision: decide(change.state, change.base ?? undefined, current) };
+    } else {
+      const why = badPath ? (err as ProtocolError).message : `E cannot read this path (${(err as NodeJS.ErrnoException).code ?? "error"})`;
+      return { ...change, current: { kind: "deleted" }, currentKey: undefined, decision: "conflict", blocked: why };
+    }
   }
   if (scope === undefined || reviewed.decision === "record" || reviewed.decision === "keep") return reviewed;
   const { state } = change;
