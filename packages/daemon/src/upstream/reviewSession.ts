@@ -107,7 +107,7 @@ export async function reviewChange(root: SafeRoot, change: StagedChange, scope?:
       const current: EntryState = { kind: "deleted" };
       reviewed = { ...change, current, currentKey: undefined, decision: decide(change.state, change.base ?? undefined, current) };
     } else {
-      const why = badPath ? (err as ProtocolError).message : `E cannot read this path (${(err as NodeJS.ErrnoException).code ?? "error"})`;
+      const why = badPath ? err.message : `E cannot read this path (${(err as NodeJS.ErrnoException).code ?? "error"})`;
       return { ...change, current: { kind: "deleted" }, currentKey: undefined, decision: "conflict", blocked: why };
     }
   }
