@@ -24,11 +24,12 @@ export type RootSpec = { name: string; abs: string };
 
 const BATCH = 1000;
 
-/** True when content, type, link target or permission bits differ; mtimes alone are not a change. */
+/** True when content, type, link target, permission bits or a file's mtime differ. */
 function stateChanged(a: EntryState, b: EntryState): boolean {
   switch (a.kind) {
     case "file":
-      return b.kind !== "file" || a.hash !== b.hash || a.size !== b.size || a.mode !== b.mode;
+      // A new mtime alone is recorded too: R carries E's mtimes (a client only sets it, nothing is sent again).
+      return b.kind !== "file" || a.hash !== b.hash || a.size !== b.size || a.mode !== b.mode || a.mtimeMs !== b.mtimeMs;
     case "dir":
       return b.kind !== "dir" || a.mode !== b.mode;
     case "symlink":

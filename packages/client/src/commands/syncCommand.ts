@@ -98,7 +98,9 @@ export async function runSync(req: SyncRequest): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     const timing = { intervalMs: req.intervalMs, heartbeatMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000 };
-    await runLoop(store, req.url, req.token, opts, timing, stop.signal).catch(rethrow);
+    // A live client lets E finish recording a moved folder before the deletion guard refuses (at most 6 s more).
+    const live: SyncOptions = { ...opts, policy: { ...opts.policy, guardSettle: { attempts: 3, ms: 2000 } } };
+    await runLoop(store, req.url, req.token, live, timing, stop.signal).catch(rethrow);
     return ExitCode.Ok;
   } finally {
     store.close();

@@ -401,11 +401,13 @@ async function download(ctx: PullContext, path: string, remote: FileState): Prom
         await temp.discard();
         continue;
       }
-      const got = await temp.finish({ mode: end.mode, mtimeMs: end.mtimeMs, fsync: false });
+      // The change's mode and mtime, not those read with the bytes: a chmod or touch on E after the change was
+      // recorded, and undone before the daemon looked again, must not stay on R with no change to correct it.
+      const got = await temp.finish({ mode: remote.mode, mtimeMs: remote.mtimeMs, fsync: false });
       if (got.hash !== end.hash || got.size !== end.size) {
         throw new Error(`${ctx.name}/${path} arrived damaged (hash ${got.hash}, expected ${end.hash})`);
       }
-      if (end.hash === remote.hash) return { temp, state: { kind: "file", hash: end.hash, size: end.size, mode: end.mode, mtimeMs: end.mtimeMs } };
+      if (end.hash === remote.hash) return { temp, state: remote };
       await temp.discard();
       if (attempt >= TORN_READ_ATTEMPTS) return { skipped: "gone" };
     } catch (err) {

@@ -12,6 +12,11 @@ export type PullPolicy = {
   allowMassDelete: boolean;
   /** The guard: a pull may delete at most this share of the root's files (when more than `MASS_DELETE_MIN`). */
   maxDeleteShare: number;
+  /**
+   * Before the guard refuses, read the changes again this many times, this far apart: E may be recording a
+   * moved folder's deletions before its additions. The live client waits; a one-shot run refuses at once.
+   */
+  guardSettle?: { attempts: number; ms: number };
 };
 
 /** Raised when a pull would delete a large share of a root; nothing was changed. */
@@ -57,23 +62,41 @@ export async function pullRoot(ctx: PullContext, feed: ChangeFeed, horizon: numb
   if (resync) seq = 0;
 
   // Read every page first (metadata only): the deletion guard needs the whole picture before anything is written.
-  const pages: ChangesPage[] = [];
-  for (let since = seq; ; ) {
-    const page = await feed(since, pageSize);
-    pages.push(page);
-    since = page.next;
-    if (!page.more) break;
+  const settle = ctx.dryRun ? undefined : policy.guardSettle;
+  let pages: ChangesPage[];
+  let listed: Set<string> | undefined;
+  let finalSeq: number;
+  let gone: Change[];
+  for (let attempt = 0; ; attempt++) {
+    pages = [];
+    for (let since = seq; ; ) {
+      const page = await feed(since, pageSize);
+      pages.push(page);
+      since = page.next;
+      if (!page.more) break;
+    }
+    listed = resync ? new Set(pages.flatMap((p) => p.changes.map((c) => c.path))) : undefined;
+    finalSeq = pages[pages.length - 1]!.next;
+    const seen = listed;
+    gone = seen
+      ? store
+          .bases(name)
+          .filter((b) => !seen.has(b.path))
+          .sort((a, b) => depthOf(b.path) - depthOf(a.path))
+          .map((b) => ({ seq: finalSeq, root: name, path: b.path, state: { kind: "deleted" } }))
+      : [];
+    const refusal = guardDeletions(ctx, policy, [...pages.flatMap((p) => p.changes), ...gone].filter((c) => inScope(c.path)));
+    if (refusal === undefined) break;
+    if (settle === undefined || attempt >= settle.attempts) {
+      if (ctx.dryRun) {
+        ctx.logger.warn(`a real pull would refuse: ${refusal}`);
+        break;
+      }
+      throw new MassDeleteError(refusal);
+    }
+    ctx.logger.verbose(`${name}: this pull would delete many files; reading E's changes again in case the rest of a move is still being recorded`);
+    await new Promise((resolve) => setTimeout(resolve, settle.ms));
   }
-  const listed = resync ? new Set(pages.flatMap((p) => p.changes.map((c) => c.path))) : undefined;
-  const finalSeq = pages[pages.length - 1]!.next;
-  const gone: Change[] = listed
-    ? store
-        .bases(name)
-        .filter((b) => !listed.has(b.path))
-        .sort((a, b) => depthOf(b.path) - depthOf(a.path))
-        .map((b) => ({ seq: finalSeq, root: name, path: b.path, state: { kind: "deleted" } }))
-    : [];
-  guardDeletions(ctx, policy, [...pages.flatMap((p) => p.changes), ...gone].filter((c) => inScope(c.path)));
 
   // With --paths only part of each page is applied, so the cursor must not move past the rest.
   const restricted = policy.paths !== undefined;
@@ -92,14 +115,12 @@ export async function pullRoot(ctx: PullContext, feed: ChangeFeed, horizon: numb
   return restricted || ctx.dryRun ? start : finalSeq;
 }
 
-/** Refuses a pull that would lose more than the allowed share of the files R holds in this root. */
-function guardDeletions(ctx: PullContext, policy: PullPolicy, changes: readonly Change[]): void {
-  if (policy.allowMassDelete) return;
+/** Why a pull that would lose more than the allowed share of the files R holds in this root must be refused. */
+function guardDeletions(ctx: PullContext, policy: PullPolicy, changes: readonly Change[]): string | undefined {
+  if (policy.allowMassDelete) return undefined;
   const files = ctx.store.bases(ctx.name).filter((b) => b.state.kind === "file");
   const held = new Map(files.map((b) => [b.path, b.state]));
-  if (!isMassDeletion(contentLosingDeletions(changes, (path) => held.get(path)), files.length, policy.maxDeleteShare)) return;
+  if (!isMassDeletion(contentLosingDeletions(changes, (path) => held.get(path)), files.length, policy.maxDeleteShare)) return undefined;
   const deleting = changes.filter((c) => c.state.kind !== "file" && held.has(c.path)).length;
-  const message = `this pull would delete ${deleting} of the ${files.length} files R holds in ${ctx.name} (more than ${Math.round(policy.maxDeleteShare * 100)}%); nothing was changed. If E really lost them on purpose, run again with --allow-mass-delete`;
-  if (ctx.dryRun) ctx.logger.warn(`a real pull would refuse: ${message}`);
-  else throw new MassDeleteError(message);
+  return `this pull would delete ${deleting} of the ${files.length} files R holds in ${ctx.name} (more than ${Math.round(policy.maxDeleteShare * 100)}%); nothing was changed. If E really lost them on purpose, run again with --allow-mass-delete`;
 }
