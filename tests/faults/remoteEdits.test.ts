@@ -1,3 +1,4 @@
+import { waitForLogToMatchDisk } from "../helpers/logVsDisk.js";
 import { afterAll, describe, test } from "@jest/globals";
 import { lstatSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
@@ -92,6 +93,8 @@ async function remoteEdits(seed: number, ops: number, opts: WorkloadOptions, sty
     });
     // E is quiet. Everything R did not touch must arrive; the rest stays R's.
     const leaveOut = (rel: string): boolean => rel.includes(CONFLICT_INFIX) || [...edits.keys()].some((e) => related(e, rel));
+    // The daemon's record matches E's disk, R's edited paths included (R cannot show those).
+    await waitForLogToMatchDisk(rig.url, rig.tokenFile, rig.name, rig.e, SETTLE_MS).catch((err: unknown) => expectSeeded(seed, "the daemon's log matches E's disk", String(err), "", context));
     const live = await waitForConvergence(rig.e, rig.r, SETTLE_MS, leaveOut);
     expectSeeded(seed, "paths R did not edit that differ from E (live client)", w.explain(live), [], context);
     await rig.stopClient();
