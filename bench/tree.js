@@ -1,18 +1,10 @@
 // A reproducible, dev-like tree: nested folders of small source files plus a few large binaries.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { seededRandom } from "../tests/dist/helpers/seededRandom.js";
 
-/** mulberry32: a tiny seeded PRNG, so every run generates the same tree. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded generator (mulberry32), so every run generates the same tree. */
+export const prng = seededRandom;
 
 const WORDS = ["const", "let", "return", "function", "import", "export", "value", "index", "result", "config", "items", "map", "filter", "await", "async", "if", "else", "for", "while", "class", "this", "new", "null", "true", "false", "string", "number"];
 
