@@ -14,23 +14,6 @@ const missing = ensureSshTools((msg) => console.log(msg));
 if (missing !== undefined) console.warn(`skipping the managed tunnel tests: ${missing}`);
 const describeWithSsh = missing === undefined ? describe : describe.skip;
 
-/** Pids of live processes whose command line holds `-R REMOTE:127.0.0.1:...`, read from /proc. */
-function forwardPids(remotePort: number): number[] {
-  const spec = `${remotePort}:127.0.0.1:`;
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const args = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
-      const state = /\)\s+(\S)/.exec(readFileSync(`/proc/${name}/stat`, "utf8"))?.[1];
-      if (state !== "Z" && args.some((a) => a.startsWith(spec))) pids.push(Number(name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return pids;
-}
-
 /** Pids of live processes whose command line holds an argument starting with `prefix`, read from /proc. */
 function pidsWithArg(prefix: string): number[] {
   const pids: number[] = [];
@@ -45,6 +28,11 @@ function pidsWithArg(prefix: string): number[] {
     }
   }
   return pids;
+}
+
+/** Pids of live processes whose command line holds `-R REMOTE:127.0.0.1:...`. */
+function forwardPids(remotePort: number): number[] {
+  return pidsWithArg(`${remotePort}:127.0.0.1:`);
 }
 
 /** Signals waiting for a process (SigPnd and ShdPnd of /proc/<pid>/status), by name; SIGTERM is bit 15. */

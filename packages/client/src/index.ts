@@ -4,7 +4,7 @@ export { decide, type Decision } from "@zync/protocol";
 export { syncAll, prepareRoots, connect, type SyncOptions } from "./syncSession.js";
 export { runLoop, type LoopTiming } from "./syncLoop.js";
 export type { RunReport } from "./pull/runReport.js";
-export { planChange, planPage, adoptPlacement, caseRenames, contentLosingDeletions, needsRetouch, type PullAction, type PlanInput, type LocalFact } from "./pull/pullPlan.js";
+export { planChange, adoptPlacement, caseRenames, contentLosingDeletions, needsRetouch, type PullAction, type PlanInput, type LocalFact } from "./pull/pullPlan.js";
 export { probeRoot, withIntendedMode, SlotNames, type RootTraits } from "./pull/rootTraits.js";
 export { executePage, recoverPlacements, type ContentSource, type PullContext, type PullItem } from "./pull/pullExecutor.js";
 export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/durability.js";

@@ -47,15 +47,22 @@ export function connect(store: ClientStore, url: string, token: string, live: bo
 }
 
 /**
- * How a root's filesystem treats case and modes: probed at each pull and remembered for pushes and status.
+ * How a root's filesystem treats case and modes: probed once per process and remembered for pushes and status.
  * Probing writes a file in the temp folder, so a dry run (which writes nothing) uses what was remembered.
  */
 function rootTraits(store: ClientStore, dir: NamedDir, dryRun: boolean): RootTraits {
   if (dryRun) return store.traits(dir.name);
-  const traits = probeRoot(dir.abs);
-  store.rememberTraits(dir.name, traits);
+  let traits = probed.get(dir.abs);
+  if (traits === undefined) {
+    traits = probeRoot(dir.abs);
+    probed.set(dir.abs, traits);
+    store.rememberTraits(dir.name, traits);
+  }
   return traits;
 }
+
+/** Roots probed by this process: a live client probes each once, not at every pass. */
+const probed = new Map<string, RootTraits>();
 
 /** File content for one root, fetched from the daemon. */
 function daemonContent(conn: DaemonConnection, root: string): ContentSource {

@@ -9,6 +9,7 @@ import { ErrorCode, foldCase, isSameOrBelow, ProtocolError, sameContent, type En
 import { renameSync } from "node:fs";
 import {
   copyToTemp,
+  keyProvesUnchanged,
   FolderNotEmptyError,
   moveAside,
   placeDir,
@@ -167,8 +168,9 @@ async function prepare(ctx: PullContext, item: PullItem, outcome: PageOutcome, s
       throw err;
     }
   }
-  // A file whose key did not prove it unchanged was read: if it still holds the base, its fresh key is kept.
-  if (base !== undefined && view.key !== undefined && view.key !== base.key && sameContent(view.state, base.state)) {
+  // A file whose key did not prove it unchanged was read: if it still holds the base, its fresh key is kept
+  // (a path whose stored key still proves it is not written again).
+  if (base !== undefined && view.key !== undefined && !keyProvesUnchanged(base.key, view.key) && sameContent(view.state, base.state)) {
     outcome.bases.push({ path: item.path, state: base.state, key: view.key });
   }
   const action = planChange({ seq: item.seq, path: item.path, remote: item.remote, base: base?.state, local: fact }, ctx.policy);

@@ -91,11 +91,6 @@ export function planChange(input: PlanInput, policy: PlanPolicy): PullAction {
   }
 }
 
-/** Plans a page of changes, in order. */
-export function planPage(inputs: readonly PlanInput[], policy: PlanPolicy): PullAction[] {
-  return inputs.map((i) => planChange(i, policy));
-}
-
 /**
  * True when an interrupted run's recorded placement of `placed` may become the path's base: R holds exactly that
  * content, so it is E's, placed by the run that was killed before it could record it.
