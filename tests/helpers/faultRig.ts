@@ -191,6 +191,13 @@ export class FaultRig {
     return run;
   }
 
+  /** The paths (relative to the root) that `--update-upstream --dry-run --json` would offer E. */
+  async upstreamPreview(): Promise<string[]> {
+    const run = await runBin(BIN.client, ["--update-upstream", "--dry-run", "--json", "--server", this.url, "--token-file", this.tokenFile, "--db", this.clientDb, "--dirs", ...this.dirsR]);
+    if (run.code !== 0) throw new Error(`--update-upstream --dry-run exited ${run.code}: ${run.stderr}`);
+    return (JSON.parse(run.stdout) as { changes: { path: string }[] }).changes.map((c) => c.path.slice(`${this.name}/`.length));
+  }
+
   /** `zync-client status --json --db` (the local view: cursors and open conflicts). */
   async clientConflicts(): Promise<string[]> {
     const run = await runBin(BIN.client, ["status", "--json", "--db", this.clientDb]);
