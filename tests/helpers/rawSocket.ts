@@ -91,7 +91,7 @@ export class RawSocket {
   async authenticate(token: string, hello: RawHello = {}): Promise<Record<string, unknown>> {
     const clientNonce = newNonce();
     const clientId = hello.clientId ?? "raw-test";
-    const helloMsg = { type: "HELLO", versions: hello.versions ?? [2], clientId, nonce: clientNonce, ...(hello.live === undefined ? {} : { live: hello.live }) };
+    const helloMsg = { type: "HELLO", versions: hello.versions ?? [3], clientId, nonce: clientNonce, ...(hello.live === undefined ? {} : { live: hello.live }) };
     const { reply: challenge } = await this.exchange(helloMsg);
     if (challenge.type !== "CHALLENGE") throw new Error(`HELLO was answered with ${JSON.stringify(challenge)}`);
     const t: HandshakeTranscript = { version: challenge.version as number, clientNonce, daemonNonce: challenge.nonce as string, clientId };

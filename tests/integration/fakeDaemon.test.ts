@@ -48,15 +48,15 @@ async function stranger(
   };
 }
 
-const welcome = { type: "WELCOME", version: 2, epoch: "fake", head: 1, horizon: 0, roots: ["code"] };
+const welcome = { type: "WELCOME", version: 3, epoch: "fake", head: 1, horizon: 0, roots: ["code"], features: [] };
 
 /** A stranger that plays the whole handshake faithfully, but with a token of its own. */
 function playsWithToken(token: string): (msg: Record<string, unknown>) => object | undefined {
   let t: { version: number; clientNonce: string; daemonNonce: string; clientId: string } | undefined;
   return (msg) => {
     if (msg.type === "HELLO") {
-      t = { version: 2, clientNonce: msg.nonce as string, daemonNonce: newNonce(), clientId: msg.clientId as string };
-      return { type: "CHALLENGE", version: 2, nonce: t.daemonNonce };
+      t = { version: 3, clientNonce: msg.nonce as string, daemonNonce: newNonce(), clientId: msg.clientId as string };
+      return { type: "CHALLENGE", version: 3, nonce: t.daemonNonce };
     }
     if (msg.type === "AUTH" && t) return { ...welcome, proof: handshakeProof(token, "daemon", t) };
     return undefined;
@@ -100,12 +100,30 @@ describe("a client only trusts a daemon that proves it knows the token", () => {
     }
   });
 
+  test("a daemon that chooses a feature the client never offered is refused before anything is written", async () => {
+    const plays = playsWithToken(TOKEN);
+    const fake = await stranger((msg) => {
+      const answer = plays(msg) as Record<string, unknown> | undefined;
+      return answer?.type === "WELCOME" ? { ...answer, features: ["teleport"] } : answer;
+    });
+    const r = tempDir();
+    try {
+      const res = await runClient(fake.url, r);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/chose the feature "teleport", which this client never offered/);
+      expect(res.stderr.trim().split("\n")).toHaveLength(1);
+      expect(existsSync(`${r}/code`)).toBe(false);
+    } finally {
+      await fake.close();
+    }
+  });
+
   test("a stranger that sends the client's own proof back as its own is refused", async () => {
     let t: { version: number; clientNonce: string; daemonNonce: string; clientId: string } | undefined;
     const fake = await stranger((msg) => {
       if (msg.type === "HELLO") {
-        t = { version: 2, clientNonce: msg.nonce as string, daemonNonce: newNonce(), clientId: msg.clientId as string };
-        return { type: "CHALLENGE", version: 2, nonce: t.daemonNonce };
+        t = { version: 3, clientNonce: msg.nonce as string, daemonNonce: newNonce(), clientId: msg.clientId as string };
+        return { type: "CHALLENGE", version: 3, nonce: t.daemonNonce };
       }
       return msg.type === "AUTH" ? { ...welcome, proof: msg.proof } : undefined;
     });

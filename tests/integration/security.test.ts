@@ -41,10 +41,10 @@ async function withDaemon(body: (d: { e: string; daemon: TestDaemon; token: stri
 async function recordHandshake(url: string, token: string): Promise<{ hello: object; daemonNonce: string; auth: object }> {
   const sock = await RawSocket.open(url, undefined);
   try {
-    const hello = { type: "HELLO", versions: [2], clientId: "victim", nonce: newNonce() };
+    const hello = { type: "HELLO", versions: [3], clientId: "victim", nonce: newNonce() };
     const { reply } = await sock.exchange(hello);
     const daemonNonce = reply.nonce as string;
-    const auth = { type: "AUTH", proof: handshakeProof(token, "client", { version: 2, clientNonce: hello.nonce, daemonNonce, clientId: "victim" }) };
+    const auth = { type: "AUTH", proof: handshakeProof(token, "client", { version: 3, clientNonce: hello.nonce, daemonNonce, clientId: "victim" }) };
     const { reply: welcome } = await sock.exchange(auth);
     if (welcome.type !== "WELCOME") throw new Error(`the recorded handshake failed: ${JSON.stringify(welcome)}`);
     return { hello, daemonNonce, auth };
@@ -82,9 +82,9 @@ describe("the daemon's WebSocket", () => {
     await withDaemon(async ({ daemon }) => {
       const sock = await RawSocket.open(daemon.url, undefined);
       try {
-        const { reply } = await sock.exchange({ type: "HELLO", versions: [2], clientId: "t", nonce: "ab".repeat(32) });
+        const { reply } = await sock.exchange({ type: "HELLO", versions: [3], clientId: "t", nonce: "ab".repeat(32) });
         expect(Object.keys(reply).sort()).toEqual(["nonce", "type", "version"]);
-        expect(reply).toMatchObject({ type: "CHALLENGE", version: 2, nonce: expect.stringMatching(/^[0-9a-f]{64}$/) });
+        expect(reply).toMatchObject({ type: "CHALLENGE", version: 3, nonce: expect.stringMatching(/^[0-9a-f]{64}$/) });
       } finally {
         await sock.close();
       }
@@ -96,7 +96,7 @@ describe("the daemon's WebSocket", () => {
       const sock = await RawSocket.open(daemon.url, token);
       try {
         const welcome = await sock.hello();
-        expect(welcome).toMatchObject({ type: "WELCOME", version: 2, roots: ["code"], proof: expect.stringMatching(/^[0-9a-f]{64}$/) });
+        expect(welcome).toMatchObject({ type: "WELCOME", version: 3, roots: ["code"], proof: expect.stringMatching(/^[0-9a-f]{64}$/) });
       } finally {
         await sock.close();
       }
@@ -156,7 +156,7 @@ describe("the daemon's WebSocket", () => {
         expect(reply).toMatchObject({ type: "ERROR", id: 7, code: "NOT_READY" });
         const file = await sock.exchange({ type: "GET_FILE", id: 8, root: "code", path: "hello.txt" });
         expect(file.reply).toMatchObject({ type: "ERROR", id: 8, code: "NOT_READY" });
-        const challenge = await sock.exchange({ type: "HELLO", versions: [2], clientId: "t", nonce: "cd".repeat(32) });
+        const challenge = await sock.exchange({ type: "HELLO", versions: [3], clientId: "t", nonce: "cd".repeat(32) });
         expect(challenge.reply.type).toBe("CHALLENGE");
         const after = await sock.exchange({ type: "GET_FILE", id: 9, root: "code", path: "hello.txt" });
         expect(after.reply).toMatchObject({ type: "ERROR", id: 9, code: "NOT_READY" });

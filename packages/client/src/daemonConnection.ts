@@ -5,6 +5,7 @@ import {
   ErrorCode,
   encodeMessage,
   HANDSHAKE_TIMEOUT_MS,
+  KNOWN_FEATURES,
   MAX_FRAME_BYTES,
   SUPPORTED_PROTOCOL_VERSIONS,
   type ClientRequest,
@@ -46,8 +47,8 @@ export class RemoteError extends Error {
   }
 }
 
-/** Where and how to connect. */
-export type ConnectOptions = { url: string; token: string; clientId: string; live: boolean; timeoutMs?: number };
+/** Where and how to connect; `features` are offered in HELLO (all this build knows when not given). */
+export type ConnectOptions = { url: string; token: string; clientId: string; live: boolean; timeoutMs?: number; features?: readonly string[] };
 
 type Pending = { resolve: (m: FromServerMessage) => void; reject: (e: Error) => void; expect?: FromServerMessage["type"] };
 type Stream = Pending & { sink: (data: Uint8Array) => Promise<void> };
@@ -75,6 +76,8 @@ type Ask<T extends keyof AnswerTo> = Omit<Extract<ClientRequest, { type: T }>, "
  */
 export class DaemonConnection {
   readonly welcome: Welcome;
+  /** The features this connection uses, as the daemon chose them from the offer (docs/protocol.md section 3.7). */
+  readonly features: ReadonlySet<string>;
   /** Settles when the connection ends, with the reason. */
   readonly closed: Promise<ConnectionError>;
   private readonly ws: WebSocket;
@@ -92,6 +95,7 @@ export class DaemonConnection {
     this.ws = ws;
     this.inbound = new InboundFlow(ws);
     this.welcome = welcome;
+    this.features = new Set(welcome.features);
     this.closed = closed;
   }
 
@@ -143,9 +147,10 @@ export class DaemonConnection {
         fail(new ConnectionError("closed", `the daemon closed the connection (${code}${reason.length ? ` ${printable(reason.toString())}` : ""})`));
       });
       const clientNonce = newNonce();
+      const offered = [...(opts.features ?? KNOWN_FEATURES)];
       let transcript: HandshakeTranscript | undefined;
       ws.on("open", () => {
-        ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live, nonce: clientNonce }));
+        ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live, nonce: clientNonce, features: offered }));
       });
       ws.on("message", (data: Buffer, isBinary) => {
         if (conn) {
@@ -176,6 +181,12 @@ export class DaemonConnection {
         if (msg?.type !== "WELCOME") return notTheDaemon(`it answered AUTH with ${describe(msg)} instead of WELCOME`);
         if (msg.version !== transcript.version || !proofMatches(opts.token, "daemon", transcript, msg.proof)) {
           return notTheDaemon("its proof is wrong");
+        }
+        const unasked = msg.features.find((f) => !offered.includes(f));
+        if (unasked !== undefined) {
+          ws.terminate();
+          fail(new ConnectionError("protocol", `the daemon at ${opts.url} chose the feature "${unasked}", which this client never offered`));
+          return;
         }
         clearTimeout(handshakeTimer);
         conn = new DaemonConnection(ws, msg, closed);

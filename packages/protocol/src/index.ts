@@ -1,4 +1,5 @@
 export * from "./version.js";
+export * from "./features.js";
 export * from "./errors.js";
 export * from "./paths.js";
 export * from "./entry.js";

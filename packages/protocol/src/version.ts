@@ -1,11 +1,12 @@
 /**
  * Protocol versions this build can speak, newest first. The handshake picks the newest both sides know. Version 1
- * is refused: its client sent the token in clear in the upgrade request.
+ * is refused (its client sent the token in clear in the upgrade request), and so is version 2: version 3 added
+ * negotiated features (docs/protocol.md section 3.7) and the frames they use, which a version-2 peer would misread.
  */
-export const SUPPORTED_PROTOCOL_VERSIONS = [2] as const;
+export const SUPPORTED_PROTOCOL_VERSIONS = [3] as const;
 
 /** The protocol version this build prefers. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** How long a connection may take from its opening to a verified proof, on either side, in milliseconds. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;

@@ -3,7 +3,7 @@ import { handshakeProof, newNonce, proofMatches } from "@zync/node";
 import { DaemonHandshake } from "@zync/daemon";
 
 const TOKEN = "s3cret";
-const hello = (over: Record<string, unknown> = {}) => ({ type: "HELLO" as const, versions: [2], clientId: "r-1", nonce: "ab".repeat(32), ...over });
+const hello = (over: Record<string, unknown> = {}) => ({ type: "HELLO" as const, versions: [3], clientId: "r-1", nonce: "ab".repeat(32), ...over });
 
 /** Runs HELLO on a fresh handshake and returns it with the transcript a client would build from the CHALLENGE. */
 function challenged(daemonNonce = newNonce()) {
@@ -17,13 +17,13 @@ function challenged(daemonNonce = newNonce()) {
 describe("the daemon's side of the handshake", () => {
   test("HELLO gets a CHALLENGE with the version and the daemon's nonce, nothing more", () => {
     const { challenge } = challenged("cd".repeat(32));
-    expect(challenge).toEqual({ type: "CHALLENGE", version: 2, nonce: "cd".repeat(32) });
+    expect(challenge).toEqual({ type: "CHALLENGE", version: 3, nonce: "cd".repeat(32) });
   });
 
   test("a right proof authenticates, and the daemon's proof checks out for the client", () => {
     const { hs, t } = challenged();
     const answer = hs.auth({ type: "AUTH", proof: handshakeProof(TOKEN, "client", t) });
-    expect(answer).toMatchObject({ kind: "authenticated", version: 2, clientId: "r-1", live: false });
+    expect(answer).toMatchObject({ kind: "authenticated", version: 3, clientId: "r-1", live: false });
     expect(hs.authenticated).toBe(true);
     if (answer.kind !== "authenticated") throw new Error("not authenticated");
     expect(proofMatches(TOKEN, "daemon", t, answer.proof)).toBe(true);
@@ -61,12 +61,27 @@ describe("the daemon's side of the handshake", () => {
   });
 
   test.each([
-    ["protocol 1 only", hello({ versions: [1] }), "VERSION_MISMATCH", /daemon speaks 2, client offered 1\); version 1 sent the token in clear/],
-    ["no version in common", hello({ versions: [7, 8] }), "VERSION_MISMATCH", /^no common protocol version \(daemon speaks 2, client offered 7, 8\)$/],
+    ["protocol 1 only", hello({ versions: [1] }), "VERSION_MISMATCH", /daemon speaks 3, client offered 1\); version 1 sent the token in clear/],
+    ["protocol 2 only", hello({ versions: [2] }), "VERSION_MISMATCH", /^no common protocol version \(daemon speaks 3, client offered 2\); the client is older than this daemon: upgrade zync-client on R$/],
+    ["only newer versions", hello({ versions: [7, 8] }), "VERSION_MISMATCH", /^no common protocol version \(daemon speaks 3, client offered 7, 8\); the client is newer than this daemon: upgrade zync-daemon on E$/],
     ["no nonce", hello({ nonce: undefined }), "BAD_MESSAGE", /must carry a nonce/],
   ])("a HELLO with %s is refused with a close", (_why, msg, code, message) => {
     const answer = new DaemonHandshake(TOKEN).hello(msg);
     expect(answer).toMatchObject({ kind: "refuse", error: { code, message: expect.stringMatching(message) }, close: { code: 1002 } });
+  });
+
+  test.each([
+    ["nothing offered", undefined, ["compress", "delta"], []],
+    ["all offered", ["delta", "compress"], ["compress", "delta"], ["compress", "delta"]],
+    ["some offered, unknown names ignored", ["delta", "teleport"], ["compress", "delta"], ["delta"]],
+    ["offered but turned off on the daemon", ["compress"], [], []],
+  ])("features with %s: the daemon uses only what both sides support, in its own order", (_why, offered, supported, agreed) => {
+    const hs = new DaemonHandshake(TOKEN, "cd".repeat(32), supported);
+    const msg = hello(offered === undefined ? {} : { features: offered });
+    const challenge = hs.hello(msg);
+    if (challenge.kind !== "challenge") throw new Error("no challenge");
+    const t = { version: 3, clientNonce: msg.nonce as string, daemonNonce: "cd".repeat(32), clientId: "r-1" };
+    expect(hs.auth({ type: "AUTH", proof: handshakeProof(TOKEN, "client", t) })).toMatchObject({ kind: "authenticated", features: agreed });
   });
 
   test("out of order: AUTH before HELLO, a second HELLO, a second AUTH are answered without a close", () => {

@@ -25,7 +25,7 @@ function expectRefused(d: Decoded<unknown>): string {
 const CLIENT_MESSAGES: readonly FromClientMessage[] = [
   { type: "HELLO", versions: [1], clientId: "r-123", live: true },
   { type: "HELLO", versions: [2, 1], clientId: "x" },
-  { type: "HELLO", versions: [2], clientId: "x", nonce: "0123456789abcdef".repeat(4) },
+  { type: "HELLO", versions: [3], clientId: "x", nonce: "0123456789abcdef".repeat(4) },
   { type: "AUTH", proof: "ab".repeat(32) },
   { type: "PING", id: 0 },
   { type: "GET_LAST_SEQUENCE", id: 4294967295 },
@@ -36,8 +36,8 @@ const CLIENT_MESSAGES: readonly FromClientMessage[] = [
 ];
 
 const SERVER_MESSAGES: readonly FromServerMessage[] = [
-  { type: "CHALLENGE", version: 2, nonce: "fedcba9876543210".repeat(4) },
-  { type: "WELCOME", version: 2, epoch: "0b8c7a", head: 5, horizon: 0, roots: ["code", "docs"], proof: "cd".repeat(32) },
+  { type: "CHALLENGE", version: 3, nonce: "fedcba9876543210".repeat(4) },
+  { type: "WELCOME", version: 3, epoch: "0b8c7a", head: 5, horizon: 0, roots: ["code", "docs"], features: [], proof: "cd".repeat(32) },
   { type: "PONG", id: 1 },
   { type: "LAST_SEQUENCE", id: 2, seq: 5 },
   {

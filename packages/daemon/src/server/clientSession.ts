@@ -59,6 +59,8 @@ export class ClientSession {
   private readonly ws: WebSocket;
   private readonly ctx: SessionContext;
   private clientId: string | undefined;
+  /** The features agreed in the handshake (docs/protocol.md section 3.7); none before WELCOME. */
+  private features: ReadonlySet<string> = new Set();
   private unsubscribe: (() => void) | undefined;
   private notifyQueued = false;
   private readonly upstream: UpstreamReceiver;
@@ -240,8 +242,10 @@ export class ClientSession {
     this.note("a client's identity", () => this.ctx.activity.identified(this.historyRow, answer.clientId));
     this.clientId = answer.clientId;
     const { log } = this.ctx;
-    const { version, proof } = answer;
-    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots: [...this.ctx.roots.keys()], proof });
+    const { version, proof, features } = answer;
+    this.features = new Set(features);
+    const roots = [...this.ctx.roots.keys()];
+    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, proof });
     this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;
   }
 

@@ -1,5 +1,7 @@
 import {
+  agreeFeatures,
   ErrorCode,
+  KNOWN_FEATURES,
   selectVersion,
   SUPPORTED_PROTOCOL_VERSIONS,
   type Auth,
@@ -20,29 +22,32 @@ export type HelloAnswer = { kind: "challenge"; message: Challenge } | HandshakeR
 
 /** What the daemon answers AUTH with: on success, who the client is and the daemon's own proof for WELCOME. */
 export type AuthAnswer =
-  | { kind: "authenticated"; version: number; clientId: string; live: boolean; proof: string }
+  | { kind: "authenticated"; version: number; clientId: string; live: boolean; features: string[]; proof: string }
   | HandshakeRefusal
   | HandshakeComplaint;
 
 type State =
   | { step: "awaiting-hello" }
-  | { step: "awaiting-auth"; transcript: HandshakeTranscript; live: boolean }
+  | { step: "awaiting-auth"; transcript: HandshakeTranscript; live: boolean; features: string[] }
   | { step: "done" }
   | { step: "refused" };
 
 /**
  * The daemon's side of the handshake on one connection (docs/protocol.md section 3): HELLO → CHALLENGE, AUTH →
  * WELCOME. Nothing but the chosen version and a nonce is sent before the client's proof is verified, and a wrong
- * proof ends the connection. The nonce is injected for tests; it is fresh for each connection otherwise.
+ * proof ends the connection. The nonce is injected for tests; it is fresh for each connection otherwise, and
+ * `supported` lists the features this daemon may use (all it knows unless some were turned off).
  */
 export class DaemonHandshake {
   private readonly token: string;
   private readonly nonce: string;
+  private readonly supported: readonly string[];
   private state: State = { step: "awaiting-hello" };
 
-  constructor(token: string, nonce: string = newNonce()) {
+  constructor(token: string, nonce: string = newNonce(), supported: readonly string[] = KNOWN_FEATURES) {
     this.token = token;
     this.nonce = nonce;
+    this.supported = supported;
   }
 
   /** True once the client has proved that it knows the token. */
@@ -55,9 +60,14 @@ export class DaemonHandshake {
     if (this.state.step !== "awaiting-hello") return complain(ErrorCode.BadMessage, "HELLO was already sent on this connection");
     const version = selectVersion(msg.versions);
     if (version === undefined) {
+      const oldest = Math.min(...SUPPORTED_PROTOCOL_VERSIONS);
       const old = msg.versions.includes(1)
         ? "; version 1 sent the token in clear and is no longer accepted: upgrade zync-client"
-        : "";
+        : msg.versions.every((v) => v < oldest)
+          ? "; the client is older than this daemon: upgrade zync-client on R"
+          : msg.versions.every((v) => v > Math.max(...SUPPORTED_PROTOCOL_VERSIONS))
+            ? "; the client is newer than this daemon: upgrade zync-daemon on E"
+            : "";
       return refuse(
         ErrorCode.VersionMismatch,
         `no common protocol version (daemon speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}, client offered ${msg.versions.join(", ")})${old}`,
@@ -67,7 +77,7 @@ export class DaemonHandshake {
     }
     if (msg.nonce === undefined) return refuse(ErrorCode.BadMessage, `HELLO for version ${version} must carry a nonce`, 1002, "no nonce");
     const transcript = { version, clientNonce: msg.nonce, daemonNonce: this.nonce, clientId: msg.clientId };
-    this.state = { step: "awaiting-auth", transcript, live: msg.live === true };
+    this.state = { step: "awaiting-auth", transcript, live: msg.live === true, features: agreeFeatures(msg.features ?? [], this.supported) };
     return { kind: "challenge", message: { type: "CHALLENGE", version, nonce: this.nonce } };
   }
 
@@ -82,7 +92,8 @@ export class DaemonHandshake {
     }
     this.state = { step: "done" };
     const { version, clientId } = state.transcript;
-    return { kind: "authenticated", version, clientId, live: state.live, proof: handshakeProof(this.token, "daemon", state.transcript) };
+    const proof = handshakeProof(this.token, "daemon", state.transcript);
+    return { kind: "authenticated", version, clientId, live: state.live, features: state.features, proof };
   }
 }
 

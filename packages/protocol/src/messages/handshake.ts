@@ -1,11 +1,14 @@
 import { z } from "zod";
 import { RootNameSchema } from "../entry.js";
+import { FEATURE_NAME, MAX_FEATURES } from "../features.js";
 
 const seq = z.number().int().nonnegative();
 /** A random challenge: 32 to 64 lowercase hex digits (16 to 32 bytes). */
 const nonce = z.string().regex(/^[0-9a-f]{32,64}$/);
 /** An HMAC-SHA256 proof: 64 lowercase hex digits. */
 const proof = z.string().regex(/^[0-9a-f]{64}$/);
+/** A list of feature names (docs/protocol.md section 3.7). */
+const features = z.array(z.string().regex(FEATURE_NAME)).max(MAX_FEATURES);
 
 /**
  * Client → daemon, first message on every connection: the versions the client speaks and its challenge.
@@ -21,6 +24,8 @@ export const HelloSchema = z.strictObject({
   live: z.boolean().optional(),
   /** The client's challenge. Optional in the schema so that a version-1 HELLO still decodes; version 2 requires it. */
   nonce: nonce.optional(),
+  /** Optional behaviours the client can use (section 3.7); none when absent. */
+  features: features.optional(),
 });
 
 /**
@@ -55,6 +60,8 @@ export const WelcomeSchema = z.strictObject({
   horizon: seq,
   /** Names of the roots this daemon serves. */
   roots: z.array(RootNameSchema),
+  /** The features this connection uses: a subset of those HELLO offered (section 3.7). */
+  features,
   /** The daemon's proof: HMAC-SHA256 of the daemon label and the transcript, keyed with the token. */
   proof,
 });
