@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { mkdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { runBin, runClientOnce, startTestDaemon, BIN, type TestDaemon } from "../helpers/bins.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
@@ -68,6 +68,9 @@ describe("daemon restart", () => {
   test("restarting on an unchanged tree hashes and records nothing, once the first run has verified its fresh files", async () => {
     const e = tempDir("zync-e-");
     makeTree(e);
+    // Modified "in a moment", so the first scan finds every file racy even when the daemon is slow to start.
+    const soon = new Date(Date.now() + 3000);
+    for (const f of ["README.md", "src/main.ts", "src/lib/a.ts", "src/lib/b.ts", "old/kept.txt", "doomed/inner/gone.txt", "remove-me.txt"]) utimesSync(`${e}/${f}`, soon, soon);
     const first = await startTestDaemon([`code:${e}`], { args: ["--verbose"] });
     let before: Awaited<ReturnType<typeof indexLine>>;
     try {
@@ -76,7 +79,8 @@ describe("daemon restart", () => {
       // timestamp granularity could hide behind them). The daemon reads them once more when that has passed; from
       // then on their keys prove them unchanged.
       const verified = await waitFor(() => /^code: recent changes verified \((\d+) file\(s\) read again\)$/m.exec(first.stdout()), "the first run's verification");
-      expect(Number(verified[1])).toBe(7);
+      // Every file is read again at least once (a file still racy at the first check is read at the next as well).
+      expect(Number(verified[1])).toBeGreaterThanOrEqual(7);
     } finally {
       await first.stop();
     }
