@@ -26,7 +26,9 @@ const LATENCY_SAMPLES = 20;
 export function wanLinkFromArgs(argv) {
   const value = (flag) => {
     const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
+    if (i < 0) return undefined;
+    if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new Error(`${flag} needs a value (for example ${flag === "--rate" ? "--rate 50mbit" : "--rtt 40"})`);
+    return argv[i + 1];
   };
   const rateBitsPerSec = parseRate(value("--rate") ?? "50mbit");
   const rttText = value("--rtt") ?? "40";
@@ -224,7 +226,7 @@ async function cases({ quick, runs, spec, log, work, cleanups, startProcess }) {
         r2eBytes: median(xs.map((x) => x.r2e)),
       };
     }
-    wan.cases[name] = { tools: out };
+    wan.cases[name] = { runs: n, tools: out };
     log(`WAN ${name}: ${Object.entries(out).map(([t, v]) => `${t} ${secs(v.ms)} (${mbytes(v.e2rBytes)} E→R, ${mbytes(v.r2eBytes)} R→E)`).join("; ")}`);
     return wan.cases[name];
   };
@@ -338,6 +340,16 @@ async function cases({ quick, runs, spec, log, work, cleanups, startProcess }) {
       { what: `p99 ≤ 2 × RTT + 150 = ${2 * spec.rttMs + 150} ms`, met: p99 <= 2 * spec.rttMs + 150 },
     ],
   };
+  // What the link's queues went through over the whole run: how often a sender was held back, the deepest backlog.
+  const totals = await link.counters();
+  const dirs = totals.connections.flatMap((c) => [c.e2r, c.r2e]);
+  wan.link.carried = {
+    connections: totals.connections.length,
+    e2rBytes: totals.e2rBytes,
+    r2eBytes: totals.r2eBytes,
+    senderPauses: dirs.reduce((n, d) => n + d.pauses, 0),
+    maxBacklogBytes: Math.max(...dirs.map((d) => d.maxBacklogBytes)),
+  };
   log(`WAN live latency p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (RTT ${spec.rttMs} ms)`);
   return wan;
 }
@@ -371,7 +383,7 @@ export function printWanTable(wan) {
       let first = true;
       for (const [tool, v] of Object.entries(c.tools)) {
         const target = tool === "zync" ? undefined : c.targets.find((t) => t.vs === tool && t.met !== undefined);
-        rows.push([first ? name : "", tool, secs(v.ms), tool === "zync" ? "" : (z / v.ms).toFixed(2), mbytes(v.e2rBytes), mbytes(v.r2eBytes), target?.what ?? "", target ? (target.met ? "ok" : "NOT met") : ""]);
+        rows.push([first ? (c.runs === wan.runs ? name : `${name} (${c.runs} run${c.runs === 1 ? "" : "s"})`) : "", tool, secs(v.ms), tool === "zync" ? "" : (z / v.ms).toFixed(2), mbytes(v.e2rBytes), mbytes(v.r2eBytes), target?.what ?? "", target ? (target.met ? "ok" : "NOT met") : ""]);
         first = false;
       }
       for (const t of c.targets.filter((x) => x.bytes !== undefined)) rows.push(["", "zync bytes", mbytes(t.bytes), "", "", "", t.what, t.met ? "ok" : "NOT met"]);
@@ -384,6 +396,6 @@ export function printWanTable(wan) {
   const out = [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)];
   const l = wan.link;
   process.stdout.write(
-    `\nWAN: ${rateText(l.rateBitsPerSec)} each way, RTT ${l.rttMs} ms, queue ${(l.queueBytes / 1024).toFixed(0)} KiB per direction; medians of ${wan.runs} run(s)\n${out.join("\n")}\n${wan.transport}\n`,
+    `\nWAN: ${rateText(l.rateBitsPerSec)} each way, RTT ${l.rttMs} ms, queue ${(l.queueBytes / 1024).toFixed(0)} KiB per direction (senders held back ${l.carried.senderPauses} times, deepest backlog ${(l.carried.maxBacklogBytes / 1024).toFixed(0)} KiB); medians of ${wan.runs} run(s)\n${out.join("\n")}\n${wan.transport}\n`,
   );
 }
