@@ -2,7 +2,17 @@
 // in front of the loopback sshd with a bandwidth limit, a one-way delay and a bounded queue per direction).
 // zync's daemon opens its own `ssh -R` tunnel (`--tunnel`) through the link; rsync's ssh goes through it too;
 // ssh compression is off for both. Every timed run also records the bytes that crossed the link each way.
-import { spawn } from "node:child_process";
+//
+//   npm run bench -- --wan [--quick] [--rate 50mbit] [--rtt 40]   only these cases (latest.json keeps the rest)
+//   npm run bench [--quick]                                        the loopback cases, then these (--no-wan: not these)
+//
+// The link: the same rate each way (default 50 Mbit/s), half the RTT (default 40 ms) as each way's delay, and
+// each way's queue bounded at one bandwidth-delay product (rate × RTT: 244 KiB at the defaults, at least
+// 64 KiB), the classic size of a router's buffer: enough to keep one TCP flow at the full rate, small enough
+// that a sender meets backpressure (the proxy stops reading its socket) instead of an unbounded buffer.
+// The dev tree is the bench's seeded generator (tree.js) at 4,000 source files of 1 to 7 KiB and four 5 MiB
+// random blobs (about 39 MB), the shape of the tree behind the figures in issue 13.
+import { execFileSync, spawn } from "node:child_process";
 import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -117,6 +127,8 @@ async function cases({ quick, runs, spec, log, work, cleanups, startProcess }) {
       segmentBytes: SEGMENT_BYTES,
       model: "per direction: store-and-forward serialiser at the rate, then the one-way delay; a queue bounded at one bandwidth-delay product (at least 64 KiB) that pauses the sender when full",
     },
+    commit: gitCommit(),
+    tree: { files: FILES, blobs: BLOBS, blobBytes: BLOB_BYTES, bigFileBytes: BIG_BYTES, logBytes: LOG_BYTES },
     transport: "zync: zync-daemon --tunnel (ssh -R) through the link into a loopback sshd; rsync: rsync -e ssh through the same link; ssh Compression=no for both",
     cases: {},
   };
@@ -352,6 +364,14 @@ async function cases({ quick, runs, spec, log, work, cleanups, startProcess }) {
   };
   log(`WAN live latency p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (RTT ${spec.rttMs} ms)`);
   return wan;
+}
+
+function gitCommit() {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 function readIfExists(p) {
