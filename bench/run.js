@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import { ensureSshTools, freeLoopbackPort, startLoopbackSshd } from "../tests/dist/helpers/loopbackSsh.js";
 import { median, peakKb, percentile, timed, until } from "./measure.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
+import { printWanTable, runWan, wanLinkFromArgs } from "./wan.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const BIN = {
@@ -18,6 +19,9 @@ const BIN = {
   client: join(repo, "packages/client/bin/zync-client.js"),
 };
 const quick = process.argv.includes("--quick");
+// --wan: only the WAN cases (bench/wan.js); --no-wan: only the loopback ones; by default both.
+const wanOnly = process.argv.includes("--wan");
+const withWan = wanOnly || !process.argv.includes("--no-wan");
 const RUNS = Number(process.env.ZYNC_BENCH_RUNS ?? (quick ? 1 : 3));
 const FILES = quick ? 1000 : 10_000;
 const BIG_BYTES = (quick ? 64 : 1024) * 1024 * 1024;
@@ -308,6 +312,14 @@ function isDir(p) {
   }
 }
 
+function readJson(p) {
+  try {
+    return JSON.parse(readFileSync(p, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 function printTable() {
   const c = results.cases;
   const row = (name, zync, rsync, ratio, target) => [name, zync, rsync, ratio, target];
@@ -334,11 +346,20 @@ function printTable() {
 }
 
 try {
-  await main();
-  printTable();
+  const link = withWan ? wanLinkFromArgs(process.argv) : undefined;
+  if (!wanOnly) {
+    await main();
+    printTable();
+  }
+  if (withWan) {
+    results.wan = await runWan({ quick, runs: RUNS, link, log });
+    printWanTable(results.wan);
+  }
   const dir = join(repo, "bench/results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  // A WAN-only run keeps the loopback figures of the last full run.
+  const previous = wanOnly ? readJson(join(dir, "latest.json")) : undefined;
+  writeFileSync(join(dir, "latest.json"), `${JSON.stringify(previous ? { ...previous, wan: results.wan } : results, null, 2)}\n`);
   log(`results written to bench/results/latest.json`);
 } catch (err) {
   process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
