@@ -83,7 +83,8 @@ describe("interrupted transfer", () => {
       }
 
       const again = await runClientOnce(daemon, clientDb, [`code:${r}`]);
-      expect(again.stderr).toBe("");
+      // Nothing but the plain progress line a run longer than 10 s prints (on a loaded machine).
+      expect(again.stderr.split("\n").filter((l) => l !== "" && !/^pulling: \d+\/\d+ files, /.test(l))).toEqual([]);
       expect(again.code).toBe(0);
       expect(existsSync(`${r}/.zync-tmp`)).toBe(false);
       expect(await sha256File(`${r}/big.bin`)).toBe(bigHash);
