@@ -94,7 +94,9 @@ async function main(): Promise<number | void> {
       (y) => y.config(loadConfig("client", configPath, SUBCOMMAND_KEYS.status)).option("dirs", { type: "string", array: true, describe: "local roots (default: those this client has synced)" }),
       (argv) => {
         const token = process.env[TOKEN_ENV]?.trim() || argv["token-file"] ? readToken(argv["token-file"]) : undefined;
-        result = clientStatus(dbPathOf(argv.db), checkServerUrl(argv.server), token, argv.dirs ? parseDirs(argv.dirs) : undefined, argv.ignore).then((s) => {
+        // `--dirs code:/x status` runs this command, but yargs also reads the word as one more --dirs entry.
+        const dirs = withoutWord(argv.dirs, "status");
+        result = clientStatus(dbPathOf(argv.db), checkServerUrl(argv.server), token, dirs?.length ? parseDirs(dirs) : undefined, withoutWord(argv.ignore, "status") ?? []).then((s) => {
           if (argv.json) out(terminalJson(s));
           else printStatus(s, out);
         });
@@ -113,6 +115,11 @@ async function main(): Promise<number | void> {
     )
     .parseAsync();
   return result;
+}
+
+/** An array option without the subcommand word that a greedy array option also took in. */
+function withoutWord(values: string[] | undefined, word: string): string[] | undefined {
+  return values?.filter((v) => v !== word);
 }
 
 function percent(name: string, v: number): number {
