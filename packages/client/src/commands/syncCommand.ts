@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { escapeControl, ExitCode, ExitError, lockDatabase, terminalJson, UsageError, type Logger, type NamedDir } from "@zync/node";
+import type { HaltedRoot } from "@zync/protocol";
 import { ConnectionError, RemoteError } from "../daemonConnection.js";
+import { haltedExit, haltsOf } from "../haltNotices.js";
 import { formatBytes } from "@zync/node";
 import type { RunReport } from "../pull/runReport.js";
 import type { PullPolicy } from "../pull/pullRoot.js";
@@ -71,8 +73,10 @@ export async function runSync(req: SyncRequest): Promise<number> {
         return rethrow(err);
       });
       let report: RunReport;
+      let halted: HaltedRoot[];
       try {
         report = await syncAll(conn, store, opts).catch(rethrow);
+        halted = haltsOf(conn.halted, req.dirs);
       } finally {
         conn.close();
       }
@@ -81,16 +85,18 @@ export async function runSync(req: SyncRequest): Promise<number> {
       const open = store.conflicts().filter((c) => mine(c.root));
       const unplaced = store.unplaced().filter((u) => mine(u.root));
       if (req.json) {
-        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })) };
+        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })), halted };
         process.stdout.write(`${terminalJson(json, 0)}\n`);
       } else {
         reportRun(report, opts, new Set());
-        if (open.length === 0 && unplaced.length === 0) req.logger.info(`up to date with ${req.url}`);
+        if (open.length === 0 && unplaced.length === 0 && halted.length === 0) req.logger.info(`up to date with ${req.url}`);
       }
       if (unplaced.length > 0) {
         const first = unplaced[0]!;
         throw new ExitError(ExitCode.Failure, `${unplaced.length} path(s) could not be written on R (first: ${first.root}/${first.path}: ${first.reason}); everything else is in step`);
       }
+      const halt = haltedExit(halted, req.dirs);
+      if (halt) throw halt;
       return open.length > 0 ? ExitCode.Conflicts : ExitCode.Ok;
     }
     const stop = new AbortController();

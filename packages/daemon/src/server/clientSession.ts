@@ -6,11 +6,13 @@ import {
   ErrorCode,
   HANDSHAKE_TIMEOUT_MS,
   MAX_CHANGES_PER_PAGE,
+  MAX_HALT_REASON,
   ProtocolError,
   toProtocolError,
   type Auth,
   type ClientRequest,
   type FromServerMessage,
+  type HaltedRoot,
   type Hello,
 } from "@zync/protocol";
 import { isUnreadable, SafeRoot, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
@@ -62,6 +64,7 @@ export class ClientSession {
   /** The features agreed in the handshake (docs/protocol.md section 3.7); none before WELCOME. */
   private features: ReadonlySet<string> = new Set();
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeHalts: (() => void) | undefined;
   private notifyQueued = false;
   private readonly upstream: UpstreamReceiver;
   private readonly historyRow: number;
@@ -92,6 +95,7 @@ export class ClientSession {
       clearTimeout(this.handshakeTimer);
       this.queue.length = 0;
       this.unsubscribe?.();
+      this.unsubscribeHalts?.();
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
     });
@@ -245,7 +249,9 @@ export class ClientSession {
     const { version, proof, features } = answer;
     this.features = new Set(features);
     const roots = [...this.ctx.roots.keys()];
-    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, proof });
+    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, halted: this.halted(), proof });
+    // A root E halts or resumes later is announced to every authenticated client, so a script's wait can stop too.
+    this.unsubscribeHalts = this.ctx.activity.onHaltsChanged(() => void this.send({ type: "HALTED", halted: this.halted() }));
     this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;
   }
 
@@ -257,6 +263,14 @@ export class ClientSession {
   }
 
   /** Coalesces notices: one CHANGED per turn of the event loop, carrying the newest head. */
+  /** The served roots whose recording is halted, as the wire carries them (docs/protocol.md section 6.13). */
+  private halted(): HaltedRoot[] {
+    return this.ctx.activity
+      .halted()
+      .filter((h) => this.ctx.roots.has(h.root))
+      .map((h) => ({ root: h.root, since: Math.max(0, Math.trunc(h.since)), reason: h.reason.slice(0, MAX_HALT_REASON) }));
+  }
+
   private queueNotify(): void {
     if (this.notifyQueued) return;
     this.notifyQueued = true;
