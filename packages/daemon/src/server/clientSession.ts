@@ -36,6 +36,8 @@ export type SessionContext = {
   /** E's ignore rules of each served root, which upstream offers are checked against. */
   rules?: ReadonlyMap<string, IgnoreRules>;
   logger: Logger;
+  /** Passes a barrier in the named roots and resolves with the head then (docs/protocol.md section 5.12). */
+  barrier?: (roots: string[]) => Promise<number>;
 };
 
 /** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
@@ -317,6 +319,15 @@ export class ClientSession {
       }
       case "ACK_CHANGES":
         return this.send({ type: "ACKED", id: msg.id, seq: log.ack(this.clientId!, msg.seq) });
+      case "BARRIER": {
+        const names = msg.roots ?? [...this.ctx.roots.keys()];
+        for (const name of names) if (!this.ctx.roots.has(name)) throw unknownRoot(name);
+        if (this.ctx.barrier === undefined) throw new ProtocolError(ErrorCode.Busy, "this daemon cannot pass barriers");
+        const seq = await this.ctx.barrier(names).catch((err: unknown) => {
+          throw err instanceof Error && err.name === "BarrierTimeout" ? new ProtocolError(ErrorCode.Busy, err.message) : err;
+        });
+        return this.send({ type: "BARRIER_PASSED", id: msg.id, seq, halted: this.halted().filter((h) => names.includes(h.root)) });
+      }
       case "PREPARE_UPSTREAM":
         return this.send(this.upstream.prepare(msg, this.clientId!));
       case "UPSTREAM_FILE":

@@ -46,6 +46,9 @@ export const AckedSchema = z.strictObject({ type: z.literal("ACKED"), id, seq })
 /** Unsolicited notice to live clients: new changes were recorded up to `head`. */
 export const ChangedSchema = z.strictObject({ type: z.literal("CHANGED"), head: seq });
 
+/** Answer to BARRIER: a client that has applied every change up to `seq` is in step with E as of the request. */
+export const BarrierPassedSchema = z.strictObject({ type: z.literal("BARRIER_PASSED"), id, seq, halted: HaltedRootsSchema });
+
 /** Unsolicited, after WELCOME: the set of halted roots changed; `halted` is the whole new set. */
 export const HaltedSchema = z.strictObject({ type: z.literal("HALTED"), halted: HaltedRootsSchema });
 
@@ -66,6 +69,7 @@ export const FromServerMessageSchema = z.discriminatedUnion("type", [
   ChangesSchema,
   FileEndSchema,
   AckedSchema,
+  BarrierPassedSchema,
   ChangedSchema,
   HaltedSchema,
   ErrorSchema,
