@@ -48,7 +48,7 @@ async function stranger(
   };
 }
 
-const welcome = { type: "WELCOME", version: 3, epoch: "fake", head: 1, horizon: 0, roots: ["code"], features: [] };
+const welcome = { type: "WELCOME", version: 3, epoch: "fake", head: 1, horizon: 0, roots: ["code"], features: [], halted: [] };
 
 /** A stranger that plays the whole handshake faithfully, but with a token of its own. */
 function playsWithToken(token: string): (msg: Record<string, unknown>) => object | undefined {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
-import { BIN, runBin, runClientOnce, startTestDaemon, writeToken, type TestDaemon } from "../helpers/bins.js";
+import { BIN, runBin, runClientOnce, startClient, startTestDaemon, writeToken, type TestDaemon } from "../helpers/bins.js";
 import { clientLogJson, clientStatusJson, daemonStatusJson, expectOneSentence, numberedFiles, writeTree } from "../helpers/operatorCli.js";
 import { waitForDaemonToRecord } from "../helpers/rawSocket.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
@@ -168,10 +168,17 @@ describe("the daemon halts a root that suddenly loses most of its files", () => 
       const halted = await daemonStatusJson(p.daemon.db);
       expect({ head: halted.head, files: halted.roots.find((x) => x.name === "code")?.files }).toEqual({ head: before.head, files: 40 });
 
-      // A client pulling now deletes nothing on R.
+      // A client pulling now deletes nothing on R, and says (exit 6) that E records nothing new for the root.
       const run = await p.once();
-      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(run.code).toBe(6);
+      expect(run.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^zync-client: E has halted root code since \S+: .+; nothing new is recorded for it on E until that is resolved there; R has everything E recorded before$/)]);
       expect(snapshotTree(p.r)).toEqual(rBefore);
+      const json = await p.once(["--json"]);
+      expect(json.code).toBe(6);
+      expect(JSON.parse(json.stdout)).toMatchObject({ halted: [{ root: "code", reason: reason, since: expect.any(Number) }] });
+      const rStatus = await runBin(BIN.client, ["status", "--db", p.clientDb, "--server", p.daemon.url, "--token-file", p.daemon.tokenFile]);
+      expect(rStatus.code).toBe(0);
+      expect(rStatus.stdout).toMatch(/^ {2}halted on E since .+; nothing new is recorded for it there$/m);
 
       // The files come back: the root resumes by itself.
       renameSync(`${p.outside}/away`, `${p.e}/src`);
@@ -192,6 +199,24 @@ describe("the daemon halts a root that suddenly loses most of its files", () => 
       const last = await p.once();
       expect({ code: last.code, stderr: last.stderr }).toEqual({ code: 0, stderr: "" });
       expect(snapshotTree(p.r)).toEqual(snapshotTree(p.e));
+    });
+  });
+
+  test("a live client says when E halts one of its roots and when E resumes it, without a reconnect", async () => {
+    await withPair(FILES, ["--rescan-interval", "1"], async (p) => {
+      const live = startClient(p.daemon.url, p.daemon.tokenFile, `${tempDir("zync-live-")}/live.db`, [`code:${p.r}`]);
+      try {
+        const said = (): string => live.stdout() + live.stderr();
+        await waitFor(() => /connected to/.test(said()), "the live client to connect");
+        renameSync(`${p.e}/src`, `${p.outside}/away`);
+        await waitFor(() => /E has halted root code since/.test(live.stderr()), "the live client to report the halt");
+        renameSync(`${p.outside}/away`, `${p.e}/src`);
+        await waitFor(() => /E resumed recording root code/.test(said()), "the live client to report the resume");
+        expect(said().match(/connected to/g)).toHaveLength(1);
+        expect(said().match(/E has halted root code/g)).toHaveLength(1);
+      } finally {
+        await live.stop();
+      }
     });
   });
 
@@ -220,7 +245,8 @@ describe("the daemon halts a root that suddenly loses most of its files", () => 
       expect(p.daemon.stderr()).toMatch(/halted/);
       expect((await daemonStatusJson(p.daemon.db)).head).toBe(headBefore);
       const run = await p.once(["--allow-mass-delete"]);
-      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(run.code).toBe(6);
+      expect(run.stderr).toMatch(/E has halted root code since .*(gone|unmounted)/);
       expect(snapshotTree(p.r)).toEqual(rBefore);
 
       renameSync(`${p.outside}/unmounted`, p.e);
@@ -275,7 +301,8 @@ describe("a daemon started while a root's files are away", () => {
       expect(status.roots.find((x) => x.name === "code")?.halted).toEqual(expect.any(String));
       expect(status.head).toBe(headBefore);
       const run = await runClientOnce(daemon, clientDb, [`code:${r}`]);
-      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(run.code).toBe(6);
+      expect(run.stderr).toMatch(/E has halted root code since .*40 of its 40 files vanished/);
       expect(snapshotTree(r)).toEqual(rBefore);
 
       renameSync(`${outside}/away`, `${e}/src`);

@@ -133,6 +133,18 @@ describe("zync-client status", () => {
     });
   });
 
+  test("the subcommand may stand after the options, even after --dirs: the same status as when it comes first", async () => {
+    await withPair(async (p) => {
+      await firstSync(p);
+      const common = ["--db", p.clientDb, "--server", p.daemon.url, "--token-file", p.daemon.tokenFile];
+      const first = await runBin(BIN.client, ["status", ...common, "--dirs", `code:${p.r}`]);
+      const last = await runBin(BIN.client, [...common, "--dirs", `code:${p.r}`, "status"]);
+      expect({ code: last.code, stderr: last.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(last.stdout).toBe(first.stdout);
+      expect(last.stdout).toMatch(/^root code: /m);
+    });
+  });
+
   test("without a token it does not ask the daemon and says so", async () => {
     await withPair(async (p) => {
       await firstSync(p);

@@ -11,6 +11,7 @@ const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** The config-file settings each subcommand takes (the default command takes them all). */
 const SUBCOMMAND_KEYS = {
+  wait: ["db", "server", "token-file", "dirs", "ignore", "timeout"],
   status: ["db", "server", "token-file", "dirs", "ignore"],
   log: ["db"],
 } as const;
@@ -43,7 +44,7 @@ async function main(): Promise<number | void> {
   let result: Promise<number | void> = Promise.resolve();
   await withZyncDefaults(common(yargs(args)))
     .scriptName("zync-client")
-    .usage("$0 [status|log] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nPulls changes from a zync daemon into local folders, never overwriting an edit made here.")
+    .usage("$0 [status|log|wait] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nPulls changes from a zync daemon into local folders, never overwriting an edit made here.")
     .command(
       "$0",
       "pull changes from the daemon (live, every --interval, or --once), or push R's own with --update-upstream",
@@ -59,6 +60,7 @@ async function main(): Promise<number | void> {
           .option("prefer-daemon", { type: "boolean", default: false, describe: "on a conflict take E's version and keep R's beside it as NAME.zync-conflict-TIME" })
           .option("allow-mass-delete", { type: "boolean", default: false, describe: "let a pull delete more than --max-delete of a root's files" })
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files one pull may delete without --allow-mass-delete" })
+          .option("timeout", { type: "number", default: 120, describe: "with --once: seconds to wait for a running client of the same --db to catch up" })
           .option("fsync", { type: "boolean", default: true, describe: "flush written files and folders to disk before recording them (--no-fsync: faster, but a power cut may lose what was recorded)" })
           .example([
             ["$0 --dirs docs:/home/user/synced/docs code:/home/user/synced/code", "keep two folders in step, live"],
@@ -85,6 +87,37 @@ async function main(): Promise<number | void> {
           policy: { paths: checkPaths(paths), allowMassDelete: argv["allow-mass-delete"], maxDeleteShare: percent("max-delete", argv["max-delete"]) / 100 },
           logger: loggerFor(argv),
           quiet: argv.quiet,
+          timeoutMs: number("timeout", argv.timeout, 1) * 1000,
+        });
+      },
+    )
+    .command(
+      "wait",
+      "return once R has applied every change E had when asked, saves made on E just before included (pulls itself, or waits for the running client)",
+      (y) =>
+        y
+          .config(loadConfig("client", configPath, SUBCOMMAND_KEYS.wait))
+          .option("dirs", { type: "string", array: true, demandOption: true, describe: "local roots, as name:/path" })
+          .option("timeout", { type: "number", default: 120, describe: "seconds before giving up (exit 7)" }),
+      (argv) => {
+        result = runSync({
+          url: checkServerUrl(argv.server),
+          token: readToken(argv["token-file"]),
+          dbPath: dbPathOf(argv.db),
+          dirs: parseDirs(withoutWord(argv.dirs, "wait") ?? []),
+          ignore: argv.ignore,
+          once: true,
+          barrier: true,
+          updateUpstream: false,
+          dryRun: false,
+          json: argv.json,
+          intervalMs: 60_000,
+          preferDaemon: false,
+          fsync: true,
+          policy: { allowMassDelete: false, maxDeleteShare: 0.5 },
+          logger: loggerFor(argv),
+          quiet: argv.quiet,
+          timeoutMs: number("timeout", argv.timeout, 1) * 1000,
         });
       },
     )
@@ -94,7 +127,9 @@ async function main(): Promise<number | void> {
       (y) => y.config(loadConfig("client", configPath, SUBCOMMAND_KEYS.status)).option("dirs", { type: "string", array: true, describe: "local roots (default: those this client has synced)" }),
       (argv) => {
         const token = process.env[TOKEN_ENV]?.trim() || argv["token-file"] ? readToken(argv["token-file"]) : undefined;
-        result = clientStatus(dbPathOf(argv.db), checkServerUrl(argv.server), token, argv.dirs ? parseDirs(argv.dirs) : undefined, argv.ignore).then((s) => {
+        // `--dirs code:/x status` runs this command, but yargs also reads the word as one more --dirs entry.
+        const dirs = withoutWord(argv.dirs, "status");
+        result = clientStatus(dbPathOf(argv.db), checkServerUrl(argv.server), token, dirs?.length ? parseDirs(dirs) : undefined, withoutWord(argv.ignore, "status") ?? []).then((s) => {
           if (argv.json) out(terminalJson(s));
           else printStatus(s, out);
         });
@@ -113,6 +148,11 @@ async function main(): Promise<number | void> {
     )
     .parseAsync();
   return result;
+}
+
+/** An array option without the subcommand word that a greedy array option also took in. */
+function withoutWord(values: string[] | undefined, word: string): string[] | undefined {
+  return values?.filter((v) => v !== word);
 }
 
 function percent(name: string, v: number): number {

@@ -11,6 +11,7 @@ import {
   type ClientRequest,
   type FileEnd,
   type FromServerMessage,
+  type HaltedRoot,
   type Welcome,
 } from "@zync/protocol";
 import {
@@ -59,6 +60,7 @@ const ANSWER_TO = {
   GET_LAST_SEQUENCE: "LAST_SEQUENCE",
   GET_CHANGES: "CHANGES",
   ACK_CHANGES: "ACKED",
+  BARRIER: "BARRIER_PASSED",
   PREPARE_UPSTREAM: "UPSTREAM_READY",
   FINALIZE_UPSTREAM: "UPSTREAM_DONE",
 } as const;
@@ -85,6 +87,9 @@ export class DaemonConnection {
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, Stream>();
   private readonly changedListeners = new Set<(head: number) => void>();
+  private readonly haltedListeners = new Set<(halted: readonly HaltedRoot[]) => void>();
+  /** The roots E has halted, as WELCOME and the latest HALTED said. */
+  halted: readonly HaltedRoot[];
   private readonly inbound: InboundFlow;
   private readonly abandoned = new Set<number>();
   /** When the last frame of any kind arrived (ms since the epoch); file data counts as a sign of life. */
@@ -96,6 +101,7 @@ export class DaemonConnection {
     this.inbound = new InboundFlow(ws);
     this.welcome = welcome;
     this.features = new Set(welcome.features);
+    this.halted = welcome.halted;
     this.closed = closed;
   }
 
@@ -250,6 +256,12 @@ export class DaemonConnection {
     return () => this.changedListeners.delete(listener);
   }
 
+  /** Calls `listener` whenever the daemon announces a new set of halted roots. */
+  onHalted(listener: (halted: readonly HaltedRoot[]) => void): () => void {
+    this.haltedListeners.add(listener);
+    return () => this.haltedListeners.delete(listener);
+  }
+
   close(): void {
     this.ws.close(1000);
   }
@@ -290,6 +302,11 @@ export class DaemonConnection {
     const msg = decoded.message;
     if (msg.type === "CHANGED") {
       for (const l of this.changedListeners) l(msg.head);
+      return;
+    }
+    if (msg.type === "HALTED") {
+      this.halted = msg.halted;
+      for (const l of this.haltedListeners) l(msg.halted);
       return;
     }
     if (msg.type === "WELCOME" || msg.type === "CHALLENGE") return this.protocolFailure(`unexpected ${msg.type} after the handshake`);

@@ -1,6 +1,7 @@
 import { ConnectionError, type DaemonConnection } from "./daemonConnection.js";
 import type { RunReport } from "./pull/runReport.js";
 import type { ClientStore } from "./store/clientStore.js";
+import { HaltReporter } from "./haltNotices.js";
 import { connect, RootsMismatchError, summarize, syncAll, type SyncOptions } from "./syncSession.js";
 
 /** Timing of the long-running client. Tests pass small values instead of sleeping. */
@@ -58,6 +59,7 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
   let delay = timing.backoffInitialMs;
   let away = false;
   const shown = new Set<string>();
+  const halts = new HaltReporter(opts.dirs, opts.logger);
   while (!stop.aborted) {
     let conn: DaemonConnection;
     try {
@@ -74,7 +76,9 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
     opts.logger.info(`connected to ${url}`);
     away = false;
     try {
-      await serve(conn, store, opts, timing, stop, shown);
+      halts.update(conn.halted);
+      const unlistenHalts = conn.onHalted((h) => halts.update(h));
+      await serve(conn, store, opts, timing, stop, shown).finally(unlistenHalts);
     } catch (err) {
       if (!(err instanceof ConnectionError)) throw err;
       if (err.kind === "unauthorized" || err.kind === "protocol") throw err;

@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { configPathFromArgs, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
+import { configPathFromArgs, createLogger, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { daemonRuns, printDaemonRuns } from "./commands/daemonLog.js";
 import { daemonStatus, printDaemonStatus } from "./commands/daemonStatus.js";
+import { daemonWait } from "./commands/daemonWait.js";
 import { serve } from "./commands/serveCommand.js";
 
 const EXAMPLES = [
@@ -12,6 +13,7 @@ const EXAMPLES = [
   ["$0 --dirs code:/home/user/projects --tunnel user@gpu-box", "also keep a tunnel from ~/.zync/zync.sock on gpu-box (mode 0600) to this daemon"],
   ["$0 --dirs code:/home/user/projects --tunnel user@gpu-box --remote-port 8000", "a TCP tunnel instead: port 8000 on gpu-box's loopback"],
   ["$0 status --db sync.db", "roots, head, clients, staged sessions, latest errors"],
+  ["$0 wait --db sync.db && ssh gpu-box make test", "wait until every connected client has E's latest saves, then use them"],
 ] as const;
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -23,7 +25,7 @@ async function main(): Promise<number | void> {
   let result: Promise<number | void> = Promise.resolve();
   await withZyncDefaults(yargs(args))
     .scriptName("zync-daemon")
-    .usage("$0 [status|log] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nWatches folders on this workstation and serves their changes to zync clients.")
+    .usage("$0 [status|log|wait] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nWatches folders on this workstation and serves their changes to zync clients.")
     .option("db", { type: "string", default: "sync.db", describe: "SQLite change log (one daemon per database)" })
     .option("config", { type: "string", describe: "JSON file of flag values (default: ./zync.config.json if present); flags win" })
     .command(
@@ -61,6 +63,21 @@ async function main(): Promise<number | void> {
         const s = daemonStatus(resolve(argv.db));
         if (argv.json) out(terminalJson(s));
         else printDaemonStatus(s, out);
+      },
+    )
+    .command(
+      "wait",
+      "return once the connected clients (or --client ID) have applied every change E had when asked, saves made just before included",
+      (y) =>
+        y
+          .config(loadConfig("daemon", configPath, ["db"]))
+          .option("client", { type: "string", array: true, default: [] as string[], describe: "wait for this client id (repeatable; see zync-daemon status); default: every connected client" })
+          .option("timeout", { type: "number", default: 120, describe: "seconds before giving up (exit 7)" })
+          .option("quiet", { type: "boolean", default: false, describe: "print nothing on success" }),
+      (argv) => {
+        if (!Number.isFinite(argv.timeout) || argv.timeout <= 0) throw new UsageError("--timeout must be a number of seconds above 0");
+        const logger = createLogger("zync-daemon", argv.quiet ? "quiet" : "normal");
+        result = daemonWait({ dbPath: resolve(argv.db), clients: argv.client, timeoutMs: argv.timeout * 1000, logger });
       },
     )
     .command(

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { IGNORE_FILE, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
+import { IGNORE_FILE, isCookie, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
 import { RootIndexer } from "./rootIndexer.js";
 import { startServer, type RunningServer } from "./server/httpServer.js";
@@ -8,6 +8,7 @@ import { openDatabase, stagingDirFor } from "./store/database.js";
 import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
 import { ownFilePatterns } from "./upstream/servedPaths.js";
+import { BARRIER_TIMEOUT_MS, CookieBoard, passBarrier } from "./barrier/cookieBoard.js";
 
 
 /** A batch of hints this large triggers a full comparison of the root (the kernel may have dropped events). */
@@ -76,6 +77,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const activity = new ActivityLog(changeLog.db);
     activity.resetPresence();
+    const cookies = new CookieBoard(changeLog.db);
     // Set once shutdown has begun: requests cut off by it fail quietly, and nothing is written after the close.
     let stopping = false;
     let dbOpen = true;
@@ -128,12 +130,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       const rescanRoot = (why: string): void => {
         indexer.reconcile().catch((err: unknown) => logger.warn(`rescan of ${dir.name} (${why}) failed: ${String(err)}`));
       };
-      const onPaths = (paths: string[]): void => {
+      const onPaths = (all: string[]): void => {
+        const seen = all.filter(isCookie);
+        const paths = seen.length === 0 ? all : all.filter((p) => !isCookie(p));
         if (paths.includes(IGNORE_FILE)) {
           rules.reload();
           rescanRoot("its ignore file changed");
         }
-        indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
+        const indexed = indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
+        // Once this batch is indexed, so is everything the watcher reported before a cookie in it.
+        if (seen.length > 0) void indexed.then(() => dbOpen && seen.forEach((c) => cookies.seen(dir.name, c, changeLog.head())));
         // So much at once that the kernel's event queue may have overflowed (that loss is silent): compare all.
         if (paths.length >= LARGE_BATCH) rescanRoot("a burst of changes");
       };
@@ -168,7 +174,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Upstream offers are judged by the same rules as E's own files, here and again by zync-apply.
     for (const [name, r] of rulesOf) staging.recordIgnoreExtras(name, r.extra);
     const rules = new Map([...rulesOf].map(([name, r]) => [name, r.rules]));
-    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, { log: changeLog, activity, staging, roots, rules, logger: sessionLogger });
+    const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, {
+      log: changeLog,
+      activity,
+      staging,
+      roots,
+      rules,
+      logger: sessionLogger,
+      barrier: (names) => passBarrier(cookies, opts.dirs.filter((d) => names.includes(d.name)), BARRIER_TIMEOUT_MS),
+    });
 
     const rescan = async (): Promise<void> => {
       for (const ix of indexers) await ix.reconcile();

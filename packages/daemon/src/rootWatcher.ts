@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, watch, type FSWatcher } from "node:fs";
-import { isMissing, isUnreadable, type IgnoreRules } from "@zync/node";
+import { isCookie, isMissing, isUnreadable, type IgnoreRules } from "@zync/node";
 
 /** Timing of the watcher's coalescing. */
 export type WatchTiming = {
@@ -63,7 +63,8 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
     if (batch.length > 0 && !closed) emit(batch);
   };
   const hint = (rel: string): void => {
-    if (closed || (rel !== "" && rules.ignores(rel, false))) return;
+    // A barrier cookie is ignored for syncing, but its event must come through, in order with the others.
+    if (closed || (rel !== "" && !isCookie(rel) && rules.ignores(rel, false))) return;
     pending.add(rel);
     clearTimeout(quiet);
     quiet = setTimeout(flush, timing.debounceMs);

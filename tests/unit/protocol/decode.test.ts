@@ -37,7 +37,7 @@ const CLIENT_MESSAGES: readonly FromClientMessage[] = [
 
 const SERVER_MESSAGES: readonly FromServerMessage[] = [
   { type: "CHALLENGE", version: 3, nonce: "fedcba9876543210".repeat(4) },
-  { type: "WELCOME", version: 3, epoch: "0b8c7a", head: 5, horizon: 0, roots: ["code", "docs"], features: [], proof: "cd".repeat(32) },
+  { type: "WELCOME", version: 3, epoch: "0b8c7a", head: 5, horizon: 0, roots: ["code", "docs"], features: [], halted: [{ root: "docs", reason: "the root is gone", since: 1 }], proof: "cd".repeat(32) },
   { type: "PONG", id: 1 },
   { type: "LAST_SEQUENCE", id: 2, seq: 5 },
   {
@@ -56,6 +56,7 @@ const SERVER_MESSAGES: readonly FromServerMessage[] = [
   { type: "FILE_END", id: 4, size: 0, hash: H1, mode: 0o644, mtimeMs: 0 },
   { type: "ACKED", id: 5, seq: 4 },
   { type: "CHANGED", head: 6 },
+  { type: "HALTED", halted: [] },
   { type: "ERROR", id: 6, code: "NOT_FOUND", message: "no such file" },
   { type: "ERROR", code: "UNAUTHORIZED", message: "bad token" },
 ];
@@ -184,6 +185,8 @@ describe("decoding server messages", () => {
     ["ERROR with an unknown code", '{"type":"ERROR","code":"OOPS","message":"x"}'],
     ["ERROR with a huge message", JSON.stringify({ type: "ERROR", code: "INTERNAL", message: "x".repeat(4097) })],
     ["CHANGED with a string head", '{"type":"CHANGED","head":"7"}'],
+    ["HALTED with a root name that is a path", '{"type":"HALTED","halted":[{"root":"../x","reason":"r","since":0}]}'],
+    ["HALTED with a huge reason", JSON.stringify({ type: "HALTED", halted: [{ root: "code", reason: "x".repeat(501), since: 0 }] })],
   ];
 
   test.each(hostile)("%s is refused with a sentence, without throwing", (_what, text) => {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { escapeControl as e, loadIgnoreRules, UsageError, type NamedDir } from "@zync/node";
 import { formatTime } from "@zync/node";
+import type { HaltedRoot } from "@zync/protocol";
 import { ClientStore } from "../store/clientStore.js";
 import { connect } from "../syncSession.js";
 import { scanUpstream } from "../upstream/scanUpstream.js";
@@ -17,6 +18,8 @@ export type ClientStatus = {
     /** How the root's filesystem was found at the last pull: does it ignore case, does it keep permission bits. */
     caseInsensitive: boolean;
     keepsModes: boolean;
+    /** Set when E has halted recording this root (its mass-deletion guard), as the daemon said just now. */
+    haltedOnE?: { reason: string; since: string };
   }[];
   lastSync: string | null;
   conflicts: { root: string; path: string; detected: string }[];
@@ -33,12 +36,14 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
   const store = new ClientStore(dbPath);
   try {
     const daemon: ClientStatus["daemon"] = { url, reachable: false };
+    let halted: readonly HaltedRoot[] = [];
     if (token === undefined) daemon.error = "not checked: no token (ZYNC_TOKEN or --token-file)";
     else {
       try {
         const conn = await connect(store, url, token, false);
         daemon.reachable = true;
         daemon.head = conn.welcome.head;
+        halted = conn.halted;
         conn.close();
       } catch (err) {
         daemon.error = err instanceof Error ? err.message : String(err);
@@ -51,6 +56,7 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
       const cursor = cursors.find((c) => c.root === d.name)?.seq ?? 0;
       const pending = existsSync(d.abs) ? (await scanUpstream(store, d.name, d.abs, loadIgnoreRules(d.abs, ignore))).length : undefined;
       const traits = store.traits(d.name);
+      const halt = halted.find((h) => h.root === d.name);
       roots.push({
         name: d.name,
         path: d.abs,
@@ -59,6 +65,7 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
         ...(pending !== undefined ? { pendingUpstream: pending } : {}),
         caseInsensitive: traits.foldsCase,
         keepsModes: traits.keepsModes,
+        ...(halt ? { haltedOnE: { reason: halt.reason, since: new Date(halt.since).toISOString() } } : {}),
       });
     }
     const last = store.lastGoodPull();
@@ -83,6 +90,7 @@ export function printStatus(s: ClientStatus, out: (line: string) => void): void 
     const up = r.pendingUpstream ? `, ${r.pendingUpstream} change(s) of R's own not pushed upstream` : "";
     const fs = [r.caseInsensitive ? "ignores case" : "", r.keepsModes ? "" : "keeps no permission bits"].filter(Boolean).join(", ");
     out(`root ${e(r.name)}: ${e(r.path ?? "(folder unknown)")}, cursor ${r.cursor}${behind}${up}${fs ? ` (its filesystem ${fs})` : ""}`);
+    if (r.haltedOnE) out(`  halted on E since ${formatTime(Date.parse(r.haltedOnE.since))}: ${e(r.haltedOnE.reason)}; nothing new is recorded for it there`);
   }
   out(`last successful pull: ${s.lastSync ? formatTime(Date.parse(s.lastSync)) : "never"}`);
   if (s.conflicts.length === 0) out("conflicts: none");

@@ -1,6 +1,12 @@
 import { existsSync } from "node:fs";
 import { escapeControl, ExitCode, ExitError, lockDatabase, terminalJson, UsageError, type Logger, type NamedDir } from "@zync/node";
+import type { HaltedRoot } from "@zync/protocol";
 import { ConnectionError, RemoteError } from "../daemonConnection.js";
+import { haltedExit, haltsOf } from "../haltNotices.js";
+import { barrierSeq, runningClient, waitBesideLiveClient } from "./waitCommand.js";
+
+/** How long a one-shot run waits for a running client to catch up unless told (`--timeout`). */
+export const DEFAULT_WAIT_MS = 120_000;
 import { formatBytes } from "@zync/node";
 import type { RunReport } from "../pull/runReport.js";
 import type { PullPolicy } from "../pull/pullRoot.js";
@@ -26,6 +32,10 @@ export type SyncRequest = {
   policy: PullPolicy;
   logger: Logger;
   quiet: boolean;
+  /** Pass a barrier on E first, so saves made there just before the run are included (`zync-client wait`). */
+  barrier?: boolean;
+  /** How long a one-shot run waits for a running client to catch up, in milliseconds. */
+  timeoutMs?: number;
 };
 
 /** Maps a failure to connect or sync to the documented exit codes. */
@@ -50,6 +60,12 @@ function recordFailure(store: ClientStore, kind: "pull" | "push", err: unknown):
 /** Pulls (once, live, or as a dry run) or pushes upstream, as asked. Returns the exit code. */
 export async function runSync(req: SyncRequest): Promise<number> {
   if (req.updateUpstream) return push(req);
+  // A one-shot run beside a live client that holds the database waits for that client instead of failing.
+  const holder = (req.once || req.barrier === true) && !req.dryRun ? runningClient(req.dbPath) : undefined;
+  if (holder !== undefined) {
+    const wait = { url: req.url, token: req.token, dbPath: req.dbPath, dirs: req.dirs, timeoutMs: req.timeoutMs ?? DEFAULT_WAIT_MS, logger: req.logger };
+    return waitBesideLiveClient(wait, holder).catch(rethrow);
+  }
   // A dry run only reads, so it may run beside a live client that holds the lock.
   const unlock = req.dryRun ? () => undefined : lockDatabase(req.dbPath);
   const store = new ClientStore(req.dbPath);
@@ -65,14 +81,21 @@ export async function runSync(req: SyncRequest): Promise<number> {
   };
   try {
     if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
-    if (req.once || req.dryRun) {
+    if (req.once || req.dryRun || req.barrier === true) {
       const conn = await connect(store, req.url, req.token, false).catch((err: unknown) => {
         if (!req.dryRun) recordFailure(store, "pull", err);
         return rethrow(err);
       });
+      // The pull that follows reads up to the head of its own moment, which is at least the barrier's.
+      if (req.barrier === true) await barrierSeq(conn, req.dirs).catch((err: unknown) => {
+        conn.close();
+        return rethrow(err);
+      });
       let report: RunReport;
+      let halted: HaltedRoot[];
       try {
         report = await syncAll(conn, store, opts).catch(rethrow);
+        halted = haltsOf(conn.halted, req.dirs);
       } finally {
         conn.close();
       }
@@ -81,16 +104,18 @@ export async function runSync(req: SyncRequest): Promise<number> {
       const open = store.conflicts().filter((c) => mine(c.root));
       const unplaced = store.unplaced().filter((u) => mine(u.root));
       if (req.json) {
-        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })) };
+        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })), halted };
         process.stdout.write(`${terminalJson(json, 0)}\n`);
       } else {
         reportRun(report, opts, new Set());
-        if (open.length === 0 && unplaced.length === 0) req.logger.info(`up to date with ${req.url}`);
+        if (open.length === 0 && unplaced.length === 0 && halted.length === 0) req.logger.info(`up to date with ${req.url}`);
       }
       if (unplaced.length > 0) {
         const first = unplaced[0]!;
         throw new ExitError(ExitCode.Failure, `${unplaced.length} path(s) could not be written on R (first: ${first.root}/${first.path}: ${first.reason}); everything else is in step`);
       }
+      const halt = haltedExit(halted, req.dirs);
+      if (halt) throw halt;
       return open.length > 0 ? ExitCode.Conflicts : ExitCode.Ok;
     }
     const stop = new AbortController();

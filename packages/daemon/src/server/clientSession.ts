@@ -6,11 +6,13 @@ import {
   ErrorCode,
   HANDSHAKE_TIMEOUT_MS,
   MAX_CHANGES_PER_PAGE,
+  MAX_HALT_REASON,
   ProtocolError,
   toProtocolError,
   type Auth,
   type ClientRequest,
   type FromServerMessage,
+  type HaltedRoot,
   type Hello,
 } from "@zync/protocol";
 import { isUnreadable, SafeRoot, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
@@ -34,6 +36,8 @@ export type SessionContext = {
   /** E's ignore rules of each served root, which upstream offers are checked against. */
   rules?: ReadonlyMap<string, IgnoreRules>;
   logger: Logger;
+  /** Passes a barrier in the named roots and resolves with the head then (docs/protocol.md section 5.12). */
+  barrier?: (roots: string[]) => Promise<number>;
 };
 
 /** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
@@ -62,6 +66,7 @@ export class ClientSession {
   /** The features agreed in the handshake (docs/protocol.md section 3.7); none before WELCOME. */
   private features: ReadonlySet<string> = new Set();
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeHalts: (() => void) | undefined;
   private notifyQueued = false;
   private readonly upstream: UpstreamReceiver;
   private readonly historyRow: number;
@@ -92,6 +97,7 @@ export class ClientSession {
       clearTimeout(this.handshakeTimer);
       this.queue.length = 0;
       this.unsubscribe?.();
+      this.unsubscribeHalts?.();
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
     });
@@ -245,7 +251,9 @@ export class ClientSession {
     const { version, proof, features } = answer;
     this.features = new Set(features);
     const roots = [...this.ctx.roots.keys()];
-    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, proof });
+    void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, halted: this.halted(), proof });
+    // A root E halts or resumes later is announced to every authenticated client, so a script's wait can stop too.
+    this.unsubscribeHalts = this.ctx.activity.onHaltsChanged(() => void this.send({ type: "HALTED", halted: this.halted() }));
     this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;
   }
 
@@ -257,6 +265,14 @@ export class ClientSession {
   }
 
   /** Coalesces notices: one CHANGED per turn of the event loop, carrying the newest head. */
+  /** The served roots whose recording is halted, as the wire carries them (docs/protocol.md section 6.13). */
+  private halted(): HaltedRoot[] {
+    return this.ctx.activity
+      .halted()
+      .filter((h) => this.ctx.roots.has(h.root))
+      .map((h) => ({ root: h.root, since: Math.max(0, Math.trunc(h.since)), reason: h.reason.slice(0, MAX_HALT_REASON) }));
+  }
+
   private queueNotify(): void {
     if (this.notifyQueued) return;
     this.notifyQueued = true;
@@ -303,6 +319,15 @@ export class ClientSession {
       }
       case "ACK_CHANGES":
         return this.send({ type: "ACKED", id: msg.id, seq: log.ack(this.clientId!, msg.seq) });
+      case "BARRIER": {
+        const names = msg.roots ?? [...this.ctx.roots.keys()];
+        for (const name of names) if (!this.ctx.roots.has(name)) throw unknownRoot(name);
+        if (this.ctx.barrier === undefined) throw new ProtocolError(ErrorCode.Busy, "this daemon cannot pass barriers");
+        const seq = await this.ctx.barrier(names).catch((err: unknown) => {
+          throw err instanceof Error && err.name === "BarrierTimeout" ? new ProtocolError(ErrorCode.Busy, err.message) : err;
+        });
+        return this.send({ type: "BARRIER_PASSED", id: msg.id, seq, halted: this.halted().filter((h) => names.includes(h.root)) });
+      }
       case "PREPARE_UPSTREAM":
         return this.send(this.upstream.prepare(msg, this.clientId!));
       case "UPSTREAM_FILE":

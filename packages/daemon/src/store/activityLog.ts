@@ -35,6 +35,7 @@ const KEEP = 1000;
  */
 export class ActivityLog {
   private readonly stmt;
+  private readonly haltListeners = new Set<() => void>();
 
   constructor(db: Database.Database) {
     this.stmt = {
@@ -115,12 +116,20 @@ export class ActivityLog {
     return this.stmt.events.all(limit);
   }
 
+  /** Calls `listener` after every halt or resume of a root; returns the way to stop. */
+  onHaltsChanged(listener: () => void): () => void {
+    this.haltListeners.add(listener);
+    return () => this.haltListeners.delete(listener);
+  }
+
   halt(root: string, reason: string): void {
     this.stmt.halt.run(root, Date.now(), reason);
+    for (const l of this.haltListeners) l();
   }
 
   resume(root: string): void {
-    this.stmt.resume.run(root);
+    if (this.stmt.resume.run(root).changes === 0) return;
+    for (const l of this.haltListeners) l();
   }
 
   halted(): HaltedRoot[] {

@@ -150,11 +150,19 @@ export class ChangeLog {
     return Number(this.stmt.getMeta.get("horizon")?.value ?? 0);
   }
 
-  /** Records which local folder each root name stands for. */
+  /** Records which local folder each root name stands for, and that these are the roots served now. */
   setRoots(roots: readonly { name: string; path: string }[]): void {
     this.db.transaction(() => {
       for (const r of roots) this.stmt.putRoot.run(r.name, r.path);
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('served', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(JSON.stringify(roots.map((r) => r.name)));
     })();
+  }
+
+  /** The roots the daemon that last opened this database serves, with their folders. */
+  servedRoots(): { name: string; path: string }[] {
+    const served = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'served'").get();
+    const names = new Set<string>(served ? (JSON.parse(served.value) as string[]) : []);
+    return this.roots().filter((r) => names.has(r.name));
   }
 
   /** Every root this database has served, with its folder. */

@@ -101,6 +101,11 @@ const MIGRATIONS: readonly string[] = [
   -- cleared when the change is decided: a zync-apply killed in between is finished by the next one from it.
   ALTER TABLE upstream_changes ADD COLUMN placing TEXT;
   `,
+  `
+  -- Barrier cookies the watcher has seen, with the head once everything before them was recorded: a
+  -- \`zync-daemon wait\` in another process reads its cookie's row here.
+  CREATE TABLE seen_cookies (name TEXT PRIMARY KEY, root TEXT NOT NULL, head INTEGER NOT NULL, at INTEGER NOT NULL);
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -13,6 +13,10 @@ export const ExitCode = {
   Unreachable: 4,
   /** The daemon refused the token. */
   Unauthorized: 5,
+  /** E has halted a root this run syncs: R has what E recorded before, but E records nothing new for it. */
+  Halted: 6,
+  /** `wait` (or `--once` beside a running client): not in step with E within the timeout. */
+  WaitTimedOut: 7,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

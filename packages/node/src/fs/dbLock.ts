@@ -18,6 +18,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The pid of the live process holding the database's lock, or undefined when none does. */
+export function lockHolder(dbPath: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(`${dbPath}.lock`, "utf8"), 10);
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid !== process.pid && alive(pid) ? pid : undefined;
+}
+
 /**
  * Takes the one-process-per-database lock: a `<db>.lock` file holding the owner's pid. A lock left by a process
  * that no longer runs is taken over. Returns the release function.

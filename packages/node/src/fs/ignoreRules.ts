@@ -7,6 +7,17 @@ export const IGNORE_FILE = ".zyncignore";
 /** Folder at the top of a root where zync keeps files it is still writing. */
 export const TEMP_DIR = ".zync-tmp";
 
+/**
+ * Name prefix of the barrier cookies `wait` writes at the top of a root on E: never synced in either direction,
+ * but seen by the daemon's watcher, which is how a wait knows every save made before it has been recorded.
+ */
+export const COOKIE_PREFIX = ".zync-cookie-";
+
+/** True for a barrier cookie: a file at the top of a root named with {@link COOKIE_PREFIX}. */
+export function isCookie(rel: string): boolean {
+  return rel.startsWith(COOKIE_PREFIX) && !rel.includes("/");
+}
+
 /** Infix of the copies zync keeps beside a path when it resolves a conflict. */
 export const CONFLICT_INFIX = ".zync-conflict-";
 
@@ -86,7 +97,7 @@ export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = []):
     },
     ignores(rel, isDir) {
       // The temp folder is ours and a repository's .git is never synced, whatever a .zyncignore says.
-      if (rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`) || isInsideGitDir(rel)) return true;
+      if (rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`) || isInsideGitDir(rel) || isCookie(rel)) return true;
       return ig.ignores(isDir ? `${rel}/` : rel);
     },
   };

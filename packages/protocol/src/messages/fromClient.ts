@@ -37,6 +37,12 @@ export const GetFileSchema = z.strictObject({
 /** Tells the daemon that everything up to `seq` is durably applied; answered with ACKED. */
 export const AckChangesSchema = z.strictObject({ type: z.literal("ACK_CHANGES"), id, seq });
 
+/**
+ * Asks the daemon to pass a barrier in the named roots (all it serves when absent): answered with BARRIER_PASSED
+ * once every change made on E before the request has been recorded (docs/protocol.md section 5.12).
+ */
+export const BarrierSchema = z.strictObject({ type: z.literal("BARRIER"), id, roots: z.array(RootNameSchema).max(1000).optional() });
+
 /** Every message a client may send. */
 export const FromClientMessageSchema = z.discriminatedUnion("type", [
   HelloSchema,
@@ -46,6 +52,7 @@ export const FromClientMessageSchema = z.discriminatedUnion("type", [
   GetChangesSchema,
   GetFileSchema,
   AckChangesSchema,
+  BarrierSchema,
   PrepareUpstreamSchema,
   UpstreamFileSchema,
   UpstreamFileEndSchema,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ChangeSchema, HashSchema } from "../entry.js";
 import { ErrorCode, MAX_ERROR_MESSAGE } from "../errors.js";
-import { ChallengeSchema, WelcomeSchema } from "./handshake.js";
+import { ChallengeSchema, HaltedRootsSchema, WelcomeSchema } from "./handshake.js";
 import { UpstreamDoneSchema, UpstreamReadySchema, UpstreamStoredSchema } from "./upstream.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
@@ -46,6 +46,12 @@ export const AckedSchema = z.strictObject({ type: z.literal("ACKED"), id, seq })
 /** Unsolicited notice to live clients: new changes were recorded up to `head`. */
 export const ChangedSchema = z.strictObject({ type: z.literal("CHANGED"), head: seq });
 
+/** Answer to BARRIER: a client that has applied every change up to `seq` is in step with E as of the request. */
+export const BarrierPassedSchema = z.strictObject({ type: z.literal("BARRIER_PASSED"), id, seq, halted: HaltedRootsSchema });
+
+/** Unsolicited, after WELCOME: the set of halted roots changed; `halted` is the whole new set. */
+export const HaltedSchema = z.strictObject({ type: z.literal("HALTED"), halted: HaltedRootsSchema });
+
 /** A failed request (with its `id`) or a connection-level error (without). */
 export const ErrorSchema = z.strictObject({
   type: z.literal("ERROR"),
@@ -63,7 +69,9 @@ export const FromServerMessageSchema = z.discriminatedUnion("type", [
   ChangesSchema,
   FileEndSchema,
   AckedSchema,
+  BarrierPassedSchema,
   ChangedSchema,
+  HaltedSchema,
   ErrorSchema,
   UpstreamReadySchema,
   UpstreamStoredSchema,

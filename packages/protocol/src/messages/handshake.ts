@@ -10,6 +10,19 @@ const proof = z.string().regex(/^[0-9a-f]{64}$/);
 /** A list of feature names (docs/protocol.md section 3.7). */
 const features = z.array(z.string().regex(FEATURE_NAME)).max(MAX_FEATURES);
 
+/** Longest reason a daemon gives for a halted root. */
+export const MAX_HALT_REASON = 500;
+
+/** A root whose recording E has halted (its mass-deletion guard), with why and since when (ms since the epoch). */
+export const HaltedRootSchema = z.strictObject({
+  root: RootNameSchema,
+  reason: z.string().max(MAX_HALT_REASON),
+  since: z.number().int().nonnegative(),
+});
+
+/** Every halted root of a daemon: at most one entry per served root. */
+export const HaltedRootsSchema = z.array(HaltedRootSchema).max(1000);
+
 /**
  * Client → daemon, first message on every connection: the versions the client speaks and its challenge.
  * Direction: client to daemon.
@@ -62,6 +75,8 @@ export const WelcomeSchema = z.strictObject({
   roots: z.array(RootNameSchema),
   /** The features this connection uses: a subset of those HELLO offered (section 3.7). */
   features,
+  /** The served roots whose recording is halted on E, and why (section 6.13); empty when none. */
+  halted: HaltedRootsSchema,
   /** The daemon's proof: HMAC-SHA256 of the daemon label and the transcript, keyed with the token. */
   proof,
 });
@@ -70,3 +85,4 @@ export type Hello = z.infer<typeof HelloSchema>;
 export type Challenge = z.infer<typeof ChallengeSchema>;
 export type Auth = z.infer<typeof AuthSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;
+export type HaltedRoot = z.infer<typeof HaltedRootSchema>;
