@@ -1,6 +1,10 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { readFileSync, writeFileSync } from "node:fs";
-import { BIN, runBin, startTestDaemon, type TestDaemon } from "../helpers/bins.js";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { WebSocketServer, type WebSocket } from "ws";
+import { BaseChangedError, DaemonConnection, fetchDelta } from "@zync/client";
+import { handshakeProof, hashBytes, hashFile, newNonce } from "@zync/node";
+import { BIN, runBin, startTestDaemon, writeToken, type TestDaemon } from "../helpers/bins.js";
 import { writePatternFile } from "../helpers/bigFile.js";
 import { pullUntilInStep } from "../helpers/pull.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
@@ -94,6 +98,148 @@ describe("delta transfer: a modified file R holds travels as its changed blocks"
       expect(readFileSync(`${r}/big.bin`).equals(mine)).toBe(true);
     } finally {
       await daemon.stop();
+    }
+  });
+});
+
+describe("delta transfer: a base that changes on R while the delta is applied is never placed", () => {
+  test("the file made from a base R rewrote meanwhile is refused as not E's", async () => {
+    const { e, r, db, daemon } = await synced();
+    void db;
+    const token = readFileSync(daemon.tokenFile, "utf8").trim();
+    const conn = await DaemonConnection.open({ url: daemon.url, token, clientId: "delta-test", live: false });
+    try {
+      overwrite(`${e}/big.bin`, 4096, Buffer.alloc(4096, 0xee));
+      const base = { abs: `${r}/big.bin`, ...(await hashFile(`${r}/big.bin`)) };
+      // Untouched, the base gives E's file.
+      const parts: Buffer[] = [];
+      const end = await fetchDelta(conn, "code", "big.bin", "0000000000000000", base, (b) => Promise.resolve(void parts.push(Buffer.from(b))));
+      expect(Buffer.concat(parts).equals(readFileSync(`${e}/big.bin`))).toBe(true);
+      expect(end.size).toBe(SIZE);
+      // R saves an edit to the end of its copy once the first bytes are out: blocks copied after it are R's.
+      let first = true;
+      const edited = fetchDelta(conn, "code", "big.bin", "0000000000000000", base, () => {
+        if (first) overwrite(`${r}/big.bin`, SIZE - 100, Buffer.from("R's edit"));
+        first = false;
+        return Promise.resolve();
+      });
+      await expect(edited).rejects.toBeInstanceOf(BaseChangedError);
+    } finally {
+      conn.close();
+      await daemon.stop();
+    }
+  });
+});
+
+const TOKEN = "delta-fake-token-0123456789";
+
+/**
+ * A daemon of its own that knows the token and agrees to "delta": it serves `big.bin` as `versions[n]` at the n-th
+ * connection, and answers GET_DELTA with `ops` (an op stream).
+ */
+async function fakeDaemon(versions: Buffer[], ops: Buffer): Promise<{ url: string; close(): Promise<void> }> {
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http });
+  let connection = 0;
+  wss.on("connection", (ws: WebSocket) => {
+    const content = versions[Math.min(connection++, versions.length - 1)]!;
+    const seq = connection;
+    let t: { version: number; clientNonce: string; daemonNonce: string; clientId: string } | undefined;
+    const send = (m: object): void => ws.send(JSON.stringify(m));
+    const frame = (kind: number, id: number, data: Buffer): Buffer => {
+      const head = Buffer.alloc(5);
+      head[0] = kind;
+      head.writeUInt32BE(id, 1);
+      return Buffer.concat([head, data]);
+    };
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) return;
+      const msg = JSON.parse((data as Buffer).toString()) as Record<string, unknown> & { id: number };
+      void (async () => {
+        const hash = await hashBytes(content);
+        const state = { kind: "file", hash, size: content.length, mode: 0o644, mtimeMs: 1_700_000_000_000 + seq };
+        switch (msg.type) {
+          case "HELLO":
+            t = { version: 3, clientNonce: msg.nonce as string, daemonNonce: newNonce(), clientId: msg.clientId as string };
+            return send({ type: "CHALLENGE", version: 3, nonce: t.daemonNonce });
+          case "AUTH":
+            return send({ type: "WELCOME", version: 3, epoch: "fake", head: seq, horizon: 0, roots: ["code"], features: ["delta"], proof: handshakeProof(TOKEN, "daemon", t!) });
+          case "GET_CHANGES": {
+            const changes = (msg.since as number) < seq ? [{ seq, root: "code", path: "big.bin", state }] : [];
+            return send({ type: "CHANGES", id: msg.id, changes, next: seq, head: seq, more: false });
+          }
+          case "GET_FILE":
+            ws.send(frame(1, msg.id, content));
+            return send({ type: "FILE_END", id: msg.id, size: content.length, hash, mode: 0o644, mtimeMs: state.mtimeMs });
+          case "GET_DELTA":
+            ws.send(frame(5, msg.id, ops));
+            return send({ type: "FILE_END", id: msg.id, size: content.length, hash, mode: 0o644, mtimeMs: state.mtimeMs });
+          case "ACK_CHANGES":
+            return send({ type: "ACKED", id: msg.id, seq: msg.seq });
+          default:
+            return send({ type: "ERROR", id: msg.id, code: "BAD_MESSAGE", message: "not in this fake" });
+        }
+      })();
+    });
+  });
+  await new Promise<void>((res) => http.listen(0, "127.0.0.1", res));
+  const addr = http.address();
+  return {
+    url: `ws://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`,
+    close: () =>
+      new Promise((res) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        http.close(() => res(undefined));
+      }),
+  };
+}
+
+function opStream(size: number, op: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64BE(BigInt(size));
+  return Buffer.concat([head, op]);
+}
+
+describe("delta transfer: a daemon that sends ops that do not fit is refused with one sentence, nothing placed", () => {
+  const first = Buffer.alloc(256 * 1024, 1);
+  const second = Buffer.alloc(256 * 1024, 2);
+  const copy = (index: number, count: number): Buffer => {
+    const b = Buffer.alloc(9);
+    b[0] = 1;
+    b.writeUInt32BE(index, 1);
+    b.writeUInt32BE(count, 5);
+    return b;
+  };
+  const literal = (n: number): Buffer => {
+    const b = Buffer.alloc(5);
+    b[0] = 2;
+    b.writeUInt32BE(n, 1);
+    return Buffer.concat([b, Buffer.alloc(n, 3)]);
+  };
+  test.each([
+    ["a COPY out of the base's range", opStream(second.length, copy(100_000, 1)), /COPY of blocks 100000\.\.100000 of a base of \d+ blocks/],
+    ["ops beyond the announced size", opStream(10, literal(20)), /more than the announced 10 bytes/],
+  ])("%s", async (_name, ops, message) => {
+    const fake = await fakeDaemon([first, second], ops);
+    const r = tempDir();
+    const db = `${tempDir()}/c.db`;
+    const tokenFile = writeToken(`${tempDir()}/token`, TOKEN);
+    const run = () => runBin(BIN.client, ["--once", "--server", fake.url, "--token-file", tokenFile, "--db", db, "--dirs", `code:${r}`]);
+    try {
+      expect(await run()).toMatchObject({ code: 0, stderr: "" });
+      expect(readFileSync(`${r}/big.bin`).equals(first)).toBe(true);
+      const res = await run();
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/the daemon sent a delta this client cannot apply/);
+      expect(res.stderr).toMatch(message);
+      expect(res.stderr.trim().split("\n")).toHaveLength(1);
+      expect(readFileSync(`${r}/big.bin`).equals(first)).toBe(true);
+      // No half-made file anywhere: the temp file was removed (its folder goes at the next run).
+      expect(readdirSync(r).filter((n) => n !== "big.bin" && n !== ".zync-tmp")).toEqual([]);
+      expect(existsSync(`${r}/.zync-tmp`) ? readdirSync(`${r}/.zync-tmp`) : []).toEqual([]);
+    } finally {
+      await fake.close();
     }
   });
 });
