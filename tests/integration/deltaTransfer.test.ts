@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { BaseChangedError, DaemonConnection, fetchDelta } from "@zync/client";
 import { handshakeProof, hashBytes, hashFile, newNonce } from "@zync/node";
 import { BIN, runBin, startTestDaemon, writeToken, type TestDaemon } from "../helpers/bins.js";
+import { RawSocket, readToken } from "../helpers/rawSocket.js";
 import { writePatternFile } from "../helpers/bigFile.js";
 import { pullUntilInStep } from "../helpers/pull.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
@@ -240,6 +241,54 @@ describe("delta transfer: a daemon that sends ops that do not fit is refused wit
       expect(existsSync(`${r}/.zync-tmp`) ? readdirSync(`${r}/.zync-tmp`) : []).toEqual([]);
     } finally {
       await fake.close();
+    }
+  });
+});
+
+describe("delta transfer: the daemon's side of GET_DELTA", () => {
+  const sigFrame = (id: number, blocks: number): Buffer => {
+    const b = Buffer.alloc(5 + 12 * blocks);
+    b[0] = 4;
+    b.writeUInt32BE(id, 1);
+    return b;
+  };
+  const ask = (id: number, baseSize: number) => ({ type: "GET_DELTA", id, root: "code", path: "big.bin", blockSize: 65536, baseSize });
+
+  test("a connection that did not agree to the feature gets no delta: signatures and GET_DELTA are refused", async () => {
+    const { daemon } = await synced();
+    const sock = await RawSocket.open(daemon.url, readToken(daemon.tokenFile), { features: [] });
+    try {
+      expect(sock.welcome?.features).toEqual([]);
+      const from = sock.frames.length;
+      sock.ws.send(sigFrame(1, 128));
+      expect(await sock.nextText(from)).toMatchObject({ type: "ERROR", id: 1, code: "BAD_MESSAGE", message: expect.stringMatching(/"delta" was not agreed/) as unknown as string });
+      const { reply } = await sock.exchange(ask(1, SIZE));
+      expect(reply).toMatchObject({ type: "ERROR", id: 1, code: "BAD_MESSAGE", message: expect.stringMatching(/"delta" was not agreed/) as unknown as string });
+    } finally {
+      await sock.close();
+      await daemon.stop();
+    }
+  });
+
+  test("with the feature, a GET_DELTA without its signatures, or with signatures that do not fit the base, is refused", async () => {
+    const { daemon } = await synced();
+    const sock = await RawSocket.open(daemon.url, readToken(daemon.tokenFile), { features: ["delta"] });
+    try {
+      expect(sock.welcome?.features).toEqual(["delta"]);
+      expect((await sock.exchange(ask(1, SIZE))).reply).toMatchObject({ type: "ERROR", id: 1, code: "BAD_MESSAGE", message: expect.stringMatching(/signatures frame/) as unknown as string });
+      sock.ws.send(sigFrame(2, 3));
+      expect((await sock.exchange(ask(2, SIZE))).reply).toMatchObject({ type: "ERROR", id: 2, code: "BAD_MESSAGE", message: expect.stringMatching(/signatures of 128 blocks take 1536 bytes, not 36/) as unknown as string });
+      // Signatures that match nothing still give E's file, as one literal.
+      sock.ws.send(sigFrame(3, 128));
+      const { reply, from } = await sock.exchange(ask(3, SIZE));
+      expect(reply).toMatchObject({ type: "FILE_END", id: 3, size: SIZE });
+      const stream = sock.binariesFrom(from).filter((f) => f[0] === 5 && f.readUInt32BE(1) === 3);
+      const streamBytes = stream.reduce((n, f) => n + f.length - 5, 0);
+      expect(streamBytes).toBeGreaterThan(SIZE);
+      expect(streamBytes).toBeLessThan(SIZE + 1024);
+    } finally {
+      await sock.close();
+      await daemon.stop();
     }
   });
 });
