@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { timed, until } from "./measure.js";
+import { peakKb, timed, until } from "./measure.js";
 import { prng, randomBytes } from "./tree.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -127,6 +127,7 @@ export async function runDeltaCases({ quick = false, log = (m) => process.stderr
       midBytes,
     );
     await measure(`delta: 1 MiB appended to a ${logBytes / MiB} MiB log`, () => appendFileSync(join(E, "app.log"), randomBytes(prng(14), MiB)), MiB, logBytes);
+    cases["delta: daemon peak RSS"] = { kb: peakKb(daemon.pid) };
     await proxy.close();
   } finally {
     daemon.kill("SIGTERM");
