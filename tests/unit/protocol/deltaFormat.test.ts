@@ -98,3 +98,21 @@ describe("the weak rolling checksum", () => {
     expect(weakChecksum(new Uint8Array(300).fill(255), 0, 300)).toBe(((((255 * 300 * 301) / 2) & 0xffff) * 65536 + ((255 * 300) & 0xffff)) >>> 0);
   });
 });
+
+describe("the weak checksum at any alignment", () => {
+  test("a window read four bytes at a time has the checksum of the same bytes read one by one", () => {
+    const bytes = new Uint8Array(4099).map((_, i) => (i * 131 + 17) & 0xff);
+    const byByte = (from: number, length: number): number => {
+      let a = 0;
+      let b = 0;
+      for (let i = 0; i < length; i++) {
+        a += bytes[from + i]!;
+        b += (length - i) * bytes[from + i]!;
+      }
+      return (((b & 0xffff) << 16) | (a & 0xffff)) >>> 0;
+    };
+    for (const [from, length] of [[0, 4096], [1, 4096], [4, 4095], [3, 1], [0, 3], [8, 4091]] as const) {
+      expect(weakChecksum(bytes, from, length)).toBe(byByte(from, length));
+    }
+  });
+});
