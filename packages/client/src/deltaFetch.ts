@@ -31,7 +31,8 @@ export async function fetchDelta(conn: DaemonConnection, root: string, path: str
   }
   try {
     const read: SequentialReader = (buffer, offset, length) => readSync(fd, buffer, offset, length, null);
-    const signed = signBase(read, base.size, await loadBlockHash(), await createHasher());
+    const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const signed = await signBase(read, base.size, await loadBlockHash(), await createHasher(), pause);
     if (signed.hash !== base.hash || signed.size !== base.size) return await conn.getFile(root, path, hash, sink);
     const made = await createHasher();
     const applier = new DeltaApplier(signed.signatures, (offset, length) => readAt(fd, offset, length), (bytes) => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "@jest/globals";
-import { createHasher, DeltaApplier, encodeDelta, loadBlockHash, signBase, type BlockHash, type SequentialReader } from "@zync/node";
+import { createHasher, DeltaApplier, encodeDelta, loadBlockHash, MAX_COPY_RUN, PAUSE_BYTES, signBase, type BlockHash, type SequentialReader } from "@zync/node";
 import { blockSizeFor, DeltaOpWriter, ErrorCode, type BlockSignatures } from "@zync/protocol";
 import { seededRandom } from "../../helpers/seededRandom.js";
 
@@ -11,7 +11,9 @@ beforeAll(async () => {
 function randomBytes(n: number, seed: number): Buffer {
   const rand = seededRandom(seed);
   const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) out[i] = Math.floor(rand() * 256);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) out.writeUInt32LE(Math.floor(rand() * 4294967296), i);
+  for (; i < n; i++) out[i] = Math.floor(rand() * 256);
   return out;
 }
 
@@ -27,7 +29,7 @@ function readerOf(bytes: Uint8Array, piece = 7919): SequentialReader {
 }
 
 async function sign(base: Uint8Array): Promise<BlockSignatures> {
-  return signBase(readerOf(base), base.byteLength, strong, await createHasher()).signatures;
+  return (await signBase(readerOf(base), base.byteLength, strong, await createHasher())).signatures;
 }
 
 /** Encodes `target` against `base`, carries the ops in frames of `payload` bytes, and rebuilds it from `base`. */
@@ -106,7 +108,7 @@ describe("delta transfer rebuilds E's file from R's base", () => {
   });
 
   test("signatures read a base as it is, and hash the whole of it", async () => {
-    const signed = signBase(readerOf(base, 333), base.byteLength, strong, await createHasher());
+    const signed = await signBase(readerOf(base, 333), base.byteLength, strong, await createHasher());
     expect(signed.size).toBe(SIZE);
     expect(signed.signatures.weak.length).toBe(Math.ceil(SIZE / B));
     const whole = await createHasher();
@@ -177,5 +179,18 @@ describe("a delta that does not fit the base or its announced size is refused", 
     for (let i = 0; i < stream.byteLength; i++) await applier.push(stream.subarray(i, i + 1));
     applier.end(2048 + 3 + 904);
     expect(Buffer.concat(parts).equals(Buffer.concat([baseBytes.subarray(0, 2048), Buffer.from("abc"), baseBytes.subarray(4096)]))).toBe(true);
+  });
+});
+
+describe("delta transfer of a big file keeps the process responsive", () => {
+  test("a long unchanged stretch is copied in runs of at most MAX_COPY_RUN blocks, and signing pauses as it reads", async () => {
+    // 9 MiB: blocks of 3 KiB, so 3072 blocks, three full runs; one pause at 8 MiB.
+    const big = Buffer.concat([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => randomBytes(1024 * 1024, 100 + i)));
+    expect(blockSizeFor(big.byteLength) * MAX_COPY_RUN * 3).toBe(big.byteLength);
+    let pauses = 0;
+    const signed = await signBase(readerOf(big), big.byteLength, strong, await createHasher(), () => Promise.resolve(void pauses++));
+    expect(pauses).toBe(Math.floor(big.byteLength / PAUSE_BYTES));
+    const runs = [...encodeDelta(signed.signatures, readerOf(big), strong)];
+    expect(runs).toEqual([0, 1, 2].map((i) => ({ kind: "copy", index: i * MAX_COPY_RUN, count: MAX_COPY_RUN })));
   });
 });

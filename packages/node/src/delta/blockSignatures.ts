@@ -5,6 +5,11 @@ import { weakChecksum } from "./rollingChecksum.js";
 /** Reads the next bytes of a file in order into `buffer[offset, offset + length)`; 0 at its end. */
 export type SequentialReader = (buffer: Uint8Array, offset: number, length: number) => number;
 
+/** Bytes read between two pauses of {@link signBase}. */
+export const PAUSE_BYTES = 8 * 1024 * 1024;
+
+const nothing = (): Promise<void> => Promise.resolve();
+
 /** A base's signatures, and the whole-file hash and size of the bytes they were computed over. */
 export type SignedBase = { signatures: BlockSignatures; hash: string; size: number };
 
@@ -12,8 +17,9 @@ export type SignedBase = { signatures: BlockSignatures; hash: string; size: numb
  * Reads a base once, in order, computing each block's weak checksum and strong hash and the hash of the whole.
  * `expectedSize` chooses the block size; a base that turns out to be longer or shorter is still signed as read,
  * and the caller compares `hash` and `size` with what it expected. Memory: the signatures and one block.
+ * `pause` is awaited after every PAUSE_BYTES read, so a big base does not hold up the rest of the process.
  */
-export function signBase(read: SequentialReader, expectedSize: number, strong: BlockHash, whole: ContentHasher): SignedBase {
+export async function signBase(read: SequentialReader, expectedSize: number, strong: BlockHash, whole: ContentHasher, pause: () => Promise<void> = nothing): Promise<SignedBase> {
   const blockSize = blockSizeFor(expectedSize);
   const capacity = blockCount(expectedSize, blockSize);
   let weak = new Uint32Array(capacity);
@@ -41,6 +47,7 @@ export function signBase(read: SequentialReader, expectedSize: number, strong: B
     n++;
     size += filled;
     if (filled < blockSize) break;
+    if (size % PAUSE_BYTES < blockSize) await pause();
   }
   return { signatures: { blockSize, baseSize: size, weak: weak.subarray(0, n), strong: strongs.subarray(0, n) }, hash: whole.digest(), size };
 }

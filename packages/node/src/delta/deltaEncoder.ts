@@ -6,6 +6,9 @@ import { rollChecksum, weakChecksum } from "./rollingChecksum.js";
 /** An op of a delta: copy `count` blocks of R's base from block `index`, or send bytes of E's file. */
 export type DeltaOp = { kind: "copy"; index: number; count: number } | { kind: "literal"; bytes: Uint8Array };
 
+/** Most blocks one COPY names: ops keep flowing through a long unchanged stretch, so the sender can pause. */
+export const MAX_COPY_RUN = 1024;
+
 /** Least bytes of E's file held at once (more when blocks are large: four blocks). */
 const WINDOW_BYTES = 1024 * 1024;
 
@@ -48,7 +51,7 @@ class WeakIndex {
  * Encodes E's file (read once, in order, through `read`) as ops against a base R holds, given the base's block
  * signatures. Where the file still lines up with the base, each block costs one strong hash (the block after the
  * last one copied is tried first); elsewhere a window of one block rolls byte by byte until its weak checksum and
- * strong hash match a block of the base. Consecutive blocks are copied with one op.
+ * strong hash match a block of the base. Consecutive blocks are copied with one op (of at most MAX_COPY_RUN).
  *
  * A literal's bytes are a view into the reader's buffer, valid until the next op is asked for. Memory: the
  * signatures, their index and a window of max(1 MiB, four blocks), whatever the file's size.
@@ -98,7 +101,7 @@ export function* encodeDelta(sig: BlockSignatures, read: SequentialReader, stron
   }
   function* copyBlock(i: number, length: number): Generator<DeltaOp> {
     yield* flushLiteral(p);
-    if (copy !== undefined && copy.index + copy.count === i) copy.count++;
+    if (copy !== undefined && copy.index + copy.count === i && copy.count < MAX_COPY_RUN) copy.count++;
     else {
       yield* flushCopy();
       copy = { index: i, count: 1 };

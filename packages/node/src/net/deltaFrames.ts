@@ -1,7 +1,7 @@
 import { closeSync, readSync } from "node:fs";
 import { BINARY_HEADER_BYTES, BinaryFrameKind, DeltaOpWriter, FILE_CHUNK_BYTES, writeBinaryHeader, type BlockSignatures } from "@zync/protocol";
 import { createHasher, loadBlockHash } from "../fs/hash.js";
-import type { SequentialReader } from "../delta/blockSignatures.js";
+import { PAUSE_BYTES, type SequentialReader } from "../delta/blockSignatures.js";
 import { encodeDelta } from "../delta/deltaEncoder.js";
 import { openSentFile, sentAsOneVersion, type SentFile } from "./fileFrames.js";
 
@@ -28,9 +28,15 @@ export async function sendDeltaFrames(absPath: string, id: number, base: BlockSi
     };
     const writer = new DeltaOpWriter(BINARY_HEADER_BYTES, FILE_CHUNK_BYTES, (frame) => writeBinaryHeader(frame, id, BinaryFrameKind.DeltaOps), send);
     await writer.size(before.size);
+    let paused = 0;
     for (const op of encodeDelta(base, read, strong)) {
       if (op.kind === "copy") await writer.copy(op.index, op.count);
       else await writer.literal(op.bytes);
+      // Reading is synchronous: other connections get their turn every few MiB.
+      if (size - paused >= PAUSE_BYTES) {
+        paused = size;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
     await writer.flush();
     return { ...sentAsOneVersion(fd, before, size, hasher.digest()), streamBytes: writer.written };
