@@ -270,6 +270,30 @@ describe("delta transfer: the daemon's side of GET_DELTA", () => {
     }
   });
 
+  test("a fifth GET_DELTA while four are in progress on the connection is answered BUSY, and the four complete", async () => {
+    const e = tempDir();
+    const BIG = 40 * MiB;
+    await writePatternFile(`${e}/big.bin`, BIG, 3);
+    const daemon = await startTestDaemon([`code:${e}`]);
+    const sock = await RawSocket.open(daemon.url, readToken(daemon.tokenFile), { features: ["delta"] });
+    try {
+      // Signatures that match nothing: each answer is the whole file as literals, more than the socket holds, so
+      // while this side does not read, the first four stay in progress.
+      sock.ws.pause();
+      for (let id = 1; id <= 5; id++) {
+        sock.ws.send(sigFrame(id, Math.ceil(BIG / 65536)));
+        sock.send({ ...ask(id, BIG), baseSize: BIG });
+      }
+      const from = 0;
+      sock.ws.resume();
+      expect(await sock.nextText(from, (m) => m.id === 5)).toMatchObject({ type: "ERROR", code: "BUSY", message: expect.stringMatching(/4 deltas are in progress/) as unknown as string });
+      for (let id = 1; id <= 4; id++) expect(await sock.nextText(from, (m) => m.id === id)).toMatchObject({ type: "FILE_END", size: BIG });
+    } finally {
+      await sock.close();
+      await daemon.stop();
+    }
+  });
+
   test("with the feature, a GET_DELTA without its signatures, or with signatures that do not fit the base, is refused", async () => {
     const { daemon } = await synced();
     const sock = await RawSocket.open(daemon.url, readToken(daemon.tokenFile), { features: ["delta"] });

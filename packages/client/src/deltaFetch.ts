@@ -1,5 +1,5 @@
 import { closeSync, constants, readSync } from "node:fs";
-import { DELTA_FEATURE, ErrorCode, MIN_DELTA_FILE_BYTES, ProtocolError, type FileEnd } from "@zync/protocol";
+import { BLOCK_LIMIT_BYTES, blockSizeFor, DELTA_FEATURE, ErrorCode, MAX_ACTIVE_DELTAS, MIN_DELTA_FILE_BYTES, ProtocolError, type FileEnd } from "@zync/protocol";
 import { createHasher, DeltaApplier, loadBlockHash, openForReading, signBase, type SequentialReader } from "@zync/node";
 import { ConnectionError, type DaemonConnection } from "./daemonConnection.js";
 import type { LocalBase } from "./pull/pullExecutor.js";
@@ -9,9 +9,27 @@ export class BaseChangedError extends Error {
   override name = "BaseChangedError";
 }
 
-/** True when a file is worth fetching as a delta on this connection. */
+/** True when a file is worth fetching as a delta on this connection (and not too big for one). */
 export function wantsDelta(conn: DaemonConnection, base: LocalBase | undefined): base is LocalBase {
-  return base !== undefined && conn.features.has(DELTA_FEATURE) && base.size >= MIN_DELTA_FILE_BYTES;
+  return base !== undefined && conn.features.has(DELTA_FEATURE) && base.size >= MIN_DELTA_FILE_BYTES && blockSizeFor(base.size) <= BLOCK_LIMIT_BYTES;
+}
+
+/** Deltas in progress per connection, and the ones waiting for a turn. */
+const turns = new WeakMap<DaemonConnection, { active: number; waiting: (() => void)[] }>();
+
+/** Runs `work` once fewer than MAX_ACTIVE_DELTAS deltas are in progress on `conn`. */
+async function inTurn<T>(conn: DaemonConnection, work: () => Promise<T>): Promise<T> {
+  let t = turns.get(conn);
+  if (t === undefined) turns.set(conn, (t = { active: 0, waiting: [] }));
+  const turn = t;
+  while (turn.active >= MAX_ACTIVE_DELTAS) await new Promise<void>((resolve) => turn.waiting.push(resolve));
+  turn.active++;
+  try {
+    return await work();
+  } finally {
+    turn.active--;
+    turn.waiting.shift()?.();
+  }
 }
 
 /**
@@ -21,7 +39,11 @@ export function wantsDelta(conn: DaemonConnection, base: LocalBase | undefined):
  * the result must hash to what FILE_END says E sent: otherwise the base changed meanwhile (BaseChangedError).
  * A delta this client cannot apply fails the pass as a protocol failure. Memory: the signatures and a few blocks.
  */
-export async function fetchDelta(conn: DaemonConnection, root: string, path: string, hash: string, base: LocalBase, sink: (data: Uint8Array) => Promise<void>): Promise<FileEnd> {
+export function fetchDelta(conn: DaemonConnection, root: string, path: string, hash: string, base: LocalBase, sink: (data: Uint8Array) => Promise<void>): Promise<FileEnd> {
+  return inTurn(conn, () => deltaInTurn(conn, root, path, hash, base, sink));
+}
+
+async function deltaInTurn(conn: DaemonConnection, root: string, path: string, hash: string, base: LocalBase, sink: (data: Uint8Array) => Promise<void>): Promise<FileEnd> {
   let fd: number;
   try {
     fd = openForReading(base.abs, constants.O_RDONLY | constants.O_NOFOLLOW);

@@ -93,7 +93,7 @@ describe("decoding client messages", () => {
     ["a constructor field", '{"type":"PING","id":1,"constructor":{"prototype":{}}}'],
     ["a missing required field", '{"type":"GET_FILE","id":1,"root":"code"}'],
     ["a GET_DELTA with a block size of 0", '{"type":"GET_DELTA","id":1,"root":"code","path":"x","blockSize":0,"baseSize":10}'],
-    ["a GET_DELTA with a block size over the limit", '{"type":"GET_DELTA","id":1,"root":"code","path":"x","blockSize":16777217,"baseSize":10}'],
+    ["a GET_DELTA with a block size over the limit", '{"type":"GET_DELTA","id":1,"root":"code","path":"x","blockSize":1048577,"baseSize":10}'],
     ["a GET_DELTA without its base size", '{"type":"GET_DELTA","id":1,"root":"code","path":"x","blockSize":4096}'],
     ["a path with '..'", '{"type":"GET_FILE","id":1,"root":"code","path":"../etc/passwd"}'],
     ["a path with '..' in the middle", '{"type":"GET_FILE","id":1,"root":"code","path":"a/../../b"}'],

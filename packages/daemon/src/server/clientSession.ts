@@ -7,12 +7,14 @@ import {
   encodeMessage,
   ErrorCode,
   HANDSHAKE_TIMEOUT_MS,
+  MAX_ACTIVE_DELTAS,
   MAX_CHANGES_PER_PAGE,
   ProtocolError,
   toProtocolError,
   type Auth,
   type ClientRequest,
   type FromServerMessage,
+  type GetDelta,
   type Hello,
 } from "@zync/protocol";
 import { isUnreadable, SafeRoot, sendDeltaFrames, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
@@ -76,6 +78,7 @@ export class ClientSession {
   private readonly queue: Queued[] = [];
   private active = 0;
   private readonly deltaBases = new DeltaBases();
+  private activeDeltas = 0;
 
   constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
     this.ws = ws;
@@ -293,6 +296,17 @@ export class ClientSession {
     });
   }
 
+  /** Answers a GET_DELTA whose signatures arrived: op frames, then FILE_END (docs/protocol.md section 14.6). */
+  private async sendDelta(msg: GetDelta, signatures: Uint8Array): Promise<void> {
+    const base = decodeSignatures(signatures, msg.blockSize, msg.baseSize);
+    if (!base.ok) throw new ProtocolError(ErrorCode.BadMessage, `GET_DELTA refused: ${base.error}`);
+    const abs = await this.servedFile(msg.root, msg.path);
+    const { streamBytes, ...sent } = await sendDeltaFrames(abs, msg.id, base.message, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
+    this.totals.files++;
+    this.totals.bytes += streamBytes;
+    return this.send({ type: "FILE_END", id: msg.id, ...sent });
+  }
+
   private async handle(msg: ClientRequest): Promise<void> {
     const { log } = this.ctx;
     switch (msg.type) {
@@ -317,13 +331,15 @@ export class ClientSession {
       }
       case "GET_DELTA": {
         const signatures = this.deltaBases.take(msg.id, this.features);
-        const base = decodeSignatures(signatures, msg.blockSize, msg.baseSize);
-        if (!base.ok) throw new ProtocolError(ErrorCode.BadMessage, `GET_DELTA refused: ${base.error}`);
-        const abs = await this.servedFile(msg.root, msg.path);
-        const { streamBytes, ...sent } = await sendDeltaFrames(abs, msg.id, base.message, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
-        this.totals.files++;
-        this.totals.bytes += streamBytes;
-        return this.send({ type: "FILE_END", id: msg.id, ...sent });
+        if (this.activeDeltas >= MAX_ACTIVE_DELTAS) {
+          throw new ProtocolError(ErrorCode.Busy, `${MAX_ACTIVE_DELTAS} deltas are in progress on this connection; wait for one to end`);
+        }
+        this.activeDeltas++;
+        try {
+          return await this.sendDelta(msg, signatures);
+        } finally {
+          this.activeDeltas--;
+        }
       }
       case "ACK_CHANGES":
         return this.send({ type: "ACKED", id: msg.id, seq: log.ack(this.clientId!, msg.seq) });

@@ -13,8 +13,14 @@ export const MIN_BLOCK_BYTES = 2048;
 /** Largest block size a client picks for files up to MAX_DELTA_BLOCKS of them. */
 export const MAX_BLOCK_BYTES = 128 * 1024;
 
-/** Largest block size the daemon accepts (a base so big that MAX_DELTA_BLOCKS of MAX_BLOCK_BYTES do not cover it). */
-export const BLOCK_LIMIT_BYTES = 16 * 1024 * 1024;
+/**
+ * Largest block size the daemon accepts (for a base so big that MAX_DELTA_BLOCKS of MAX_BLOCK_BYTES do not cover
+ * it); a base that would need larger blocks (over 512 GiB) is fetched whole.
+ */
+export const BLOCK_LIMIT_BYTES = 1024 * 1024;
+
+/** GET_DELTA requests one connection may have in progress at once; one more is answered with BUSY. */
+export const MAX_ACTIVE_DELTAS = 4;
 
 /** Most blocks one signature frame may describe: keeps the frame under MAX_FRAME_BYTES, whatever the base's size. */
 export const MAX_DELTA_BLOCKS = 512 * 1024;
