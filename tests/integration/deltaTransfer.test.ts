@@ -71,6 +71,21 @@ describe("delta transfer: a modified file R holds travels as its changed blocks"
     }
   });
 
+  test("many modified files at once all arrive as deltas: the client keeps within the daemon's limit of deltas in progress", async () => {
+    const { e, r, db, daemon } = await synced();
+    try {
+      for (let i = 0; i < 12; i++) await writePatternFile(`${e}/many-${i}.bin`, MiB, 100 + i);
+      await pullUntilInStep(daemon, db, { name: "code", e, r });
+      const before = (await bytesServed(daemon)).bytes;
+      for (let i = 0; i < 12; i++) overwrite(`${e}/many-${i}.bin`, 1000 * i, Buffer.from(`edit ${i}`));
+      await pullUntilInStep(daemon, db, { name: "code", e, r });
+      const runs = (await bytesServed(daemon)).connections;
+      expect((await settledBytes(daemon, runs)) - before).toBeLessThan(12 * 64 * 1024);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   test("without the feature (the client does not offer it), the changed file is fetched whole as before", async () => {
     const { e, r, db, daemon } = await synced();
     try {
