@@ -12,6 +12,7 @@ import { ensureSshTools, freeLoopbackPort, startLoopbackSshd } from "../tests/di
 import { median, peakKb, percentile, timed, until } from "./measure.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 import { printWanTable, runWan, wanLinkFromArgs } from "./wan.js";
+import { runDeltaCases } from "./deltaCases.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const BIN = {
@@ -244,6 +245,9 @@ async function main() {
     big.ofRawTunnel = big.zyncMBps / big.rawTunnelMBps;
     log(`raw tunnel ${big.rawTunnelMBps.toFixed(0)} MB/s; zync ${big.zyncMBps.toFixed(0)} MB/s (${(big.ofRawTunnel * 100).toFixed(0)}%)`);
   }
+
+  // 4b. Delta transfer: a changed block in a big file, and an appended log (their own daemon, bytes counted at a proxy).
+  Object.assign(results.cases, await runDeltaCases({ quick, log }));
 
   // 5. Live latency with a running client.
   const live = startProcess(process.execPath, [BIN.client, "--server", url, "--token-file", token, "--db", zdb("src"), "--interval", "3600", "--dirs", `src:${R("zync")}`]);

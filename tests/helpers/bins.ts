@@ -72,8 +72,8 @@ export async function startTestDaemon(dirs: readonly string[], opts: { db?: stri
 }
 
 /** Runs `zync-client --once` against a daemon. */
-export function runClientOnce(daemon: TestDaemon, db: string, dirs: readonly string[], extra: readonly string[] = []) {
-  return runBin(BIN.client, ["--once", "--server", daemon.url, "--token-file", daemon.tokenFile, "--db", db, "--dirs", ...dirs, ...extra]);
+export function runClientOnce(daemon: TestDaemon, db: string, dirs: readonly string[], extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}) {
+  return runBin(BIN.client, ["--once", "--server", daemon.url, "--token-file", daemon.tokenFile, "--db", db, "--dirs", ...dirs, ...extra], env);
 }
 
 /** Starts a long-running client (live, reconnecting) against a daemon URL. */

@@ -18,12 +18,13 @@ export async function pullUntilInStep(
   root: { name: string; e: string; r: string },
   extra: readonly string[] = [],
   timeoutMs = 20_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<RunResult> {
   let last: RunResult | undefined;
   try {
     await waitFor(
       async () => {
-        last = await runClientOnce(daemon, clientDb, [`${root.name}:${root.r}`], extra);
+        last = await runClientOnce(daemon, clientDb, [`${root.name}:${root.r}`], extra, env);
         return last.code !== 0 || isDeepStrictEqual(snapshotTree(root.r), snapshotTree(root.e));
       },
       `a --once run to bring ${root.r} in step with ${root.e}`,

@@ -1,6 +1,11 @@
 import WebSocket from "ws";
 import {
+  BINARY_HEADER_BYTES,
+  BinaryFrameKind,
   decodeBinaryFrame,
+  encodeSignatures,
+  writeBinaryHeader,
+  type BlockSignatures,
   decodeFromServer,
   ErrorCode,
   encodeMessage,
@@ -52,7 +57,8 @@ export class RemoteError extends Error {
 export type ConnectOptions = { url: string; token: string; clientId: string; live: boolean; timeoutMs?: number; features?: readonly string[] };
 
 type Pending = { resolve: (m: FromServerMessage) => void; reject: (e: Error) => void; expect?: FromServerMessage["type"] };
-type Stream = Pending & { sink: (data: Uint8Array) => Promise<void> };
+/** A request answered with binary frames of `kind` for its id, then FILE_END. */
+type Stream = Pending & { kind: number; sink: (data: Uint8Array) => Promise<void> };
 
 /** Answers keyed by the request type that asks for them. */
 const ANSWER_TO = {
@@ -213,18 +219,36 @@ export class DaemonConnection {
 
   /** Fetches a file; `sink` receives each chunk in order and is awaited before later chunks are written. */
   getFile(root: string, path: string, hash: string | undefined, sink: (data: Uint8Array) => Promise<void>): Promise<FileEnd> {
+    return this.stream(BinaryFrameKind.FileData, sink, (id) => [encodeMessage({ type: "GET_FILE", id, root, path, ...(hash ? { hash } : {}) })]);
+  }
+
+  /**
+   * Fetches a file as a delta against R's base (feature "delta", docs/protocol.md section 14.6): the base's
+   * signatures go first, then GET_DELTA; `sink` receives the op stream, frame by frame, in order.
+   */
+  getDelta(root: string, path: string, hash: string | undefined, base: BlockSignatures, sink: (data: Uint8Array) => Promise<void>): Promise<FileEnd> {
+    return this.stream(BinaryFrameKind.DeltaOps, sink, (id) => {
+      const signatures = encodeSignatures(base, BINARY_HEADER_BYTES);
+      writeBinaryHeader(signatures, id, BinaryFrameKind.DeltaSignatures);
+      return [signatures, encodeMessage({ type: "GET_DELTA", id, root, path, ...(hash ? { hash } : {}), blockSize: base.blockSize, baseSize: base.baseSize })];
+    });
+  }
+
+  /** Sends the frames of a request answered with binary frames of `kind`, then FILE_END. */
+  private stream(kind: number, sink: (data: Uint8Array) => Promise<void>, frames: (id: number) => (string | Uint8Array)[]): Promise<FileEnd> {
     const id = this.nextId++;
     return new Promise<FromServerMessage>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       let chain = Promise.resolve();
       const ordered = (data: Uint8Array): Promise<void> => (chain = chain.then(() => sink(data)));
       this.streams.set(id, {
+        kind,
         sink: ordered,
         // FILE_END is only final once every chunk before it has been written.
         resolve: (m) => void chain.then(() => resolve(m), reject),
         reject,
       });
-      this.ws.send(encodeMessage({ type: "GET_FILE", id, root, path, ...(hash ? { hash } : {}) }));
+      for (const frame of frames(id)) this.ws.send(frame);
     }) as Promise<FileEnd>;
   }
 
@@ -290,6 +314,7 @@ export class DaemonConnection {
         if (this.abandoned.has(frame.message.id)) return;
         return this.protocolFailure(`data for unknown request ${frame.message.id}`);
       }
+      if (frame.message.kind !== stream.kind) return this.protocolFailure(`a binary frame of kind ${frame.message.kind} for request ${frame.message.id}`);
       this.inbound.track(frame.message.data.byteLength, stream.sink(frame.message.data)).catch((err: unknown) => {
         this.streams.delete(frame.message.id);
         this.abandoned.add(frame.message.id);

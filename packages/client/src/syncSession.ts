@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
-import { ErrorCode } from "@zync/protocol";
+import { ErrorCode, KNOWN_FEATURES } from "@zync/protocol";
 import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions } from "./daemonConnection.js";
+import { BaseChangedError, fetchDelta, wantsDelta } from "./deltaFetch.js";
 import { probeRoot, type RootTraits } from "./pull/rootTraits.js";
 import { filesystemDurability, NO_DURABILITY } from "./pull/durability.js";
 import type { ContentSource, PullContext } from "./pull/pullExecutor.js";
@@ -42,8 +43,17 @@ export async function prepareRoots(dirs: readonly NamedDir[], logger: Logger): P
 
 /** Opens a connection with this store's identity. */
 export function connect(store: ClientStore, url: string, token: string, live: boolean): Promise<DaemonConnection> {
-  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live };
+  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live, ...offeredFeatures(process.env.ZYNC_FEATURES) };
   return DaemonConnection.open(opts);
+}
+
+/**
+ * The features to offer: all this build knows, or those ZYNC_FEATURES names (comma-separated; empty for none), so
+ * a feature can be turned off when a problem is suspected in it.
+ */
+export function offeredFeatures(env: string | undefined): { features?: readonly string[] } {
+  if (env === undefined) return {};
+  return { features: env.split(",").map((f) => f.trim()).filter((f) => KNOWN_FEATURES.includes(f)) };
 }
 
 /**
@@ -67,8 +77,9 @@ const probed = new Map<string, RootTraits>();
 /** File content for one root, fetched from the daemon. */
 function daemonContent(conn: DaemonConnection, root: string): ContentSource {
   return {
-    fetch: (path, hash, sink) => conn.getFile(root, path, hash, sink),
+    fetch: (path, hash, sink, base) => (wantsDelta(conn, base) ? fetchDelta(conn, root, path, hash, base, sink) : conn.getFile(root, path, hash, sink)),
     classify: (err) => {
+      if (err instanceof BaseChangedError) return { kind: "base-changed" };
       if (err instanceof ConnectionError) return { kind: "fatal" };
       if (err instanceof RemoteError) {
         // Gone, or a folder on the way on E is no longer one: either way a later change describes the path.

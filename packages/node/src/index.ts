@@ -19,3 +19,8 @@ export * from "./cli/format.js";
 export * from "./cli/cliParser.js";
 export * from "./fs/massDeletion.js";
 export * from "./fs/openForReading.js";
+export * from "./delta/rollingChecksum.js";
+export * from "./delta/blockSignatures.js";
+export * from "./delta/deltaEncoder.js";
+export * from "./delta/deltaApplier.js";
+export * from "./net/deltaFrames.js";

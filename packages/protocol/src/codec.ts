@@ -43,7 +43,13 @@ export function encodeMessage(message: FromClientMessage | FromServerMessage): s
 export const BinaryFrameKind = {
   /** A chunk of a file's content, in order, for the request with this id. */
   FileData: 1,
+  /** Feature "delta": the block signatures of R's base, sent before the GET_DELTA with this id. */
+  DeltaSignatures: 4,
+  /** Feature "delta": a piece of the op stream answering the GET_DELTA with this id. */
+  DeltaOps: 5,
 } as const;
+
+const KNOWN_KINDS: ReadonlySet<number> = new Set(Object.values(BinaryFrameKind));
 
 /** Bytes before the payload of a binary frame. */
 export const BINARY_HEADER_BYTES = 5;
@@ -52,9 +58,9 @@ export const BINARY_HEADER_BYTES = 5;
 export type BinaryFrame = { kind: (typeof BinaryFrameKind)[keyof typeof BinaryFrameKind]; id: number; data: Uint8Array };
 
 /** Writes a binary frame header into the first bytes of `frame`; the caller puts the data after it. */
-export function writeBinaryHeader(frame: Uint8Array, id: number): void {
+export function writeBinaryHeader(frame: Uint8Array, id: number, kind: BinaryFrame["kind"] = BinaryFrameKind.FileData): void {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  view.setUint8(0, BinaryFrameKind.FileData);
+  view.setUint8(0, kind);
   view.setUint32(1, id);
 }
 
@@ -63,6 +69,6 @@ export function decodeBinaryFrame(frame: Uint8Array): Decoded<BinaryFrame> {
   if (frame.byteLength < BINARY_HEADER_BYTES) return { ok: false, error: "binary frame is shorter than its header" };
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const kind = view.getUint8(0);
-  if (kind !== BinaryFrameKind.FileData) return { ok: false, error: `unknown binary frame kind ${kind}` };
-  return { ok: true, message: { kind, id: view.getUint32(1), data: frame.subarray(BINARY_HEADER_BYTES) } };
+  if (!KNOWN_KINDS.has(kind)) return { ok: false, error: `unknown binary frame kind ${kind}` };
+  return { ok: true, message: { kind: kind as BinaryFrame["kind"], id: view.getUint32(1), data: frame.subarray(BINARY_HEADER_BYTES) } };
 }

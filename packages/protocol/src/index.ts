@@ -9,3 +9,5 @@ export * from "./messages/fromServer.js";
 export * from "./messages/upstream.js";
 export * from "./codec.js";
 export * from "./decide.js";
+export * from "./delta/deltaSignatures.js";
+export * from "./delta/deltaOps.js";

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { ClientStore, executePage, NO_DURABILITY, recoverPlacements, type ContentSource, type Durability, type PullContext, type PullItem, type RunReport } from "@zync/client";
+import { ClientStore, executePage, NO_DURABILITY, recoverPlacements, type ContentSource, type LocalBase, type Durability, type PullContext, type PullItem, type RunReport } from "@zync/client";
 import { hashBytes, loadIgnoreRules, SafeRoot, type Logger } from "@zync/node";
 import type { FileState } from "@zync/protocol";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
@@ -190,5 +190,40 @@ describe("a power cut before a page is recorded", () => {
     const again = await pullAndCommit(s, v3);
     expect(again.conflicts).toEqual([]);
     for (const n of names) expect(readFileSync(`${s.root}/${n}`, "utf8")).toBe(`${n} v3\n`);
+  });
+});
+
+describe("the executor offers R's intact base for a delta", () => {
+  test("a file R holds as received is fetched against it; a new file is fetched without one", async () => {
+    const s = setup();
+    await pullAndCommit(s, [await onE(s, 1, "a.txt", "one\n")]);
+    const bases: (LocalBase | undefined)[] = [];
+    const inner = memorySource(s.e);
+    const source: ContentSource = { ...inner, fetch: (path, hash, sink, base) => (bases.push(base), inner.fetch(path, hash, sink)) };
+    await pullAndCommit(s, [await onE(s, 2, "a.txt", "two\n"), await onE(s, 3, "b.txt", "new\n")], { source });
+    expect(bases).toEqual([{ abs: `${s.root}/a.txt`, hash: (await fileOf("one\n")).hash, size: 4 }, undefined]);
+    expect(readFileSync(`${s.root}/a.txt`, "utf8")).toBe("two\n");
+  });
+
+  test("when R edits the base during the delta, the file is fetched whole and R's edit becomes a conflict, intact", async () => {
+    const s = setup();
+    await pullAndCommit(s, [await onE(s, 1, "a.txt", "one\n")]);
+    const calls: boolean[] = [];
+    const inner = memorySource(s.e);
+    const source: ContentSource = {
+      fetch: async (path, hash, sink, base) => {
+        calls.push(base !== undefined);
+        if (base === undefined) return inner.fetch(path, hash, sink);
+        // R saves its own edit while the delta is applied: the result does not have E's hash.
+        writeFileSync(base.abs, "R's edit\n");
+        await sink(Buffer.from("two\n"));
+        throw Object.assign(new Error("the base changed"), { baseChanged: true });
+      },
+      classify: (err) => ((err as { baseChanged?: boolean }).baseChanged ? { kind: "base-changed" } : inner.classify(err)),
+    };
+    const outcome = await pullAndCommit(s, [await onE(s, 2, "a.txt", "two\n")], { source });
+    expect(calls).toEqual([true, false]);
+    expect(outcome.conflicts.map((c) => c.path)).toEqual(["a.txt"]);
+    expect(readFileSync(`${s.root}/a.txt`, "utf8")).toBe("R's edit\n");
   });
 });

@@ -32,6 +32,7 @@ const CLIENT_MESSAGES: readonly FromClientMessage[] = [
   { type: "GET_CHANGES", id: 7, since: 0 },
   { type: "GET_CHANGES", id: 8, since: 12, root: "code", limit: 100 },
   { type: "GET_FILE", id: 9, root: "code", path: "src/main file ü.ts", hash: H1 },
+  { type: "GET_DELTA", id: 11, root: "code", path: "big.bin", hash: H1, blockSize: 10240, baseSize: 104857600 },
   { type: "ACK_CHANGES", id: 10, seq: 99 },
 ];
 
@@ -92,6 +93,9 @@ describe("decoding client messages", () => {
     ["a __proto__ field", '{"type":"PING","id":1,"__proto__":{"admin":true}}'],
     ["a constructor field", '{"type":"PING","id":1,"constructor":{"prototype":{}}}'],
     ["a missing required field", '{"type":"GET_FILE","id":1,"root":"code"}'],
+    ["a GET_DELTA with a block size of 0", '{"type":"GET_DELTA","id":1,"root":"code","path":"x","blockSize":0,"baseSize":10}'],
+    ["a GET_DELTA with a block size over the limit", '{"type":"GET_DELTA","id":1,"root":"code","path":"x","blockSize":1048577,"baseSize":10}'],
+    ["a GET_DELTA without its base size", '{"type":"GET_DELTA","id":1,"root":"code","path":"x","blockSize":4096}'],
     ["a path with '..'", '{"type":"GET_FILE","id":1,"root":"code","path":"../etc/passwd"}'],
     ["a path with '..' in the middle", '{"type":"GET_FILE","id":1,"root":"code","path":"a/../../b"}'],
     ["an absolute path", '{"type":"GET_FILE","id":1,"root":"code","path":"/etc/passwd"}'],

@@ -34,17 +34,24 @@ import type { RunReport } from "./runReport.js";
 /** What a fetch of one file ends with: exactly what was sent. */
 export type FetchedFile = { hash: string; size: number; mode: number; mtimeMs: number };
 
+/** A version of a file that R holds intact (its recorded base), which a source may fetch changes against. */
+export type LocalBase = { abs: string; hash: string; size: number };
+
 /** Where file content comes from. */
 export type ContentSource = {
-  /** Streams the file at `path` (announced with `hash`) into `sink`, in order, and resolves with what was sent. */
-  fetch(path: string, hash: string, sink: (data: Uint8Array) => Promise<void>): Promise<FetchedFile>;
+  /**
+   * Streams the file at `path` (announced with `hash`) into `sink`, in order, and resolves with what was sent. With
+   * `base`, the source may send only what differs from it; the bytes given to `sink` are E's file all the same.
+   */
+  fetch(path: string, hash: string, sink: (data: Uint8Array) => Promise<void>, base?: LocalBase): Promise<FetchedFile>;
   /**
    * Sorts a failed fetch: `torn` when E changed the file while sending it (worth asking again), `gone` when E
    * changed or removed it since (a later change brings it), `skip` with a reason when E cannot read it (its own
    * change follows once it can), `unplaceable` with a reason when E cannot send it now (tried again at every
-   * pull), `fatal` when the pass must stop (the connection failed).
+   * pull), `fatal` when the pass must stop (the connection failed), `base-changed` when a fetch against a base
+   * failed because the base changed under it (R edited it): fetched again without one.
    */
-  classify(err: unknown): { kind: "torn" | "gone" | "fatal" } | { kind: "skip" | "unplaceable"; reason: string };
+  classify(err: unknown): { kind: "torn" | "gone" | "fatal" | "base-changed" } | { kind: "skip" | "unplaceable"; reason: string };
 };
 
 /** Everything the executor needs for one root. */
@@ -229,8 +236,20 @@ async function fetchContent(ctx: PullContext, steps: readonly Step[]): Promise<v
     if (copy) s.content = Promise.resolve(copy);
     else toDownload.push(s);
   }
-  const fetched = inOrderWindow(toDownload, WINDOW, (s) => download(ctx, s.action.input.path, s.action.input.remote as FileState));
+  const fetched = inOrderWindow(toDownload, WINDOW, (s) => download(ctx, s.action.input.path, s.action.input.remote as FileState, intactBase(ctx, s)));
   for (const [i, s] of toDownload.entries()) s.content = fetched[i];
+}
+
+/**
+ * The local file a write replaces, when it is R's recorded base untouched (not an edit of R's, not moved aside):
+ * a source may fetch only what changed since. The source checks its hash again as it reads it.
+ */
+function intactBase(ctx: PullContext, step: Step): LocalBase | undefined {
+  const { action, view } = step;
+  if (action.kind !== "write" || action.aside || view.state.kind !== "file") return undefined;
+  const base = ctx.store.base(ctx.name, action.input.path)?.state;
+  if (base?.kind !== "file" || base.hash !== view.state.hash) return undefined;
+  return { abs: view.abs, hash: base.hash, size: base.size };
 }
 
 /**
@@ -387,19 +406,34 @@ async function blockerIsFromE(ctx: PullContext, rel: string): Promise<boolean> {
  * content the change announced is accepted: when E was rewriting the file while it was read, the read is tried
  * again, and after that the path is skipped (the rewrite's own change follows).
  */
-async function download(ctx: PullContext, path: string, remote: FileState): Promise<Fetched> {
+async function download(ctx: PullContext, path: string, remote: FileState, base: LocalBase | undefined): Promise<Fetched> {
   for (let attempt = 1; ; attempt++) {
     const temp = await TempFile.create(ctx.root.root);
     try {
       let end: FetchedFile;
       try {
-        end = await ctx.source.fetch(path, remote.hash, (data) => {
-          ctx.report.bytes += data.byteLength;
-          return temp.write(data);
-        });
+        end = await ctx.source.fetch(
+          path,
+          remote.hash,
+          (data) => {
+            ctx.report.bytes += data.byteLength;
+            return temp.write(data);
+          },
+          base,
+        );
       } catch (err) {
+        const kind = ctx.source.classify(err).kind;
+        if (kind === "base-changed" && base !== undefined) {
+          // R changed the base while the delta was applied: what arrived is not E's file. The whole file is fetched
+          // instead, and placing it finds R's edit, which then becomes a conflict.
+          ctx.logger.verbose(`${ctx.name}/${path} changed on R during a delta transfer; fetching it whole`);
+          base = undefined;
+          attempt--;
+          await temp.discard();
+          continue;
+        }
         // E rewrote the file while sending it: what arrived is no one version of it, so it is asked for again.
-        if (ctx.source.classify(err).kind !== "torn" || attempt >= TORN_READ_ATTEMPTS) throw err;
+        if (kind !== "torn" || attempt >= TORN_READ_ATTEMPTS) throw err;
         await temp.discard();
         continue;
       }

@@ -1,10 +1,13 @@
 import type { WebSocket } from "ws";
 import {
+  BinaryFrameKind,
   decodeBinaryFrame,
+  decodeSignatures,
   decodeFromClient,
   encodeMessage,
   ErrorCode,
   HANDSHAKE_TIMEOUT_MS,
+  MAX_ACTIVE_DELTAS,
   MAX_CHANGES_PER_PAGE,
   MAX_HALT_REASON,
   ProtocolError,
@@ -13,13 +16,15 @@ import {
   type ClientRequest,
   type FromServerMessage,
   type HaltedRoot,
+  type GetDelta,
   type Hello,
 } from "@zync/protocol";
-import { isUnreadable, SafeRoot, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
+import { isUnreadable, SafeRoot, sendDeltaFrames, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
 import { UpstreamReceiver } from "../upstream/upstreamReceiver.js";
+import { DeltaBases } from "./deltaBases.js";
 import { DaemonHandshake, type HandshakeComplaint, type HandshakeRefusal } from "./daemonHandshake.js";
 
 /** What a connection needs from the daemon. */
@@ -77,6 +82,8 @@ export class ClientSession {
   private readonly holds = new Set<"upload" | "queue">();
   private readonly queue: Queued[] = [];
   private active = 0;
+  private readonly deltaBases = new DeltaBases();
+  private activeDeltas = 0;
 
   constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
     this.ws = ws;
@@ -200,8 +207,14 @@ export class ClientSession {
 
   private onData(data: Buffer): void {
     const frame = decodeBinaryFrame(data);
-    if (!frame.ok || !this.upstream.data(frame.message.id, frame.message.data)) {
-      const why = frame.ok ? `no upload is open with id ${frame.message.id}` : frame.error;
+    if (frame.ok && frame.message.kind === BinaryFrameKind.DeltaSignatures) {
+      const refusal = this.deltaBases.put(frame.message.id, frame.message.data, this.features);
+      if (refusal !== undefined) void this.send(refusal.toWire(frame.message.id));
+      return;
+    }
+    const upload = frame.ok && frame.message.kind === BinaryFrameKind.FileData;
+    if (!upload || !this.upstream.data(frame.message.id, frame.message.data)) {
+      const why = !frame.ok ? frame.error : upload ? `no upload is open with id ${frame.message.id}` : `a client does not send frames of kind ${frame.message.kind}`;
       void this.send({ type: "ERROR", code: ErrorCode.BadMessage, message: `binary frame refused: ${why}` });
     }
   }
@@ -282,6 +295,34 @@ export class ClientSession {
     });
   }
 
+  /**
+   * The absolute path of a file the change log records as live in a served root: never an ignored or unrecorded
+   * path. Every folder on the way is checked afresh (one may have become a symlink since the last request); the
+   * file itself is checked when it is opened (NOT_FOUND for what is no longer a regular file, UNREADABLE for what
+   * this user may not read).
+   */
+  private async servedFile(rootName: string, path: string): Promise<string> {
+    const root = this.ctx.roots.get(rootName);
+    if (root === undefined) throw unknownRoot(rootName);
+    if (this.ctx.log.get(rootName, path)?.state.kind !== "file") {
+      throw new ProtocolError(ErrorCode.NotFound, `${rootName}/${path} is not a synced file`);
+    }
+    return new SafeRoot(root.root).resolve(path).catch((err: unknown) => {
+      throw isUnreadable(err) ? new ProtocolError(ErrorCode.Unreadable, `${rootName}/${path}: a folder on the way cannot be read on E`) : err;
+    });
+  }
+
+  /** Answers a GET_DELTA whose signatures arrived: op frames, then FILE_END (docs/protocol.md section 14.6). */
+  private async sendDelta(msg: GetDelta, signatures: Uint8Array): Promise<void> {
+    const base = decodeSignatures(signatures, msg.blockSize, msg.baseSize);
+    if (!base.ok) throw new ProtocolError(ErrorCode.BadMessage, `GET_DELTA refused: ${base.error}`);
+    const abs = await this.servedFile(msg.root, msg.path);
+    const { streamBytes, ...sent } = await sendDeltaFrames(abs, msg.id, base.message, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
+    this.totals.files++;
+    this.totals.bytes += streamBytes;
+    return this.send({ type: "FILE_END", id: msg.id, ...sent });
+  }
+
   private async handle(msg: ClientRequest): Promise<void> {
     const { log } = this.ctx;
     switch (msg.type) {
@@ -298,24 +339,23 @@ export class ClientSession {
         return this.send({ type: "CHANGES", id: msg.id, changes, next: page.next, head: page.head, more: page.more });
       }
       case "GET_FILE": {
-        const root = this.ctx.roots.get(msg.root);
-        if (root === undefined) throw unknownRoot(msg.root);
-        // Only what the change log records as a live file is served: never an ignored or unrecorded path.
-        if (log.get(msg.root, msg.path)?.state.kind !== "file") {
-          throw new ProtocolError(ErrorCode.NotFound, `${msg.root}/${msg.path} is not a synced file`);
-        }
-        // A fresh check of every folder on the way: one may have become a symlink since the last request.
-        // sendFileFrames answers NOT_FOUND for what is no longer a regular file (a FIFO is never waited on),
-        // UNREADABLE for what this user may not read, and CHANGED_WHILE_READING for a torn read.
-        const abs = await new SafeRoot(root.root).resolve(msg.path).catch((err: unknown) => {
-          throw isUnreadable(err) ? new ProtocolError(ErrorCode.Unreadable, `${msg.root}/${msg.path}: a folder on the way cannot be read on E`) : err;
-        });
-        const sent = await sendFileFrames(abs, msg.id, (frame) => this.sendFrame(frame)).catch((err: unknown) => {
-          throw err instanceof ProtocolError ? new ProtocolError(err.code, `${msg.root}/${msg.path}: ${err.message}`) : err;
-        });
+        const abs = await this.servedFile(msg.root, msg.path);
+        const sent = await sendFileFrames(abs, msg.id, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
         this.totals.files++;
         this.totals.bytes += sent.size;
         return this.send({ type: "FILE_END", id: msg.id, ...sent });
+      }
+      case "GET_DELTA": {
+        const signatures = this.deltaBases.take(msg.id, this.features);
+        if (this.activeDeltas >= MAX_ACTIVE_DELTAS) {
+          throw new ProtocolError(ErrorCode.Busy, `${MAX_ACTIVE_DELTAS} deltas are in progress on this connection; wait for one to end`);
+        }
+        this.activeDeltas++;
+        try {
+          return await this.sendDelta(msg, signatures);
+        } finally {
+          this.activeDeltas--;
+        }
       }
       case "ACK_CHANGES":
         return this.send({ type: "ACKED", id: msg.id, seq: log.ack(this.clientId!, msg.seq) });
@@ -339,6 +379,13 @@ export class ClientSession {
         return this.send(await this.upstream.finalize(msg.id, msg.session, this.clientId!));
     }
   }
+}
+
+/** Puts the root and path in front of a refusal's sentence. */
+function naming(root: string, path: string): (err: unknown) => never {
+  return (err) => {
+    throw err instanceof ProtocolError ? new ProtocolError(err.code, `${root}/${path}: ${err.message}`) : err;
+  };
 }
 
 function unknownRoot(name: string): ProtocolError {

@@ -55,3 +55,12 @@ export async function hashFile(absPath: string): Promise<{ hash: string; size: n
     closeSync(fd);
   }
 }
+
+/** A 64-bit hash of one block of bytes, synchronous once loaded; used for delta transfer's block signatures. */
+export type BlockHash = (bytes: Uint8Array) => bigint;
+
+/** Loads the block hash (64-bit xxHash, the same function as content hashes). */
+export async function loadBlockHash(): Promise<BlockHash> {
+  const xxh = await load();
+  return (bytes) => xxh.h64Raw(bytes);
+}

@@ -22,18 +22,8 @@ export function changedBetween(before: Pick<Stats, "size" | "mtimeMs" | "ctimeMs
  * mtime or ctime), or fewer or more bytes came than the size said: the bytes sent are then no one version.
  */
 export async function sendFileFrames(absPath: string, id: number, send: (frame: Uint8Array) => Promise<void>): Promise<SentFile> {
-  let fd: number;
+  const { fd, before } = openSentFile(absPath);
   try {
-    fd = openForReading(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    if (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP") {
-      throw new ProtocolError(ErrorCode.NotFound, "file no longer exists as a regular file");
-    }
-    if (isUnreadable(err)) throw new ProtocolError(ErrorCode.Unreadable, "the file cannot be read on E (permission denied)");
-    throw err;
-  }
-  try {
-    const before = fstatSync(fd);
     const hasher = await createHasher();
     // One byte more than the size lets a small file be read in one call and its end seen in the next.
     const chunk = Math.max(1, Math.min(FILE_CHUNK_BYTES, before.size + 1));
@@ -48,12 +38,43 @@ export async function sendFileFrames(absPath: string, id: number, send: (frame: 
       size += bytesRead;
       await send(frame.subarray(0, BINARY_HEADER_BYTES + bytesRead));
     }
-    const after = fstatSync(fd);
-    if (size !== before.size || changedBetween(before, after)) {
-      throw new ProtocolError(ErrorCode.ChangedWhileReading, "the file changed on E while it was being read; its newer state will be recorded");
-    }
-    return { size, hash: hasher.digest(), mode: before.mode & 0o777, mtimeMs: Math.trunc(before.mtimeMs) };
+    return sentAsOneVersion(fd, before, size, hasher.digest());
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Opens a file to be sent: a regular file only, never through a symlink at the final name, never waiting on a
+ * FIFO. Fails with NOT_FOUND or UNREADABLE as {@link sendFileFrames} describes; the caller closes `fd`.
+ */
+export function openSentFile(absPath: string): { fd: number; before: Stats } {
+  let fd: number;
+  try {
+    fd = openForReading(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP") {
+      throw new ProtocolError(ErrorCode.NotFound, "file no longer exists as a regular file");
+    }
+    if (isUnreadable(err)) throw new ProtocolError(ErrorCode.Unreadable, "the file cannot be read on E (permission denied)");
+    throw err;
+  }
+  try {
+    return { fd, before: fstatSync(fd) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/**
+ * What was sent of a file read to its end (`size` bytes hashing to `hash`), or CHANGED_WHILE_READING when an fstat
+ * now differs from `before` or the size read is not the size it had: the bytes sent are then no one version.
+ */
+export function sentAsOneVersion(fd: number, before: Stats, size: number, hash: string): SentFile {
+  const after = fstatSync(fd);
+  if (size !== before.size || changedBetween(before, after)) {
+    throw new ProtocolError(ErrorCode.ChangedWhileReading, "the file changed on E while it was being read; its newer state will be recorded");
+  }
+  return { size, hash, mode: before.mode & 0o777, mtimeMs: Math.trunc(before.mtimeMs) };
 }

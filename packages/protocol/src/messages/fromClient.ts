@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BLOCK_LIMIT_BYTES } from "../delta/deltaSignatures.js";
 import { HashSchema, RootNameSchema, WirePathSchema } from "../entry.js";
 import { AuthSchema, HelloSchema, type Auth, type Hello } from "./handshake.js";
 import { FinalizeUpstreamSchema, PrepareUpstreamSchema, UpstreamFileEndSchema, UpstreamFileSchema } from "./upstream.js";
@@ -34,6 +35,23 @@ export const GetFileSchema = z.strictObject({
   hash: HashSchema.optional(),
 });
 
+/**
+ * Feature "delta": asks for a file as changes against R's base, whose block signatures (a binary frame of kind
+ * DeltaSignatures with the same id) came just before. Answered with op frames (kind DeltaOps), then FILE_END, or ERROR.
+ */
+export const GetDeltaSchema = z.strictObject({
+  type: z.literal("GET_DELTA"),
+  id,
+  root: RootNameSchema,
+  path: WirePathSchema,
+  /** The content the client expects; informational, the daemon sends what it has. */
+  hash: HashSchema.optional(),
+  /** Bytes per block of R's base (the last block holds the rest). */
+  blockSize: z.number().int().min(1).max(BLOCK_LIMIT_BYTES),
+  /** Size of R's base. */
+  baseSize: z.number().int().nonnegative(),
+});
+
 /** Tells the daemon that everything up to `seq` is durably applied; answered with ACKED. */
 export const AckChangesSchema = z.strictObject({ type: z.literal("ACK_CHANGES"), id, seq });
 
@@ -51,6 +69,7 @@ export const FromClientMessageSchema = z.discriminatedUnion("type", [
   GetLastSequenceSchema,
   GetChangesSchema,
   GetFileSchema,
+  GetDeltaSchema,
   AckChangesSchema,
   BarrierSchema,
   PrepareUpstreamSchema,
@@ -61,6 +80,7 @@ export const FromClientMessageSchema = z.discriminatedUnion("type", [
 
 export type GetChanges = z.infer<typeof GetChangesSchema>;
 export type GetFile = z.infer<typeof GetFileSchema>;
+export type GetDelta = z.infer<typeof GetDeltaSchema>;
 export type FromClientMessage = z.infer<typeof FromClientMessageSchema>;
 /** A client message that carries a request id and expects an answer (everything but the handshake). */
 export type ClientRequest = Exclude<FromClientMessage, Hello | Auth>;
