@@ -179,7 +179,7 @@ async function fakeDaemon(versions: Buffer[], ops: Buffer): Promise<{ url: strin
             t = { version: 3, clientNonce: msg.nonce as string, daemonNonce: newNonce(), clientId: msg.clientId as string };
             return send({ type: "CHALLENGE", version: 3, nonce: t.daemonNonce });
           case "AUTH":
-            return send({ type: "WELCOME", version: 3, epoch: "fake", head: seq, horizon: 0, roots: ["code"], features: ["delta"], proof: handshakeProof(TOKEN, "daemon", t!) });
+            return send({ type: "WELCOME", version: 3, epoch: "fake", head: seq, horizon: 0, roots: ["code"], features: ["delta"], halted: [], proof: handshakeProof(TOKEN, "daemon", t!) });
           case "GET_CHANGES": {
             const changes = (msg.since as number) < seq ? [{ seq, root: "code", path: "big.bin", state }] : [];
             return send({ type: "CHANGES", id: msg.id, changes, next: seq, head: seq, more: false });
