@@ -13,12 +13,14 @@ import {
   type FromServerMessage,
   type Hello,
 } from "@zync/protocol";
-import { isUnreadable, SafeRoot, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
+import { isUnreadable, SafeRoot, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
 import { UpstreamReceiver } from "../upstream/upstreamReceiver.js";
 import { DaemonHandshake, type HandshakeComplaint, type HandshakeRefusal } from "./daemonHandshake.js";
+import type { ContentCache } from "./contentCache.js";
+import { LivePush } from "./livePush.js";
 
 /** What a connection needs from the daemon. */
 export type SessionContext = {
@@ -34,6 +36,8 @@ export type SessionContext = {
   /** E's ignore rules of each served root, which upstream offers are checked against. */
   rules?: ReadonlyMap<string, IgnoreRules>;
   logger: Logger;
+  /** Recently read file content, shared by every connection. */
+  content: ContentCache;
 };
 
 /** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
@@ -63,6 +67,8 @@ export class ClientSession {
   private features: ReadonlySet<string> = new Set();
   private unsubscribe: (() => void) | undefined;
   private notifyQueued = false;
+  /** Feature "push" on a live connection that agreed it: changes and small files go out without being asked for. */
+  private push: LivePush | undefined;
   private readonly upstream: UpstreamReceiver;
   private readonly historyRow: number;
   private readonly totals = { changes: 0, files: 0, bytes: 0 };
@@ -92,6 +98,7 @@ export class ClientSession {
       clearTimeout(this.handshakeTimer);
       this.queue.length = 0;
       this.unsubscribe?.();
+      this.push?.close();
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
     });
@@ -246,6 +253,7 @@ export class ClientSession {
     this.features = new Set(features);
     const roots = [...this.ctx.roots.keys()];
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, proof });
+    if (answer.live && this.features.has("push")) this.push = this.livePush();
     this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;
   }
 
@@ -256,13 +264,30 @@ export class ClientSession {
     this.ws.close(answer.close.code, answer.close.reason);
   }
 
-  /** Coalesces notices: one CHANGED per turn of the event loop, carrying the newest head. */
+  /** Coalesces notices: one CHANGED (or push) per turn of the event loop, carrying the newest head. */
   private queueNotify(): void {
     if (this.notifyQueued) return;
     this.notifyQueued = true;
     setImmediate(() => {
       this.notifyQueued = false;
-      void this.send({ type: "CHANGED", head: this.ctx.log.head() });
+      if (this.push) this.push.notify();
+      else void this.send({ type: "CHANGED", head: this.ctx.log.head() });
+    });
+  }
+
+  private livePush(): LivePush {
+    return new LivePush({
+      log: this.ctx.log,
+      roots: this.ctx.roots,
+      content: this.ctx.content,
+      sendMessage: (m) => this.send(m),
+      sendFrame: (f) => (this.ws.readyState === this.ws.OPEN ? this.sendFrame(f) : Promise.reject(new Error("the connection closed"))),
+      counted: (changes, files, bytes) => {
+        this.totals.changes += changes;
+        this.totals.files += files;
+        this.totals.bytes += bytes;
+      },
+      logger: this.ctx.logger,
     });
   }
 
@@ -279,13 +304,15 @@ export class ClientSession {
         const page = log.changesSince(msg.since, limit, msg.root);
         const changes = msg.root === undefined ? page.changes.filter((c) => this.ctx.roots.has(c.root)) : page.changes;
         this.totals.changes += changes.length;
+        this.push?.served(msg.root, page);
         return this.send({ type: "CHANGES", id: msg.id, changes, next: page.next, head: page.head, more: page.more });
       }
       case "GET_FILE": {
         const root = this.ctx.roots.get(msg.root);
         if (root === undefined) throw unknownRoot(msg.root);
         // Only what the change log records as a live file is served: never an ignored or unrecorded path.
-        if (log.get(msg.root, msg.path)?.state.kind !== "file") {
+        const recorded = log.get(msg.root, msg.path)?.state;
+        if (recorded?.kind !== "file") {
           throw new ProtocolError(ErrorCode.NotFound, `${msg.root}/${msg.path} is not a synced file`);
         }
         // A fresh check of every folder on the way: one may have become a symlink since the last request.
@@ -294,7 +321,7 @@ export class ClientSession {
         const abs = await new SafeRoot(root.root).resolve(msg.path).catch((err: unknown) => {
           throw isUnreadable(err) ? new ProtocolError(ErrorCode.Unreadable, `${msg.root}/${msg.path}: a folder on the way cannot be read on E`) : err;
         });
-        const sent = await sendFileFrames(abs, msg.id, (frame) => this.sendFrame(frame)).catch((err: unknown) => {
+        const sent = await this.ctx.content.send(msg.root, msg.path, abs, recorded, msg.id, (frame) => this.sendFrame(frame)).catch((err: unknown) => {
           throw err instanceof ProtocolError ? new ProtocolError(err.code, `${msg.root}/${msg.path}: ${err.message}`) : err;
         });
         this.totals.files++;
