@@ -10,7 +10,7 @@ export type ServeCounts = { served: number; reads: number };
 type Entry = HeldContent & { key: StatKey; until: number };
 
 /** How long content read while its file's stat key was racy may be served again. */
-export const RACY_HOLD_MS = 1000;
+export const RACY_HOLD_MS = 5000;
 
 /** Default bounds: what the cache may hold in all, and the largest file it holds. */
 export const CACHE_MAX_BYTES = 32 * 1024 * 1024;
