@@ -4,7 +4,7 @@ import { handshakeProof, newNonce, proofMatches, type HandshakeTranscript } from
 import { waitFor } from "./waitFor.js";
 
 /** How {@link RawSocket.open} introduces itself in HELLO. */
-export type RawHello = { clientId?: string; live?: boolean; versions?: number[] };
+export type RawHello = { clientId?: string; live?: boolean; versions?: number[]; features?: string[] };
 
 /** The URL `ws` opens: `unix:PATH` (as zync-client's --server takes it) becomes `ws+unix:PATH:/`. */
 export function wsUrl(url: string): string {
@@ -91,7 +91,7 @@ export class RawSocket {
   async authenticate(token: string, hello: RawHello = {}): Promise<Record<string, unknown>> {
     const clientNonce = newNonce();
     const clientId = hello.clientId ?? "raw-test";
-    const helloMsg = { type: "HELLO", versions: hello.versions ?? [3], clientId, nonce: clientNonce, ...(hello.live === undefined ? {} : { live: hello.live }) };
+    const helloMsg = { type: "HELLO", versions: hello.versions ?? [3], clientId, nonce: clientNonce, ...(hello.live === undefined ? {} : { live: hello.live }), ...(hello.features === undefined ? {} : { features: hello.features }) };
     const { reply: challenge } = await this.exchange(helloMsg);
     if (challenge.type !== "CHALLENGE") throw new Error(`HELLO was answered with ${JSON.stringify(challenge)}`);
     const t: HandshakeTranscript = { version: challenge.version as number, clientNonce, daemonNonce: challenge.nonce as string, clientId };
