@@ -12,9 +12,12 @@ type Entry = HeldContent & { key: StatKey; until: number };
 /** How long content read while its file's stat key was racy may be served again. */
 export const RACY_HOLD_MS = 5000;
 
-/** Default bounds: what the cache may hold in all, and the largest file it holds. */
+/**
+ * Default bounds: what the cache may hold in all, and the largest file it holds (one data frame: a request served
+ * from the cache holds no more memory than a streamed one; larger files are streamed from the disk as before).
+ */
 export const CACHE_MAX_BYTES = 32 * 1024 * 1024;
-export const CACHE_MAX_FILE_BYTES = 1024 * 1024;
+export const CACHE_MAX_FILE_BYTES = 256 * 1024;
 
 /**
  * Recently read file content, shared by every connection of the daemon, so a file asked for by many clients (an
