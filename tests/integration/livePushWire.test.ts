@@ -41,6 +41,27 @@ describe("feature push on the wire", () => {
     }
   });
 
+  test("changes in a root the client has not read to the end are announced with CHANGED, those of a root it has are pushed", async () => {
+    const a = tempDir();
+    const b = tempDir();
+    const daemon = await startTestDaemon([`a:${a}`, `b:${b}`]);
+    const sock = await RawSocket.open(daemon.url, readToken(daemon.tokenFile), { live: true, features: ["push"] });
+    try {
+      await sock.exchange({ type: "GET_CHANGES", id: 1, since: 0, root: "a" });
+      let from = sock.frames.length;
+      writeFileSync(`${b}/in-b.txt`, "b\n");
+      await sock.nextText(from, (m) => m.type === "CHANGED", "a CHANGED notice for root b");
+      expect(sock.frames.slice(from).some((f) => !f.binary && f.json?.type === "PUSH")).toBe(false);
+      from = sock.frames.length;
+      writeFileSync(`${a}/in-a.txt`, "a\n");
+      const push = await sock.nextText(from, (m) => m.type === "PUSH", "a PUSH for root a");
+      expect(push.root).toBe("a");
+    } finally {
+      await sock.close();
+      await daemon.stop();
+    }
+  });
+
   test("a live connection that did not offer push is told CHANGED and nothing else, as before", async () => {
     const e = tempDir();
     const daemon = await startTestDaemon([`code:${e}`]);

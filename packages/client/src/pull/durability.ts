@@ -18,7 +18,12 @@ export const NO_DURABILITY: Durability = { flush: async () => undefined };
 async function fsyncEach(paths: readonly string[]): Promise<void> {
   await Promise.all(
     paths.map(async (p) => {
-      const fh = await open(p, "r");
+      // A folder the same pass removed has nothing left to flush: its removal is in its parent, flushed too.
+      const fh = await open(p, "r").catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
+        throw err;
+      });
+      if (fh === undefined) return;
       try {
         await fh.sync();
       } finally {

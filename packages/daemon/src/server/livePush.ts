@@ -57,9 +57,12 @@ export class LivePush {
   private sending = false;
   private again = false;
   private closed = false;
+  /** The head when changes were last looked at: changes after it are new to this connection. */
+  private seenHead: number;
 
   constructor(deps: PushDeps) {
     this.deps = deps;
+    this.seenHead = deps.log.head();
   }
 
   /** A page the client was sent for `root`: a complete one (`more` false) moves the client's cursor to its `next`. */
@@ -75,11 +78,11 @@ export class LivePush {
       this.again = true;
       return;
     }
-    if (this.cursors.size === 0) {
-      void this.deps.sendMessage({ type: "CHANGED", head: this.deps.log.head() });
-      return;
-    }
-    let announce = false;
+    const seen = this.seenHead;
+    this.seenHead = this.deps.log.head();
+    // A root whose cursor is not known (the client has not read it to the end on this connection, perhaps because
+    // its pull failed) is announced as without the feature, so the client is never left waiting for its interval.
+    let announce = [...this.deps.roots.keys()].some((root) => !this.cursors.has(root) && this.deps.log.changesSince(seen, 1, root).changes.length > 0);
     const sends: Promise<void>[] = [];
     for (const [root, since] of this.cursors) {
       const page = this.deps.log.changesSince(since, MAX_PUSHED_CHANGES, root);
