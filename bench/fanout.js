@@ -30,6 +30,17 @@ function freePort() {
   });
 }
 
+/** CPU seconds a process has used so far (user + system), from /proc; undefined where that is not available. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // Fields 14 and 15 of the whole line (utime, stime) in clock ticks, almost always 100 per second.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 function readIfExists(p) {
   try {
     return readFileSync(p, "utf8");
@@ -85,10 +96,16 @@ export async function runFanout({ clients = 20, files = 2000, saves = 20 } = {})
       return res.ms;
     };
 
+    const cpu0 = cpuSeconds(daemon.child.pid);
     const loneMs = check(await once("lone"), "the lone client");
+    const cpu1 = cpuSeconds(daemon.child.pid);
     const t0 = performance.now();
     const each = await Promise.all(Array.from({ length: clients }, (_, i) => once(i).then((res) => check(res, `client ${i}`))));
     const allMs = performance.now() - t0;
+    const cpu2 = cpuSeconds(daemon.child.pid);
+    // Where E's CPU is not the limit, the daemon's CPU per client stays near that of a lone client.
+    const daemonCpu = cpu0 === undefined ? undefined : { loneS: cpu1 - cpu0, allS: cpu2 - cpu1, perClientS: (cpu2 - cpu1) / clients };
+    if (daemonCpu) log(`fan-out daemon CPU: ${daemonCpu.loneS.toFixed(2)} s for the lone client, ${daemonCpu.allS.toFixed(2)} s for ${clients} (${daemonCpu.perClientS.toFixed(2)} s each)`);
     log(`fan-out initial: alone ${(loneMs / 1000).toFixed(2)} s; ${clients} at once: median ${(median(each) / 1000).toFixed(2)} s, slowest ${(Math.max(...each) / 1000).toFixed(2)} s`);
 
     // Live: one client alone first, then all of them.
@@ -142,6 +159,7 @@ export async function runFanout({ clients = 20, files = 2000, saves = 20 } = {})
       initialSlowestMs: Math.max(...each),
       initialAllMs: allMs,
       slowestVsLone: Math.max(...each) / loneMs,
+      daemonCpu,
       liveLone: lone,
       liveAll: all,
       served,
