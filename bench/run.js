@@ -13,6 +13,7 @@ import { median, peakKb, percentile, timed, until } from "./measure.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 import { printWanTable, runWan, wanLinkFromArgs } from "./wan.js";
 import { runDeltaCases } from "./deltaCases.js";
+import { runFanout } from "./fanout.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const BIN = {
@@ -268,6 +269,9 @@ async function main() {
   log(`live latency p50 ${percentile(lat, 50).toFixed(0)} ms, p99 ${percentile(lat, 99).toFixed(0)} ms`);
   await daemon.stop();
 
+  // 5b. One daemon, many clients at once (bench/fanout.js), on loopback.
+  results.cases["fan-out, 20 clients"] = await runFanout(quick ? { files: 500, saves: 10 } : {});
+
   // 6. Daemon start on a large tree: from scratch, and restarted unchanged; chokidar's own scan for reference.
   const S = join(work, "SCALE");
   log(`generating ${SCALE_FILES} small files`);
@@ -338,7 +342,11 @@ function printTable() {
       if (v.ofRawTunnel !== undefined) rows.push(row("  throughput vs raw tunnel", `${v.zyncMBps.toFixed(0)} MB/s`, `${v.rawTunnelMBps.toFixed(0)} MB/s raw`, v.ofRawTunnel.toFixed(2), "≥ 0.50"));
       rows.push(row("  peak RSS client / daemon", `${mb(Math.max(...results.clientPeakKb))} / ${mb(results.daemonPeakKb)}`, "", "", "≤ 150 / 300 MB"));
     } else if (name.startsWith("live")) rows.push(row(name, `p50 ${v.p50Ms.toFixed(0)} ms, p99 ${v.p99Ms.toFixed(0)} ms`, "", "", "p50 ≤ 300, p99 ≤ 1000 ms"));
-    else if (name.startsWith("daemon start")) {
+    else if (name.startsWith("fan-out")) {
+      rows.push(row(`${name}: initial, slowest vs alone`, `${secs(v.initialSlowestMs)} vs ${secs(v.loneInitialMs)}`, "", v.slowestVsLone.toFixed(2), "≤ 1.5 where the link limits"));
+      rows.push(row(`${name}: live, every client`, `p50 ${v.liveAll.p50Ms.toFixed(0)} ms, p99 ${v.liveAll.p99Ms.toFixed(0)} ms`, `alone p50 ${v.liveLone.p50Ms.toFixed(0)} ms`, "", "p99 ≤ 1000 ms"));
+      rows.push(row(`${name}: daemon reads per served file`, v.readsPerFile === undefined ? "n/a" : v.readsPerFile.toFixed(3), "", "", ""));
+    } else if (name.startsWith("daemon start")) {
       rows.push(row(`${name}, first`, secs(v.firstStartMs), "", "", ""));
       rows.push(row(`${name}, restart`, `${secs(v.restartMs)} (${v.hashedOnRestart} rehashed)`, `chokidar ${secs(v.chokidarReadyMs)}`, v.restartVsChokidar.toFixed(2), "≤ 1.5, 0 rehashed"));
     } else if (name.startsWith("daemon first")) rows.push(row(name, secs(v.zyncMs), "", "", ""));

@@ -9,6 +9,7 @@ import {
   decodeFromServer,
   ErrorCode,
   encodeMessage,
+  FIRST_PUSH_STREAM_ID,
   HANDSHAKE_TIMEOUT_MS,
   KNOWN_FEATURES,
   MAX_FRAME_BYTES,
@@ -17,6 +18,7 @@ import {
   type FileEnd,
   type FromServerMessage,
   type HaltedRoot,
+  type Push,
   type Welcome,
 } from "@zync/protocol";
 import {
@@ -55,6 +57,13 @@ export class RemoteError extends Error {
 
 /** Where and how to connect; `features` are offered in HELLO (all this build knows when not given). */
 export type ConnectOptions = { url: string; token: string; clientId: string; live: boolean; timeoutMs?: number; features?: readonly string[] };
+
+/** Where the frames of feature "push" go (see pull/pushedContent.ts); each returns why a frame breaks the protocol. */
+export type PushReceiver = {
+  page(msg: Push): string | undefined;
+  data(id: number, data: Uint8Array): boolean;
+  end(id: number, msg: Extract<FromServerMessage, { type: "FILE_END" | "ERROR" }>): boolean;
+};
 
 type Pending = { resolve: (m: FromServerMessage) => void; reject: (e: Error) => void; expect?: FromServerMessage["type"] };
 /** A request answered with binary frames of `kind` for its id, then FILE_END. */
@@ -98,6 +107,7 @@ export class DaemonConnection {
   halted: readonly HaltedRoot[];
   private readonly inbound: InboundFlow;
   private readonly abandoned = new Set<number>();
+  private pushReceiver: PushReceiver | undefined;
   /** When the last frame of any kind arrived (ms since the epoch); file data counts as a sign of life. */
   lastHeard = Date.now();
   private failure: ConnectionError | undefined;
@@ -274,6 +284,11 @@ export class DaemonConnection {
     return sent;
   }
 
+  /** Routes pushed pages and streams (feature "push") to `receiver`. */
+  onPush(receiver: PushReceiver): void {
+    this.pushReceiver = receiver;
+  }
+
   /** Calls `listener` whenever the daemon announces new changes. */
   onChanged(listener: (head: number) => void): () => void {
     this.changedListeners.add(listener);
@@ -308,6 +323,10 @@ export class DaemonConnection {
     if (isBinary) {
       const frame = decodeBinaryFrame(data);
       if (!frame.ok) return this.protocolFailure(frame.error);
+      if (frame.message.id >= FIRST_PUSH_STREAM_ID) {
+        if (!this.features.has("push") || !this.pushReceiver?.data(frame.message.id, frame.message.data)) return this.protocolFailure(`data for unknown pushed stream ${frame.message.id}`);
+        return;
+      }
       const stream = this.streams.get(frame.message.id);
       if (!stream) {
         // The rest of a transfer this side gave up on (its disk write failed) is dropped.
@@ -332,6 +351,16 @@ export class DaemonConnection {
     if (msg.type === "HALTED") {
       this.halted = msg.halted;
       for (const l of this.haltedListeners) l(msg.halted);
+      return;
+    }
+    if (msg.type === "PUSH") {
+      if (!this.features.has("push")) return this.protocolFailure("a PUSH on a connection that did not agree to feature push");
+      const broken = this.pushReceiver?.page(msg);
+      if (broken !== undefined) this.protocolFailure(broken);
+      return;
+    }
+    if ((msg.type === "FILE_END" || msg.type === "ERROR") && msg.id !== undefined && msg.id >= FIRST_PUSH_STREAM_ID) {
+      if (!this.features.has("push") || !this.pushReceiver?.end(msg.id, msg)) this.protocolFailure(`an end of unknown pushed stream ${msg.id}`);
       return;
     }
     if (msg.type === "WELCOME" || msg.type === "CHALLENGE") return this.protocolFailure(`unexpected ${msg.type} after the handshake`);

@@ -12,3 +12,5 @@ export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
 export { MassDeleteError, type PullPolicy } from "./pull/pullRoot.js";
 export { scanUpstream } from "./upstream/scanUpstream.js";
 export { fetchDelta, BaseChangedError } from "./deltaFetch.js";
+export { PushedContent, MAX_HELD_PUSH_BYTES, type ReceivedPush } from "./pull/pushedContent.js";
+export { applyPush, judgePush, type PushOutcome } from "./pushPass.js";

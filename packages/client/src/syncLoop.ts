@@ -3,6 +3,9 @@ import type { RunReport } from "./pull/runReport.js";
 import type { ClientStore } from "./store/clientStore.js";
 import { HaltReporter } from "./haltNotices.js";
 import { connect, RootsMismatchError, summarize, syncAll, type SyncOptions } from "./syncSession.js";
+import { KNOWN_FEATURES } from "@zync/protocol";
+import { PushedContent, type ReceivedPush } from "./pull/pushedContent.js";
+import { applyPush } from "./pushPass.js";
 
 /** Timing of the long-running client. Tests pass small values instead of sleeping. */
 export type LoopTiming = {
@@ -63,7 +66,9 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
   while (!stop.aborted) {
     let conn: DaemonConnection;
     try {
-      conn = await connect(store, url, token, true);
+      // Pushed pages are applied as whole-root pulls: not under --paths (whose cursor stays put) or a dry run.
+      const features = opts.dryRun || opts.policy.paths !== undefined ? KNOWN_FEATURES.filter((f) => f !== "push") : undefined;
+      conn = await connect(store, url, token, true, features);
     } catch (err) {
       if (!(err instanceof ConnectionError) || (err.kind !== "unreachable" && err.kind !== "closed")) throw err;
       if (!away) opts.logger.warn(`${err.message}; retrying`);
@@ -98,6 +103,21 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
     wake();
   };
   const unlisten = conn.onChanged(poke);
+  // Feature "push": pages arrive with their content; each is applied in turn unless a full pass covers it.
+  const pushed = new PushedContent();
+  const pushes: ReceivedPush[] = [];
+  conn.onPush({
+    page: (msg) => {
+      const got = pushed.page(msg);
+      if (typeof got === "string") return got;
+      pushes.push(got);
+      wake();
+      return undefined;
+    },
+    data: (id, data) => pushed.data(id, data),
+    end: (id, msg) => pushed.end(id, msg),
+  });
+  void conn.closed.then(() => pushed.close());
   const interval = setInterval(poke, timing.intervalMs);
   const heartbeat = setInterval(() => {
     // While frames keep arriving (a long transfer on a slow link) the connection is alive; a PONG would only
@@ -114,23 +134,42 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
   stop.addEventListener("abort", poke, { once: true });
   const lost = conn.closed.then((e) => Promise.reject(e));
   lost.catch(() => undefined);
+  // A pass must not outlive its connection: when the connection goes, the pass is stopped and awaited, so the next
+  // connection's pass never writes beside it.
+  const runPass = async (start: (signal: AbortSignal) => Promise<RunReport | undefined>): Promise<void> => {
+    const pass = new AbortController();
+    const running = start(pass.signal);
+    try {
+      const report = await Promise.race([running, lost]);
+      if (report !== undefined) reportRun(report, opts, shown);
+    } catch (err) {
+      pass.abort(err);
+      await running.catch(() => undefined);
+      if (err instanceof ConnectionError) throw err;
+      if (err instanceof RootsMismatchError) throw err;
+      opts.logger.error(`sync failed: ${err instanceof Error ? err.message : String(err)}; trying again at the next change`);
+    }
+  };
   try {
     while (!stop.aborted) {
       if (wanted) {
         wanted = false;
-        // A pass must not outlive its connection: when the connection goes, the pass is stopped and awaited, so
-        // the next connection's pass never writes beside it.
-        const pass = new AbortController();
-        const running = syncAll(conn, store, opts, pass.signal);
-        try {
-          reportRun(await Promise.race([running, lost]), opts, shown);
-        } catch (err) {
-          pass.abort(err);
-          await running.catch(() => undefined);
-          if (err instanceof ConnectionError) throw err;
-          if (err instanceof RootsMismatchError) throw err;
-          opts.logger.error(`sync failed: ${err instanceof Error ? err.message : String(err)}; trying again at the next change`);
-        }
+        // Pushes received before this pass reads the changes are covered by it.
+        for (const p of pushes.splice(0)) pushed.release(p);
+        await runPass((signal) => syncAll(conn, store, opts, signal));
+        continue;
+      }
+      const push = pushes.shift();
+      if (push !== undefined) {
+        await runPass(async (signal) => {
+          try {
+            const outcome = await applyPush(conn, store, opts, push, pushed, signal);
+            if (outcome.kind === "pull") wanted = true;
+            return outcome.kind === "applied" ? outcome.report : undefined;
+          } finally {
+            pushed.release(push);
+          }
+        });
         continue;
       }
       await Promise.race([new Promise<void>((r) => (wake = r)), lost]);

@@ -41,9 +41,9 @@ export async function prepareRoots(dirs: readonly NamedDir[], logger: Logger): P
   }
 }
 
-/** Opens a connection with this store's identity. */
-export function connect(store: ClientStore, url: string, token: string, live: boolean): Promise<DaemonConnection> {
-  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live, ...offeredFeatures(process.env.ZYNC_FEATURES) };
+/** Opens a connection with this store's identity, offering `features` (by default what ZYNC_FEATURES allows, else all this build knows). */
+export function connect(store: ClientStore, url: string, token: string, live: boolean, features?: readonly string[]): Promise<DaemonConnection> {
+  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live, ...(features === undefined ? offeredFeatures(process.env.ZYNC_FEATURES) : { features }) };
   return DaemonConnection.open(opts);
 }
 
@@ -75,7 +75,7 @@ function rootTraits(store: ClientStore, dir: NamedDir, dryRun: boolean): RootTra
 const probed = new Map<string, RootTraits>();
 
 /** File content for one root, fetched from the daemon. */
-function daemonContent(conn: DaemonConnection, root: string): ContentSource {
+export function daemonContent(conn: DaemonConnection, root: string): ContentSource {
   return {
     fetch: (path, hash, sink, base) => (wantsDelta(conn, base) ? fetchDelta(conn, root, path, hash, base, sink) : conn.getFile(root, path, hash, sink)),
     classify: (err) => {
@@ -115,20 +115,7 @@ export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: 
     let acked = Number.MAX_SAFE_INTEGER;
     for (const d of opts.dirs) {
       if (!opts.dryRun) store.rememberPath(d.name, d.abs);
-      const ctx: PullContext = {
-        name: d.name,
-        root: new SafeRoot(d.abs),
-        store,
-        rules: loadIgnoreRules(d.abs, opts.ignore),
-        source: daemonContent(conn, d.name),
-        durability: opts.fsync ? filesystemDurability(d.abs) : NO_DURABILITY,
-        policy: { preferDaemon: opts.preferDaemon },
-        logger: opts.logger,
-        report,
-        dryRun: opts.dryRun,
-        traits: rootTraits(store, d, opts.dryRun),
-        ...(signal === undefined ? {} : { signal }),
-      };
+      const ctx = pullContext(store, opts, d, daemonContent(conn, d.name), report, signal);
       // A root this store follows under another epoch (dry run before adoption) is compared whole.
       const horizon = store.epoch() === welcome.epoch ? welcome.horizon : Number.MAX_SAFE_INTEGER;
       const feed = (since: number, limit: number) => conn.request({ type: "GET_CHANGES", since, root: d.name, limit });
@@ -146,6 +133,24 @@ export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: 
   } finally {
     progress?.stop();
   }
+}
+
+/** Everything a pull of root `d` needs, with its content from `source`. */
+export function pullContext(store: ClientStore, opts: SyncOptions, d: NamedDir, source: ContentSource, report: RunReport, signal?: AbortSignal): PullContext {
+  return {
+    name: d.name,
+    root: new SafeRoot(d.abs),
+    store,
+    rules: loadIgnoreRules(d.abs, opts.ignore),
+    source,
+    durability: opts.fsync ? filesystemDurability(d.abs) : NO_DURABILITY,
+    policy: { preferDaemon: opts.preferDaemon },
+    logger: opts.logger,
+    report,
+    dryRun: opts.dryRun,
+    traits: rootTraits(store, d, opts.dryRun),
+    ...(signal === undefined ? {} : { signal }),
+  };
 }
 
 /** A one-line summary of a run, or undefined when nothing happened. */

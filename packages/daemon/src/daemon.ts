@@ -3,6 +3,7 @@ import { IGNORE_FILE, isCookie, loadIgnoreRules, lockDatabase, SafeRoot, type Ig
 import { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
 import { RootIndexer } from "./rootIndexer.js";
 import { startServer, type RunningServer } from "./server/httpServer.js";
+import { ContentCache } from "./server/contentCache.js";
 import { ChangeLog } from "./store/changeLog.js";
 import { openDatabase, stagingDirFor } from "./store/database.js";
 import { ActivityLog } from "./store/activityLog.js";
@@ -174,6 +175,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Upstream offers are judged by the same rules as E's own files, here and again by zync-apply.
     for (const [name, r] of rulesOf) staging.recordIgnoreExtras(name, r.extra);
     const rules = new Map([...rulesOf].map(([name, r]) => [name, r.rules]));
+    const content = new ContentCache();
     const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, {
       log: changeLog,
       activity,
@@ -181,6 +183,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       roots,
       rules,
       logger: sessionLogger,
+      content,
       barrier: (names) => passBarrier(cookies, opts.dirs.filter((d) => names.includes(d.name)), BARRIER_TIMEOUT_MS),
     });
 
@@ -210,6 +213,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         await Promise.all(indexers.map((ix) => ix.idle()));
         await server.close();
         await drained(() => server.connections() === 0);
+        logger.verbose(`served ${content.counts.served} file(s) from ${content.counts.reads} read(s) of E's disk`);
         dbOpen = false;
         changeLog.close();
         unlock();

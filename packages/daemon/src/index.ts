@@ -20,3 +20,5 @@ export { parseTunnelSocket, socketPrepCommand, resolveRemoteSocket, DEFAULT_TUNN
 export { DaemonHandshake, type HelloAnswer, type AuthAnswer } from "./server/daemonHandshake.js";
 export { parseTunnelTarget, parseRemotePort, sshDestination, describeTarget, DEFAULT_REMOTE_PORT, type TunnelTarget } from "./tunnel/tunnelTarget.js";
 export type { SshExit, SshProcess, SpawnSsh } from "./tunnel/sshProcess.js";
+export { ContentCache, sendHeldContent, RACY_HOLD_MS, type HeldContent, type ServeCounts } from "./server/contentCache.js";
+export { LivePush, pushedFiles } from "./server/livePush.js";

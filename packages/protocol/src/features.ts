@@ -13,6 +13,7 @@ export const MAX_FEATURES = 32;
 /** Every feature this build knows, in the order the daemon lists its choice. */
 export const KNOWN_FEATURES: readonly string[] = [
   "delta",
+  "push",
 ];
 
 /**

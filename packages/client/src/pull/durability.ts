@@ -18,7 +18,12 @@ export const NO_DURABILITY: Durability = { flush: async () => undefined };
 async function fsyncEach(paths: readonly string[]): Promise<void> {
   await Promise.all(
     paths.map(async (p) => {
-      const fh = await open(p, "r");
+      // A folder the same pass removed has nothing left to flush: its removal is in its parent, flushed too.
+      const fh = await open(p, "r").catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
+        throw err;
+      });
+      if (fh === undefined) return;
       try {
         await fh.sync();
       } finally {
@@ -37,17 +42,20 @@ function runSyncfs(abs: string): Promise<boolean> {
   });
 }
 
+/** Up to this many files and folders are fsynced one by one: cheaper than starting `sync -f` for a live save. */
+const FSYNC_EACH_UP_TO = 8;
+
 /**
  * Flushes through the filesystem the root lives on: one `syncfs` per batch (coreutils `sync -f`) flushes every
- * file and folder written there at once, which costs far less than an fsync per file. Where that is not
- * available, each file and folder is fsynced.
+ * file and folder written there at once, which costs far less than an fsync per file. A batch of a few paths (a
+ * live save) and a filesystem where `sync -f` is not available have each file and folder fsynced instead.
  */
 export function filesystemDurability(rootAbs: string): Durability {
   let syncfs: boolean | undefined;
   return {
     flush: async (files, dirs) => {
       if (files.length === 0 && dirs.length === 0) return;
-      if (syncfs !== false) {
+      if (syncfs !== false && files.length + dirs.length > FSYNC_EACH_UP_TO) {
         syncfs = await runSyncfs(rootAbs);
         if (syncfs) return;
       }

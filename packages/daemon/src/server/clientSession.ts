@@ -15,17 +15,20 @@ import {
   type Auth,
   type ClientRequest,
   type FromServerMessage,
+  type FileState,
   type HaltedRoot,
   type GetDelta,
   type Hello,
 } from "@zync/protocol";
-import { isUnreadable, SafeRoot, sendDeltaFrames, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
+import { isUnreadable, SafeRoot, sendDeltaFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
 import { UpstreamReceiver } from "../upstream/upstreamReceiver.js";
 import { DeltaBases } from "./deltaBases.js";
 import { DaemonHandshake, type HandshakeComplaint, type HandshakeRefusal } from "./daemonHandshake.js";
+import type { ContentCache } from "./contentCache.js";
+import { LivePush } from "./livePush.js";
 
 /** What a connection needs from the daemon. */
 export type SessionContext = {
@@ -43,6 +46,8 @@ export type SessionContext = {
   logger: Logger;
   /** Passes a barrier in the named roots and resolves with the head then (docs/protocol.md section 5.12). */
   barrier?: (roots: string[]) => Promise<number>;
+  /** Recently read file content, shared by every connection. */
+  content: ContentCache;
 };
 
 /** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
@@ -73,6 +78,8 @@ export class ClientSession {
   private unsubscribe: (() => void) | undefined;
   private unsubscribeHalts: (() => void) | undefined;
   private notifyQueued = false;
+  /** Feature "push" on a live connection that agreed it: changes and small files go out without being asked for. */
+  private push: LivePush | undefined;
   private readonly upstream: UpstreamReceiver;
   private readonly historyRow: number;
   private readonly totals = { changes: 0, files: 0, bytes: 0 };
@@ -105,6 +112,7 @@ export class ClientSession {
       this.queue.length = 0;
       this.unsubscribe?.();
       this.unsubscribeHalts?.();
+      this.push?.close();
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
     });
@@ -267,6 +275,7 @@ export class ClientSession {
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, halted: this.halted(), proof });
     // A root E halts or resumes later is announced to every authenticated client, so a script's wait can stop too.
     this.unsubscribeHalts = this.ctx.activity.onHaltsChanged(() => void this.send({ type: "HALTED", halted: this.halted() }));
+    if (answer.live && this.features.has("push")) this.push = this.livePush();
     this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;
   }
 
@@ -277,7 +286,6 @@ export class ClientSession {
     this.ws.close(answer.close.code, answer.close.reason);
   }
 
-  /** Coalesces notices: one CHANGED per turn of the event loop, carrying the newest head. */
   /** The served roots whose recording is halted, as the wire carries them (docs/protocol.md section 6.13). */
   private halted(): HaltedRoot[] {
     return this.ctx.activity
@@ -286,12 +294,30 @@ export class ClientSession {
       .map((h) => ({ root: h.root, since: Math.max(0, Math.trunc(h.since)), reason: h.reason.slice(0, MAX_HALT_REASON) }));
   }
 
+  /** Coalesces notices: one CHANGED (or push) per turn of the event loop, carrying the newest head. */
   private queueNotify(): void {
     if (this.notifyQueued) return;
     this.notifyQueued = true;
     setImmediate(() => {
       this.notifyQueued = false;
-      void this.send({ type: "CHANGED", head: this.ctx.log.head() });
+      if (this.push) this.push.notify();
+      else void this.send({ type: "CHANGED", head: this.ctx.log.head() });
+    });
+  }
+
+  private livePush(): LivePush {
+    return new LivePush({
+      log: this.ctx.log,
+      roots: this.ctx.roots,
+      content: this.ctx.content,
+      sendMessage: (m) => this.send(m),
+      sendFrame: (f) => (this.ws.readyState === this.ws.OPEN ? this.sendFrame(f) : Promise.reject(new Error("the connection closed"))),
+      counted: (changes, files, bytes) => {
+        this.totals.changes += changes;
+        this.totals.files += files;
+        this.totals.bytes += bytes;
+      },
+      logger: this.ctx.logger,
     });
   }
 
@@ -301,22 +327,24 @@ export class ClientSession {
    * file itself is checked when it is opened (NOT_FOUND for what is no longer a regular file, UNREADABLE for what
    * this user may not read).
    */
-  private async servedFile(rootName: string, path: string): Promise<string> {
+  private async servedFile(rootName: string, path: string): Promise<{ abs: string; state: FileState }> {
     const root = this.ctx.roots.get(rootName);
     if (root === undefined) throw unknownRoot(rootName);
-    if (this.ctx.log.get(rootName, path)?.state.kind !== "file") {
+    const state = this.ctx.log.get(rootName, path)?.state;
+    if (state?.kind !== "file") {
       throw new ProtocolError(ErrorCode.NotFound, `${rootName}/${path} is not a synced file`);
     }
-    return new SafeRoot(root.root).resolve(path).catch((err: unknown) => {
+    const abs = await new SafeRoot(root.root).resolve(path).catch((err: unknown) => {
       throw isUnreadable(err) ? new ProtocolError(ErrorCode.Unreadable, `${rootName}/${path}: a folder on the way cannot be read on E`) : err;
     });
+    return { abs, state };
   }
 
   /** Answers a GET_DELTA whose signatures arrived: op frames, then FILE_END (docs/protocol.md section 14.6). */
   private async sendDelta(msg: GetDelta, signatures: Uint8Array): Promise<void> {
     const base = decodeSignatures(signatures, msg.blockSize, msg.baseSize);
     if (!base.ok) throw new ProtocolError(ErrorCode.BadMessage, `GET_DELTA refused: ${base.error}`);
-    const abs = await this.servedFile(msg.root, msg.path);
+    const { abs } = await this.servedFile(msg.root, msg.path);
     const { streamBytes, ...sent } = await sendDeltaFrames(abs, msg.id, base.message, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
     this.totals.files++;
     this.totals.bytes += streamBytes;
@@ -336,11 +364,12 @@ export class ClientSession {
         const page = log.changesSince(msg.since, limit, msg.root);
         const changes = msg.root === undefined ? page.changes.filter((c) => this.ctx.roots.has(c.root)) : page.changes;
         this.totals.changes += changes.length;
+        this.push?.served(msg.root, page);
         return this.send({ type: "CHANGES", id: msg.id, changes, next: page.next, head: page.head, more: page.more });
       }
       case "GET_FILE": {
-        const abs = await this.servedFile(msg.root, msg.path);
-        const sent = await sendFileFrames(abs, msg.id, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
+        const { abs, state } = await this.servedFile(msg.root, msg.path);
+        const sent = await this.ctx.content.send(msg.root, msg.path, abs, state, msg.id, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
         this.totals.files++;
         this.totals.bytes += sent.size;
         return this.send({ type: "FILE_END", id: msg.id, ...sent });

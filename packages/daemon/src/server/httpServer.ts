@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { MAX_FRAME_BYTES } from "@zync/protocol";
 import { ClientSession, type SessionContext } from "./clientSession.js";
+import { ContentCache } from "./contentCache.js";
 
 /** Where and how the daemon listens. */
 export type ListenOptions = { host: string; port: number; token: string };
@@ -27,8 +28,8 @@ export function refuse(socket: Duplex, status: string, body: string): void {
  * the token is proved inside the WebSocket, without being sent (docs/protocol.md section 3), and a ClientSession
  * gives nothing away before that proof.
  */
-export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext, "token">): Promise<RunningServer> {
-  const session: SessionContext = { ...ctx, token: opts.token };
+export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext, "token" | "content"> & { content?: ContentCache }): Promise<RunningServer> {
+  const session: SessionContext = { ...ctx, token: opts.token, content: ctx.content ?? new ContentCache() };
   // zync uses no WebSocket subprotocol: none is ever agreed to (an upgrade asking for one is refused below).
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, handleProtocols: () => false });
   const server: Server = createServer((_req, res) => {

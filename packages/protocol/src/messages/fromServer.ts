@@ -3,6 +3,7 @@ import { ChangeSchema, HashSchema } from "../entry.js";
 import { ErrorCode, MAX_ERROR_MESSAGE } from "../errors.js";
 import { ChallengeSchema, HaltedRootsSchema, WelcomeSchema } from "./handshake.js";
 import { UpstreamDoneSchema, UpstreamReadySchema, UpstreamStoredSchema } from "./upstream.js";
+import { PushSchema } from "./push.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
@@ -76,6 +77,7 @@ export const FromServerMessageSchema = z.discriminatedUnion("type", [
   UpstreamReadySchema,
   UpstreamStoredSchema,
   UpstreamDoneSchema,
+  PushSchema,
 ]);
 
 export type Changes = z.infer<typeof ChangesSchema>;
