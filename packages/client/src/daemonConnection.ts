@@ -324,6 +324,7 @@ export class DaemonConnection {
       const frame = decodeBinaryFrame(data);
       if (!frame.ok) return this.protocolFailure(frame.error);
       if (frame.message.id >= FIRST_PUSH_STREAM_ID) {
+        if (frame.message.kind !== BinaryFrameKind.FileData) return this.protocolFailure(`a binary frame of kind ${frame.message.kind} on pushed stream ${frame.message.id}`);
         if (!this.features.has("push") || !this.pushReceiver?.data(frame.message.id, frame.message.data)) return this.protocolFailure(`data for unknown pushed stream ${frame.message.id}`);
         return;
       }
