@@ -9,13 +9,17 @@ import {
   MAX_FRAME_BYTES,
   SUPPORTED_PROTOCOL_VERSIONS,
   type ClientRequest,
+  type CompressMode,
   type FileEnd,
   type FromServerMessage,
   type Welcome,
 } from "@zync/protocol";
 import {
+  CompressionChoice,
+  deflateNegotiated,
   handshakeProof,
   InboundFlow,
+  PER_MESSAGE_DEFLATE,
   newNonce,
   proofMatches,
   sendFileFrames,
@@ -47,8 +51,19 @@ export class RemoteError extends Error {
   }
 }
 
-/** Where and how to connect; `features` are offered in HELLO (all this build knows when not given). */
-export type ConnectOptions = { url: string; token: string; clientId: string; live: boolean; timeoutMs?: number; features?: readonly string[] };
+/**
+ * Where and how to connect; `features` are offered in HELLO (all this build knows when not given), `compress` says
+ * how this side uses feature `compress` (auto when not given; never leaves it out of the offer).
+ */
+export type ConnectOptions = {
+  url: string;
+  token: string;
+  clientId: string;
+  live: boolean;
+  timeoutMs?: number;
+  features?: readonly string[];
+  compress?: CompressMode;
+};
 
 type Pending = { resolve: (m: FromServerMessage) => void; reject: (e: Error) => void; expect?: FromServerMessage["type"] };
 type Stream = Pending & { sink: (data: Uint8Array) => Promise<void> };
@@ -90,13 +105,17 @@ export class DaemonConnection {
   /** When the last frame of any kind arrived (ms since the epoch); file data counts as a sign of life. */
   lastHeard = Date.now();
   private failure: ConnectionError | undefined;
+  /** Which frames this side sends compressed: none unless feature `compress` was agreed. */
+  private readonly compression: CompressionChoice;
 
-  private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>) {
+  private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>, compress: CompressMode) {
     this.ws = ws;
     this.inbound = new InboundFlow(ws);
     this.welcome = welcome;
     this.features = new Set(welcome.features);
     this.closed = closed;
+    this.compression = new CompressionChoice(ws, compress);
+    if (this.features.has("compress")) this.compression.enable();
   }
 
   /**
@@ -105,10 +124,13 @@ export class DaemonConnection {
    * other side is trusted before its proof is verified.
    */
   static open(opts: ConnectOptions): Promise<DaemonConnection> {
+    const compress = opts.compress ?? "auto";
+    const offered = (opts.features ?? KNOWN_FEATURES).filter((f) => f !== "compress" || compress !== "never");
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(webSocketUrl(opts.url), {
         maxPayload: MAX_FRAME_BYTES,
-        perMessageDeflate: false,
+        // Feature `compress` rides on permessage-deflate, offered in the upgrade only when the feature is offered.
+        perMessageDeflate: offered.includes("compress") ? { ...PER_MESSAGE_DEFLATE, zlibDeflateOptions: { ...PER_MESSAGE_DEFLATE.zlibDeflateOptions } } : false,
         handshakeTimeout: opts.timeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       });
       let conn: DaemonConnection | undefined;
@@ -141,13 +163,16 @@ export class DaemonConnection {
         fail(err);
       });
       ws.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+          fail(new ConnectionError("protocol", `the daemon at ${opts.url} sent a frame larger than ${MAX_FRAME_BYTES} bytes (once inflated), which the protocol does not allow`));
+          return;
+        }
         fail(new ConnectionError("unreachable", `cannot reach the daemon at ${opts.url}: ${err.code ?? err.message}`));
       });
       ws.on("close", (code, reason) => {
         fail(new ConnectionError("closed", `the daemon closed the connection (${code}${reason.length ? ` ${printable(reason.toString())}` : ""})`));
       });
       const clientNonce = newNonce();
-      const offered = [...(opts.features ?? KNOWN_FEATURES)];
       let transcript: HandshakeTranscript | undefined;
       ws.on("open", () => {
         ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live, nonce: clientNonce, features: offered }));
@@ -188,8 +213,13 @@ export class DaemonConnection {
           fail(new ConnectionError("protocol", `the daemon at ${opts.url} chose the feature "${unasked}", which this client never offered`));
           return;
         }
+        if (msg.features.includes("compress") && !deflateNegotiated(ws)) {
+          ws.terminate();
+          fail(new ConnectionError("protocol", `the daemon at ${opts.url} chose the feature "compress" without agreeing to permessage-deflate in the upgrade`));
+          return;
+        }
         clearTimeout(handshakeTimer);
-        conn = new DaemonConnection(ws, msg, closed);
+        conn = new DaemonConnection(ws, msg, closed, compress);
         resolve(conn);
       });
     });
@@ -201,7 +231,7 @@ export class DaemonConnection {
     return new Promise<FromServerMessage>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       this.pending.set(id, { resolve, reject, expect: ANSWER_TO[msg.type] });
-      this.ws.send(encodeMessage({ ...msg, id } as ClientRequest));
+      this.sendText(encodeMessage({ ...msg, id } as ClientRequest));
     }) as Promise<Answer<T>>;
   }
 
@@ -218,7 +248,7 @@ export class DaemonConnection {
         resolve: (m) => void chain.then(() => resolve(m), reject),
         reject,
       });
-      this.ws.send(encodeMessage({ type: "GET_FILE", id, root, path, ...(hash ? { hash } : {}) }));
+      this.sendText(encodeMessage({ type: "GET_FILE", id, root, path, ...(hash ? { hash } : {}) }));
     }) as Promise<FileEnd>;
   }
 
@@ -234,14 +264,20 @@ export class DaemonConnection {
       this.pending.set(id, { resolve, reject, expect: "UPSTREAM_STORED" });
     });
     stored.catch((err: unknown) => (refused = err instanceof Error ? err : new Error(String(err))));
-    this.ws.send(encodeMessage({ type: "UPSTREAM_FILE", id, session, path }));
+    this.sendText(encodeMessage({ type: "UPSTREAM_FILE", id, session, path }));
+    const compress = this.compression.forFile(path);
     const sent = await sendFileFrames(abs, id, async (frame) => {
       if (refused) throw refused;
-      await sendWithBackpressure(this.ws, frame);
+      await sendWithBackpressure(this.ws, frame, compress(frame));
     });
-    if (!refused) this.ws.send(encodeMessage({ type: "UPSTREAM_FILE_END", id, size: sent.size, hash: sent.hash }));
+    if (!refused) this.sendText(encodeMessage({ type: "UPSTREAM_FILE_END", id, size: sent.size, hash: sent.hash }));
     await stored;
     return sent;
+  }
+
+  /** Sends a text frame, compressed when the connection's compression choice says so. */
+  private sendText(text: string): void {
+    this.ws.send(text, { compress: this.compression.text(text) });
   }
 
   /** Calls `listener` whenever the daemon announces new changes. */

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
-import { ErrorCode } from "@zync/protocol";
+import { ErrorCode, type CompressMode } from "@zync/protocol";
 import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions } from "./daemonConnection.js";
 import { probeRoot, type RootTraits } from "./pull/rootTraits.js";
 import { filesystemDurability, NO_DURABILITY } from "./pull/durability.js";
@@ -25,6 +25,8 @@ export type SyncOptions = {
   policy: PullPolicy;
   /** Show a progress line for long transfers. */
   progress: boolean;
+  /** How this side uses feature `compress` (auto when not given). */
+  compress?: CompressMode;
 };
 
 /** The client names a root the daemon does not serve; retrying cannot fix it. */
@@ -41,8 +43,8 @@ export async function prepareRoots(dirs: readonly NamedDir[], logger: Logger): P
 }
 
 /** Opens a connection with this store's identity. */
-export function connect(store: ClientStore, url: string, token: string, live: boolean): Promise<DaemonConnection> {
-  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live };
+export function connect(store: ClientStore, url: string, token: string, live: boolean, compress?: CompressMode): Promise<DaemonConnection> {
+  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live, ...(compress === undefined ? {} : { compress }) };
   return DaemonConnection.open(opts);
 }
 

@@ -11,7 +11,9 @@ export const FEATURE_NAME = /^[a-z0-9-]{1,32}$/;
 export const MAX_FEATURES = 32;
 
 /** Every feature this build knows, in the order the daemon lists its choice. */
-export const KNOWN_FEATURES: readonly string[] = [];
+export const KNOWN_FEATURES: readonly string[] = [
+  "compress",
+];
 
 /**
  * The features a connection uses: those the client offered that the daemon also supports, in the daemon's order,

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import type { CompressMode } from "@zync/protocol";
 import { escapeControl, ExitCode, ExitError, lockDatabase, terminalJson, UsageError, type Logger, type NamedDir } from "@zync/node";
 import { ConnectionError, RemoteError } from "../daemonConnection.js";
 import { formatBytes } from "@zync/node";
@@ -23,6 +24,8 @@ export type SyncRequest = {
   intervalMs: number;
   preferDaemon: boolean;
   fsync: boolean;
+  /** How this side uses feature `compress`. */
+  compress: CompressMode;
   policy: PullPolicy;
   logger: Logger;
   quiet: boolean;
@@ -58,6 +61,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
     ignore: req.ignore,
     preferDaemon: req.preferDaemon,
     fsync: req.fsync,
+    compress: req.compress,
     logger: req.logger,
     dryRun: req.dryRun,
     policy: req.policy,
@@ -66,7 +70,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
   try {
     if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
     if (req.once || req.dryRun) {
-      const conn = await connect(store, req.url, req.token, false).catch((err: unknown) => {
+      const conn = await connect(store, req.url, req.token, false, req.compress).catch((err: unknown) => {
         if (!req.dryRun) recordFailure(store, "pull", err);
         return rethrow(err);
       });
@@ -137,7 +141,7 @@ async function push(req: SyncRequest): Promise<number> {
       }
       return ExitCode.Ok;
     }
-    const conn = await connect(store, req.url, req.token, false).catch((err: unknown) => {
+    const conn = await connect(store, req.url, req.token, false, req.compress).catch((err: unknown) => {
       recordFailure(store, "push", err);
       return rethrow(err);
     });

@@ -5,15 +5,28 @@ import {
   encodeMessage,
   ErrorCode,
   HANDSHAKE_TIMEOUT_MS,
+  KNOWN_FEATURES,
+  MAX_FRAME_BYTES,
   MAX_CHANGES_PER_PAGE,
   ProtocolError,
   toProtocolError,
   type Auth,
   type ClientRequest,
+  type CompressMode,
   type FromServerMessage,
   type Hello,
 } from "@zync/protocol";
-import { isUnreadable, SafeRoot, sendFileFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
+import {
+  CompressionChoice,
+  deflateNegotiated,
+  isUnreadable,
+  SafeRoot,
+  sendFileFrames,
+  sendWithBackpressure,
+  type FlowSocket,
+  type IgnoreRules,
+  type Logger,
+} from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
@@ -34,6 +47,8 @@ export type SessionContext = {
   /** E's ignore rules of each served root, which upstream offers are checked against. */
   rules?: ReadonlyMap<string, IgnoreRules>;
   logger: Logger;
+  /** How this daemon uses feature `compress` (docs/protocol.md section 14.6); auto when not given. */
+  compress?: CompressMode;
 };
 
 /** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
@@ -72,6 +87,8 @@ export class ClientSession {
   private readonly holds = new Set<"upload" | "queue">();
   private readonly queue: Queued[] = [];
   private active = 0;
+  /** Which frames go compressed: none unless feature `compress` was agreed. */
+  private readonly compression: CompressionChoice;
 
   constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
     this.ws = ws;
@@ -79,7 +96,10 @@ export class ClientSession {
     let row = 0;
     this.note("a new connection", () => (row = ctx.activity.opened(address)));
     this.historyRow = row;
-    this.handshake = new DaemonHandshake(ctx.token);
+    this.compression = new CompressionChoice(ws, ctx.compress ?? "auto");
+    // `compress` rides on permessage-deflate: it is chosen only where the upgrade agreed to that extension.
+    const compressible = ctx.compress !== "never" && deflateNegotiated(ws);
+    this.handshake = new DaemonHandshake(ctx.token, undefined, KNOWN_FEATURES.filter((f) => f !== "compress" || compressible));
     // A connection that never proves the token is not kept open for ever.
     this.handshakeTimer = setTimeout(() => ws.close(1008, "no proof of the token in time"), ctx.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     this.handshakeTimer.unref();
@@ -95,7 +115,10 @@ export class ClientSession {
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
     });
-    ws.on("error", () => undefined);
+    ws.on("error", (err: Error & { code?: string }) => {
+      // The library closes the connection (1009) when a frame, once inflated, would pass the limit.
+      if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.ctx.logger.warn(`closed a connection: it sent a frame larger than ${MAX_FRAME_BYTES} bytes (once inflated)`);
+    });
   }
 
   /** Sends a message; a connection that died meanwhile is not an error here (its close handler cleans up). */
@@ -104,9 +127,13 @@ export class ClientSession {
     return this.sendFrame(encodeMessage(message)).catch(() => undefined);
   }
 
-  /** Sends one frame, waiting for the socket to drain first when too much is queued for this client. */
-  private sendFrame(frame: Uint8Array | string): Promise<void> {
-    return sendWithBackpressure(this.ws, frame);
+  /**
+   * Sends one frame, waiting for the socket to drain first when too much is queued for this client. Compressed
+   * when `compress` says so, else as the connection's compression choice decides for a frame of its kind.
+   */
+  private sendFrame(frame: Uint8Array | string, compress?: boolean): Promise<void> {
+    const packed = compress ?? (typeof frame === "string" ? this.compression.text(frame) : this.compression.forFile("")(frame));
+    return sendWithBackpressure(this.ws, frame, packed);
   }
 
   private hold(why: "upload" | "queue", on: boolean): void {
@@ -244,6 +271,7 @@ export class ClientSession {
     const { log } = this.ctx;
     const { version, proof, features } = answer;
     this.features = new Set(features);
+    if (this.features.has("compress")) this.compression.enable();
     const roots = [...this.ctx.roots.keys()];
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, proof });
     this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;
@@ -294,7 +322,8 @@ export class ClientSession {
         const abs = await new SafeRoot(root.root).resolve(msg.path).catch((err: unknown) => {
           throw isUnreadable(err) ? new ProtocolError(ErrorCode.Unreadable, `${msg.root}/${msg.path}: a folder on the way cannot be read on E`) : err;
         });
-        const sent = await sendFileFrames(abs, msg.id, (frame) => this.sendFrame(frame)).catch((err: unknown) => {
+        const compress = this.compression.forFile(msg.path);
+        const sent = await sendFileFrames(abs, msg.id, (frame) => this.sendFrame(frame, compress(frame))).catch((err: unknown) => {
           throw err instanceof ProtocolError ? new ProtocolError(err.code, `${msg.root}/${msg.path}: ${err.message}`) : err;
         });
         this.totals.files++;

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { MAX_FRAME_BYTES } from "@zync/protocol";
+import { PER_MESSAGE_DEFLATE } from "@zync/node";
 import { ClientSession, type SessionContext } from "./clientSession.js";
 
 /** Where and how the daemon listens. */
@@ -30,7 +31,9 @@ export function refuse(socket: Duplex, status: string, body: string): void {
 export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext, "token">): Promise<RunningServer> {
   const session: SessionContext = { ...ctx, token: opts.token };
   // zync uses no WebSocket subprotocol: none is ever agreed to (an upgrade asking for one is refused below).
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, handleProtocols: () => false });
+  // permessage-deflate is accepted in the upgrade only where feature `compress` may be agreed in the handshake.
+  const perMessageDeflate = session.compress === "never" ? false : { ...PER_MESSAGE_DEFLATE, zlibDeflateOptions: { ...PER_MESSAGE_DEFLATE.zlibDeflateOptions } };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate, handleProtocols: () => false });
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { "Content-Type": "text/plain" }).end("zync daemon: connect with zync-client\n");
   });

@@ -1,0 +1,90 @@
+import { deflateRawSync } from "node:zlib";
+import {
+  BINARY_HEADER_BYTES,
+  COMPRESS_TRIAL_BYTES,
+  COMPRESS_TRIAL_MIN_SAVING,
+  looksCompressed,
+  shouldCompress,
+  type CompressMode,
+} from "@zync/protocol";
+
+/**
+ * The WebSocket permessage-deflate settings of feature `compress` (docs/protocol.md section 14.6), the same on both
+ * ends: one deflate stream per direction for the whole connection (context takeover), so a small file is
+ * compressed against the files before it; a 32 KiB window; level 3, which keeps up with tens of MB/s of text on
+ * one core. Frames under 128 bytes are never compressed (the library's threshold). Memory per connection: one
+ * deflate state (about 256 KiB) and one inflate state (about 44 KiB).
+ */
+export const PER_MESSAGE_DEFLATE = {
+  zlibDeflateOptions: { level: 3, memLevel: 8 },
+  serverNoContextTakeover: false,
+  clientNoContextTakeover: false,
+  serverMaxWindowBits: 15,
+  clientMaxWindowBits: 15,
+  threshold: 128,
+  concurrencyLimit: 4,
+} as const;
+
+/** The parts of a WebSocket the compression choice reads. */
+export type CompressingSocket = { readonly bufferedAmount: number; readonly extensions: string };
+
+/** True when permessage-deflate was agreed in the WebSocket upgrade of this socket. */
+export function deflateNegotiated(ws: { readonly extensions: string }): boolean {
+  return /(^|,)\s*permessage-deflate\b/.test(ws.extensions);
+}
+
+/** True when a sample of a file's data does not shrink enough at the cheapest level to be worth compressing. */
+export function sampleIncompressible(sample: Uint8Array): boolean {
+  const out = deflateRawSync(sample, { level: 1 });
+  return out.byteLength > sample.byteLength * (1 - COMPRESS_TRIAL_MIN_SAVING);
+}
+
+/**
+ * Decides, frame by frame, which frames one side sends compressed (see shouldCompress). Off unless the feature
+ * was agreed on the connection.
+ */
+export class CompressionChoice {
+  private readonly ws: CompressingSocket;
+  private readonly mode: CompressMode;
+  private on: boolean;
+
+  constructor(ws: CompressingSocket, mode: CompressMode) {
+    this.ws = ws;
+    this.mode = mode;
+    this.on = false;
+  }
+
+  /** Turns compression on for this connection (the feature was agreed). */
+  enable(): void {
+    this.on = deflateNegotiated(this.ws);
+  }
+
+  get enabled(): boolean {
+    return this.on;
+  }
+
+  /** Whether a text frame goes compressed. */
+  text(frame: string): boolean {
+    return this.on && shouldCompress({ mode: this.mode, kind: "text", bytes: frame.length, incompressible: false, backlogBytes: this.ws.bufferedAmount });
+  }
+
+  /**
+   * A judge for the data frames of one file: a name that says the content is compressed already makes them all
+   * raw; otherwise the first frame the link would compress is tried (a sample of its data at the cheapest level),
+   * once, and a file that does not shrink goes raw from then on.
+   */
+  forFile(path: string): (frame: Uint8Array) => boolean {
+    let incompressible = looksCompressed(path);
+    let tried = false;
+    return (frame) => {
+      if (!this.on) return false;
+      const input = { mode: this.mode, kind: "data" as const, bytes: frame.byteLength, incompressible, backlogBytes: this.ws.bufferedAmount };
+      if (!shouldCompress(input)) return false;
+      if (!tried && frame.byteLength >= BINARY_HEADER_BYTES + COMPRESS_TRIAL_BYTES) {
+        tried = true;
+        incompressible = sampleIncompressible(frame.subarray(BINARY_HEADER_BYTES, BINARY_HEADER_BYTES + COMPRESS_TRIAL_BYTES));
+      }
+      return !incompressible;
+    };
+  }
+}

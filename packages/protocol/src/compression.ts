@@ -1,0 +1,64 @@
+/**
+ * Feature `compress` (docs/protocol.md section 14.6): when a sender compresses a frame. The receiver needs none of
+ * this (any frame may arrive compressed or not); these are the sending side's rules, pure so they can be tested.
+ */
+
+/** How a side uses compression: `auto` while the link is the bottleneck, `always`, or `never` (not offered). */
+export const COMPRESS_MODES = ["auto", "always", "never"] as const;
+export type CompressMode = (typeof COMPRESS_MODES)[number];
+
+/** Frames shorter than this travel raw: the bytes saved would not pay for the work. */
+export const COMPRESS_MIN_BYTES = 128;
+
+/** Text frames at least this long (pages of changes) are compressed whenever the feature is on. */
+export const COMPRESS_TEXT_ALWAYS_BYTES = 4096;
+
+/** In `auto` mode, other frames are compressed while at least this many bytes wait to be sent. */
+export const COMPRESS_BACKLOG_BYTES = 256 * 1024;
+
+/** A file's first chunk is tried when at least this long; a smaller file is compressed without a trial. */
+export const COMPRESS_TRIAL_BYTES = 16 * 1024;
+
+/** A trial that saves less than this fraction of the sample marks the file incompressible. */
+export const COMPRESS_TRIAL_MIN_SAVING = 0.1;
+
+/** What {@link shouldCompress} decides from. */
+export type CompressInput = {
+  mode: CompressMode;
+  /** "text" for a text frame, "data" for a binary frame. */
+  kind: "text" | "data";
+  /** The frame's length in bytes (characters for text: close enough here). */
+  bytes: number;
+  /** True when the file this data belongs to is known not to compress (its format, or a failed trial). */
+  incompressible: boolean;
+  /** Bytes queued on the socket and not yet sent. */
+  backlogBytes: number;
+};
+
+/**
+ * True when a frame should be sent compressed. Compression only pays while the link is slower than the
+ * compressor: on a fast link the socket drains at once and frames go raw; while bytes wait (the link is the
+ * bottleneck), they are compressed. Large text frames compress about tenfold and cheaply, so they always are.
+ */
+export function shouldCompress(i: CompressInput): boolean {
+  if (i.mode === "never" || i.incompressible || i.bytes < COMPRESS_MIN_BYTES) return false;
+  if (i.mode === "always") return true;
+  if (i.kind === "text" && i.bytes >= COMPRESS_TEXT_ALWAYS_BYTES) return true;
+  return i.backlogBytes >= COMPRESS_BACKLOG_BYTES;
+}
+
+/** File name endings of formats that are compressed already (or encrypted): their data travels raw. */
+const COMPRESSED_ENDINGS = [
+  ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst", ".lz4", ".lz", ".lzma", ".br", ".zip", ".7z", ".rar", ".jar",
+  ".war", ".apk", ".whl", ".egg", ".nupkg", ".deb", ".rpm", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".heic",
+  ".mp3", ".mp4", ".m4a", ".m4v", ".mov", ".mkv", ".webm", ".ogg", ".opus", ".flac", ".aac", ".woff", ".woff2",
+  ".pdf", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".epub", ".gpg", ".age", ".parquet", ".npz", ".pt",
+  ".safetensors", ".onnx", ".pack",
+] as const;
+
+/** True when a file's name says its content is compressed already. */
+export function looksCompressed(path: string): boolean {
+  const name = path.slice(path.lastIndexOf("/") + 1).toLowerCase();
+  const dot = name.lastIndexOf(".");
+  return dot > 0 && (COMPRESSED_ENDINGS as readonly string[]).includes(name.slice(dot));
+}
