@@ -108,14 +108,14 @@ export class DaemonConnection {
   /** Which frames this side sends compressed: none unless feature `compress` was agreed. */
   private readonly compression: CompressionChoice;
 
-  private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>, compress: CompressMode) {
+  private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>, compress: CompressMode, rttMs: number) {
     this.ws = ws;
     this.inbound = new InboundFlow(ws);
     this.welcome = welcome;
     this.features = new Set(welcome.features);
     this.closed = closed;
     this.compression = new CompressionChoice(ws, compress);
-    if (this.features.has("compress")) this.compression.enable();
+    if (this.features.has("compress")) this.compression.enable(rttMs);
   }
 
   /**
@@ -174,7 +174,11 @@ export class DaemonConnection {
       });
       const clientNonce = newNonce();
       let transcript: HandshakeTranscript | undefined;
+      // HELLO out, CHALLENGE back: one round trip of the link, which the compression choice goes by.
+      let helloAt = 0;
+      let rttMs = 0;
       ws.on("open", () => {
+        helloAt = performance.now();
         ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live, nonce: clientNonce, features: offered }));
       });
       ws.on("message", (data: Buffer, isBinary) => {
@@ -199,6 +203,7 @@ export class DaemonConnection {
           if (!(SUPPORTED_PROTOCOL_VERSIONS as readonly number[]).includes(msg.version)) {
             return notTheDaemon(`it chose protocol version ${msg.version}, which this client never offered`);
           }
+          rttMs = performance.now() - helloAt;
           transcript = { version: msg.version, clientNonce, daemonNonce: msg.nonce, clientId: opts.clientId };
           ws.send(encodeMessage({ type: "AUTH", proof: handshakeProof(opts.token, "client", transcript) }));
           return;
@@ -219,7 +224,7 @@ export class DaemonConnection {
           return;
         }
         clearTimeout(handshakeTimer);
-        conn = new DaemonConnection(ws, msg, closed, compress);
+        conn = new DaemonConnection(ws, msg, closed, compress, rttMs);
         resolve(conn);
       });
     });

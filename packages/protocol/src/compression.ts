@@ -13,7 +13,14 @@ export const COMPRESS_MIN_BYTES = 128;
 /** Text frames at least this long (pages of changes) are compressed whenever the feature is on. */
 export const COMPRESS_TEXT_ALWAYS_BYTES = 4096;
 
-/** In `auto` mode, other frames are compressed while at least this many bytes wait to be sent. */
+/**
+ * In `auto` mode, a connection whose handshake took at least this long (one round trip) crosses a real network,
+ * whose rate (tens to hundreds of Mbit/s) is below the compressor's: everything worth it is compressed. Loopback
+ * and a LAN answer in well under this, even on a loaded machine (whose event loops answer pings late).
+ */
+export const COMPRESS_WAN_RTT_MS = 10;
+
+/** In `auto` mode on a faster link, other frames are compressed while at least this many bytes wait to be sent. */
 export const COMPRESS_BACKLOG_BYTES = 256 * 1024;
 
 /** A file's first chunk is tried when at least this long; a smaller file is compressed without a trial. */
@@ -33,17 +40,21 @@ export type CompressInput = {
   incompressible: boolean;
   /** Bytes queued on the socket and not yet sent. */
   backlogBytes: number;
+  /** The shortest round trip measured on the connection, in milliseconds. */
+  rttMs: number;
 };
 
 /**
  * True when a frame should be sent compressed. Compression only pays while the link is slower than the
- * compressor: on a fast link the socket drains at once and frames go raw; while bytes wait (the link is the
- * bottleneck), they are compressed. Large text frames compress about tenfold and cheaply, so they always are.
+ * compressor. A link with a round trip of {@link COMPRESS_WAN_RTT_MS} or more is taken to be such a link; on a
+ * faster one frames go raw unless bytes wait to be sent (the link is the bottleneck after all). Large text
+ * frames compress about tenfold and cheaply, so they always are.
  */
 export function shouldCompress(i: CompressInput): boolean {
   if (i.mode === "never" || i.incompressible || i.bytes < COMPRESS_MIN_BYTES) return false;
   if (i.mode === "always") return true;
   if (i.kind === "text" && i.bytes >= COMPRESS_TEXT_ALWAYS_BYTES) return true;
+  if (i.rttMs >= COMPRESS_WAN_RTT_MS) return true;
   return i.backlogBytes >= COMPRESS_BACKLOG_BYTES;
 }
 

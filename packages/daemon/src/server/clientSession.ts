@@ -87,6 +87,7 @@ export class ClientSession {
   private readonly holds = new Set<"upload" | "queue">();
   private readonly queue: Queued[] = [];
   private active = 0;
+  private challengedAt = 0;
   /** Which frames go compressed: none unless feature `compress` was agreed. */
   private readonly compression: CompressionChoice;
 
@@ -97,6 +98,7 @@ export class ClientSession {
     this.note("a new connection", () => (row = ctx.activity.opened(address)));
     this.historyRow = row;
     this.compression = new CompressionChoice(ws, ctx.compress ?? "auto");
+    if (ctx.compress !== "never" && deflateNegotiated(ws)) this.compression.probe();
     // `compress` rides on permessage-deflate: it is chosen only where the upgrade agreed to that extension.
     const compressible = ctx.compress !== "never" && deflateNegotiated(ws);
     this.handshake = new DaemonHandshake(ctx.token, undefined, KNOWN_FEATURES.filter((f) => f !== "compress" || compressible));
@@ -258,6 +260,7 @@ export class ClientSession {
   // The handshake (docs/protocol.md section 3): nothing but CHALLENGE goes out before the client's proof is verified.
   private onHello(msg: Hello): void {
     const answer = this.handshake.hello(msg);
+    this.challengedAt = performance.now();
     if (answer.kind === "challenge") void this.send(answer.message);
     else this.handshakeFailed(answer);
   }
@@ -271,7 +274,8 @@ export class ClientSession {
     const { log } = this.ctx;
     const { version, proof, features } = answer;
     this.features = new Set(features);
-    if (this.features.has("compress")) this.compression.enable();
+    // CHALLENGE out, AUTH back: one round trip of the link (the proof itself takes microseconds).
+    if (this.features.has("compress")) this.compression.enable(performance.now() - this.challengedAt);
     const roots = [...this.ctx.roots.keys()];
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, proof });
     this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;

@@ -25,8 +25,16 @@ export const PER_MESSAGE_DEFLATE = {
   concurrencyLimit: 4,
 } as const;
 
-/** The parts of a WebSocket the compression choice reads. */
-export type CompressingSocket = { readonly bufferedAmount: number; readonly extensions: string };
+/** The parts of a WebSocket the compression choice reads (and pings, to time the link's round trip). */
+export type CompressingSocket = {
+  readonly bufferedAmount: number;
+  readonly extensions: string;
+  ping(): void;
+  on(event: "pong", listener: () => void): unknown;
+};
+
+/** WebSocket pings sent after the handshake to time the round trip; the shortest answer counts. */
+const RTT_PINGS = 4;
 
 /** True when permessage-deflate was agreed in the WebSocket upgrade of this socket. */
 export function deflateNegotiated(ws: { readonly extensions: string }): boolean {
@@ -47,6 +55,8 @@ export class CompressionChoice {
   private readonly ws: CompressingSocket;
   private readonly mode: CompressMode;
   private on: boolean;
+  private rttMs = Number.POSITIVE_INFINITY;
+  private probing = false;
 
   constructor(ws: CompressingSocket, mode: CompressMode) {
     this.ws = ws;
@@ -54,9 +64,45 @@ export class CompressionChoice {
     this.on = false;
   }
 
-  /** Turns compression on for this connection (the feature was agreed). */
-  enable(): void {
+  /**
+   * Turns compression on for this connection (the feature was agreed). `rttMs` is a round trip of the handshake,
+   * an upper bound like every sample (a peer that is busy answers late): the shortest seen counts.
+   */
+  enable(rttMs: number): void {
     this.on = deflateNegotiated(this.ws);
+    this.sample(rttMs);
+    if (this.on) this.probe();
+  }
+
+  /** Counts one measured round trip. */
+  sample(rttMs: number): void {
+    this.rttMs = Math.min(this.rttMs, rttMs);
+  }
+
+  /**
+   * Times a few round trips with WebSocket pings, one after the other (a ping carries nothing, so a daemon may
+   * send them before the handshake, while the client is idle and answers at once). Once per connection.
+   */
+  probe(): void {
+    if (this.probing) return;
+    this.probing = true;
+    let sent = 0;
+    let at = 0;
+    const ping = (): void => {
+      sent++;
+      at = performance.now();
+      this.ws.ping();
+    };
+    this.ws.on("pong", () => {
+      this.sample(performance.now() - at);
+      if (sent < RTT_PINGS) ping();
+    });
+    ping();
+  }
+
+  /** The shortest round trip seen on this connection, in milliseconds. */
+  get roundTripMs(): number {
+    return this.rttMs;
   }
 
   get enabled(): boolean {
@@ -65,7 +111,7 @@ export class CompressionChoice {
 
   /** Whether a text frame goes compressed. */
   text(frame: string): boolean {
-    return this.on && shouldCompress({ mode: this.mode, kind: "text", bytes: frame.length, incompressible: false, backlogBytes: this.ws.bufferedAmount });
+    return this.on && shouldCompress({ mode: this.mode, kind: "text", bytes: frame.length, incompressible: false, backlogBytes: this.ws.bufferedAmount, rttMs: this.rttMs });
   }
 
   /**
@@ -78,7 +124,7 @@ export class CompressionChoice {
     let tried = false;
     return (frame) => {
       if (!this.on) return false;
-      const input = { mode: this.mode, kind: "data" as const, bytes: frame.byteLength, incompressible, backlogBytes: this.ws.bufferedAmount };
+      const input = { mode: this.mode, kind: "data" as const, bytes: frame.byteLength, incompressible, backlogBytes: this.ws.bufferedAmount, rttMs: this.rttMs };
       if (!shouldCompress(input)) return false;
       if (!tried && frame.byteLength >= BINARY_HEADER_BYTES + COMPRESS_TRIAL_BYTES) {
         tried = true;
