@@ -20,6 +20,8 @@ import {
   handshakeProof,
   InboundFlow,
   PER_MESSAGE_DEFLATE,
+  TurnCorker,
+  type CorkableSocket,
   newNonce,
   proofMatches,
   sendFileFrames,
@@ -107,9 +109,11 @@ export class DaemonConnection {
   private failure: ConnectionError | undefined;
   /** Which frames this side sends compressed: none unless feature `compress` was agreed. */
   private readonly compression: CompressionChoice;
+  private readonly corker: TurnCorker;
 
-  private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>, compress: CompressMode, rttMs: number) {
+  private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>, compress: CompressMode, rttMs: number, socket: CorkableSocket | undefined) {
     this.ws = ws;
+    this.corker = new TurnCorker(socket);
     this.inbound = new InboundFlow(ws);
     this.welcome = welcome;
     this.features = new Set(welcome.features);
@@ -174,6 +178,8 @@ export class DaemonConnection {
       });
       const clientNonce = newNonce();
       let transcript: HandshakeTranscript | undefined;
+      let socket: CorkableSocket | undefined;
+      ws.on("upgrade", (res) => (socket = res.socket));
       // HELLO out, CHALLENGE back: one round trip of the link, which the compression choice goes by.
       let helloAt = 0;
       let rttMs = 0;
@@ -224,7 +230,7 @@ export class DaemonConnection {
           return;
         }
         clearTimeout(handshakeTimer);
-        conn = new DaemonConnection(ws, msg, closed, compress, rttMs);
+        conn = new DaemonConnection(ws, msg, closed, compress, rttMs, socket);
         resolve(conn);
       });
     });
@@ -273,6 +279,7 @@ export class DaemonConnection {
     const compress = this.compression.forFile(path);
     const sent = await sendFileFrames(abs, id, async (frame) => {
       if (refused) throw refused;
+      this.corker.beforeSend();
       await sendWithBackpressure(this.ws, frame, compress(frame));
     });
     if (!refused) this.sendText(encodeMessage({ type: "UPSTREAM_FILE_END", id, size: sent.size, hash: sent.hash }));
@@ -282,6 +289,7 @@ export class DaemonConnection {
 
   /** Sends a text frame, compressed when the connection's compression choice says so. */
   private sendText(text: string): void {
+    this.corker.beforeSend();
     this.ws.send(text, { compress: this.compression.text(text) });
   }
 

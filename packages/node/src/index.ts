@@ -14,6 +14,7 @@ export * from "./fs/dbLock.js";
 export * from "./net/flowControl.js";
 export * from "./net/fileFrames.js";
 export * from "./net/frameCompression.js";
+export * from "./net/turnCorker.js";
 export * from "./net/handshakeProof.js";
 export * from "./cli/configFile.js";
 export * from "./cli/format.js";

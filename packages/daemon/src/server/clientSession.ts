@@ -18,6 +18,8 @@ import {
 } from "@zync/protocol";
 import {
   CompressionChoice,
+  TurnCorker,
+  type CorkableSocket,
   deflateNegotiated,
   isUnreadable,
   SafeRoot,
@@ -88,11 +90,13 @@ export class ClientSession {
   private readonly queue: Queued[] = [];
   private active = 0;
   private challengedAt = 0;
+  private readonly corker: TurnCorker;
   /** Which frames go compressed: none unless feature `compress` was agreed. */
   private readonly compression: CompressionChoice;
 
-  constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
+  constructor(ws: WebSocket, ctx: SessionContext, address?: string, socket?: CorkableSocket) {
     this.ws = ws;
+    this.corker = new TurnCorker(socket);
     this.ctx = ctx;
     let row = 0;
     this.note("a new connection", () => (row = ctx.activity.opened(address)));
@@ -135,6 +139,7 @@ export class ClientSession {
    */
   private sendFrame(frame: Uint8Array | string, compress?: boolean): Promise<void> {
     const packed = compress ?? (typeof frame === "string" ? this.compression.text(frame) : this.compression.forFile("")(frame));
+    this.corker.beforeSend();
     return sendWithBackpressure(this.ws, frame, packed);
   }
 

@@ -45,7 +45,7 @@ export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext,
       refuse(socket, "400 Bad Request", "zync: no WebSocket subprotocol is used; connect without one\n");
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, session, req.socket.remoteAddress));
+    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, session, req.socket.remoteAddress, socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
