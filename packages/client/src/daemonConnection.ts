@@ -65,7 +65,20 @@ export type ConnectOptions = {
   timeoutMs?: number;
   features?: readonly string[];
   compress?: CompressMode;
+  /**
+   * First pages of changes to ask for right after AUTH, without waiting for WELCOME (the daemon answers frames in
+   * order, so after WELCOME); a later request for the same page gets that answer. Nothing in them is secret, and no
+   * answer is used before WELCOME's proof is verified.
+   */
+  prefetch?: readonly FirstPage[];
 };
+
+/** A page of changes a connection may ask for before its handshake is over. */
+export type FirstPage = { root: string; since: number; limit: number };
+
+function pageKey(p: FirstPage): string {
+  return `${p.root}\n${p.since}\n${p.limit}`;
+}
 
 type Pending = { resolve: (m: FromServerMessage) => void; reject: (e: Error) => void; expect?: FromServerMessage["type"] };
 type Stream = Pending & { sink: (data: Uint8Array) => Promise<void> };
@@ -110,9 +123,25 @@ export class DaemonConnection {
   /** Which frames this side sends compressed: none unless feature `compress` was agreed. */
   private readonly compression: CompressionChoice;
   private readonly corker: TurnCorker;
+  /** Answers to the pages asked for before WELCOME, until a request takes them. */
+  private readonly prefetched = new Map<string, Promise<ChangesPage>>();
 
-  private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>, compress: CompressMode, rttMs: number, socket: CorkableSocket | undefined) {
+  private constructor(
+    ws: WebSocket,
+    welcome: Welcome,
+    closed: Promise<ConnectionError>,
+    compress: CompressMode,
+    rttMs: number,
+    socket: CorkableSocket | undefined,
+    prefetch: readonly FirstPage[],
+  ) {
     this.ws = ws;
+    for (const page of prefetch) {
+      const id = this.nextId++;
+      const answer = new Promise<FromServerMessage>((resolve, reject) => this.pending.set(id, { resolve, reject, expect: "CHANGES" })) as Promise<ChangesPage>;
+      answer.catch(() => undefined);
+      this.prefetched.set(pageKey(page), answer);
+    }
     this.corker = new TurnCorker(socket);
     this.inbound = new InboundFlow(ws);
     this.welcome = welcome;
@@ -129,6 +158,7 @@ export class DaemonConnection {
    */
   static open(opts: ConnectOptions): Promise<DaemonConnection> {
     const compress = opts.compress ?? "auto";
+    const prefetch = opts.prefetch ?? [];
     const offered = (opts.features ?? KNOWN_FEATURES).filter((f) => f !== "compress" || compress !== "never");
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(webSocketUrl(opts.url), {
@@ -212,6 +242,8 @@ export class DaemonConnection {
           rttMs = performance.now() - helloAt;
           transcript = { version: msg.version, clientNonce, daemonNonce: msg.nonce, clientId: opts.clientId };
           ws.send(encodeMessage({ type: "AUTH", proof: handshakeProof(opts.token, "client", transcript) }));
+          // Pipelined: ids 1..n, as the connection registers them when WELCOME has been verified.
+          for (const [i, p] of prefetch.entries()) ws.send(encodeMessage({ type: "GET_CHANGES", id: i + 1, since: p.since, root: p.root, limit: p.limit }));
           return;
         }
         if (msg?.type !== "WELCOME") return notTheDaemon(`it answered AUTH with ${describe(msg)} instead of WELCOME`);
@@ -230,7 +262,7 @@ export class DaemonConnection {
           return;
         }
         clearTimeout(handshakeTimer);
-        conn = new DaemonConnection(ws, msg, closed, compress, rttMs, socket);
+        conn = new DaemonConnection(ws, msg, closed, compress, rttMs, socket, prefetch);
         resolve(conn);
       });
     });
@@ -238,6 +270,15 @@ export class DaemonConnection {
 
   /** Sends a request and resolves with its answer; an ERROR answer rejects with a RemoteError. */
   request<T extends keyof AnswerTo>(msg: Ask<T> & { type: T }): Promise<Answer<T>> {
+    if (msg.type === "GET_CHANGES") {
+      const ask = msg as unknown as Ask<"GET_CHANGES">;
+      const key = ask.root === undefined || ask.limit === undefined ? undefined : pageKey({ root: ask.root, since: ask.since, limit: ask.limit });
+      const early = key === undefined ? undefined : this.prefetched.get(key);
+      if (early !== undefined) {
+        this.prefetched.delete(key!);
+        return early as Promise<Answer<T>>;
+      }
+    }
     const id = this.nextId++;
     return new Promise<FromServerMessage>((resolve, reject) => {
       if (this.failure) return reject(this.failure);

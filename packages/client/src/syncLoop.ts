@@ -61,7 +61,7 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
   while (!stop.aborted) {
     let conn: DaemonConnection;
     try {
-      conn = await connect(store, url, token, true, opts.compress);
+      conn = await connect(store, url, token, true, { ...(opts.compress === undefined ? {} : { compress: opts.compress }), pull: opts.dirs });
     } catch (err) {
       if (!(err instanceof ConnectionError) || (err.kind !== "unreachable" && err.kind !== "closed")) throw err;
       if (!away) opts.logger.warn(`${err.message}; retrying`);

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
-import { ErrorCode, type CompressMode } from "@zync/protocol";
-import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions } from "./daemonConnection.js";
+import { ErrorCode, MAX_CHANGES_PER_PAGE, type CompressMode } from "@zync/protocol";
+import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions, type FirstPage } from "./daemonConnection.js";
 import { probeRoot, type RootTraits } from "./pull/rootTraits.js";
 import { filesystemDurability, NO_DURABILITY } from "./pull/durability.js";
 import type { ContentSource, PullContext } from "./pull/pullExecutor.js";
@@ -43,8 +43,16 @@ export async function prepareRoots(dirs: readonly NamedDir[], logger: Logger): P
 }
 
 /** Opens a connection with this store's identity. */
-export function connect(store: ClientStore, url: string, token: string, live: boolean, compress?: CompressMode): Promise<DaemonConnection> {
-  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live, ...(compress === undefined ? {} : { compress }) };
+/**
+ * Opens a connection with this store's identity. With `pull`, the first page of each root's changes is asked for
+ * during the handshake, from where the store's cursor stands (a page the pass turns out not to want is ignored).
+ */
+export function connect(store: ClientStore, url: string, token: string, live: boolean, extra: { compress?: CompressMode; pull?: readonly NamedDir[] } = {}): Promise<DaemonConnection> {
+  const prefetch: FirstPage[] = (extra.pull ?? []).map((d) => {
+    const { seq, resync } = store.cursor(d.name);
+    return { root: d.name, since: resync ? 0 : seq, limit: MAX_CHANGES_PER_PAGE };
+  });
+  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live, prefetch, ...(extra.compress === undefined ? {} : { compress: extra.compress }) };
   return DaemonConnection.open(opts);
 }
 

@@ -70,7 +70,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
   try {
     if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
     if (req.once || req.dryRun) {
-      const conn = await connect(store, req.url, req.token, false, req.compress).catch((err: unknown) => {
+      const conn = await connect(store, req.url, req.token, false, { compress: req.compress, pull: req.dirs }).catch((err: unknown) => {
         if (!req.dryRun) recordFailure(store, "pull", err);
         return rethrow(err);
       });
@@ -141,7 +141,7 @@ async function push(req: SyncRequest): Promise<number> {
       }
       return ExitCode.Ok;
     }
-    const conn = await connect(store, req.url, req.token, false, req.compress).catch((err: unknown) => {
+    const conn = await connect(store, req.url, req.token, false, { compress: req.compress }).catch((err: unknown) => {
       recordFailure(store, "push", err);
       return rethrow(err);
     });
