@@ -3,7 +3,7 @@
  * this (any frame may arrive compressed or not); these are the sending side's rules, pure so they can be tested.
  */
 
-/** How a side uses compression: `auto` while the link is the bottleneck, `always`, or `never` (not offered). */
+/** How a side uses compression: `auto` on a link slower than the compressor, `always`, or `never` (not offered). */
 export const COMPRESS_MODES = ["auto", "always", "never"] as const;
 export type CompressMode = (typeof COMPRESS_MODES)[number];
 
@@ -14,14 +14,12 @@ export const COMPRESS_MIN_BYTES = 128;
 export const COMPRESS_TEXT_ALWAYS_BYTES = 4096;
 
 /**
- * In `auto` mode, a connection whose handshake took at least this long (one round trip) crosses a real network,
- * whose rate (tens to hundreds of Mbit/s) is below the compressor's: everything worth it is compressed. Loopback
- * and a LAN answer in well under this, even on a loaded machine (whose event loops answer pings late).
+ * In `auto` mode, a connection whose round trip (the shortest measured: the handshake, then a few pings) is at
+ * least this long crosses a real network, whose rate (tens to hundreds of Mbit/s) is below the compressor's:
+ * everything worth it is compressed. Loopback and a LAN answer in well under this, even on a loaded machine
+ * (whose event loops answer pings late).
  */
 export const COMPRESS_WAN_RTT_MS = 10;
-
-/** In `auto` mode on a faster link, other frames are compressed while at least this many bytes wait to be sent. */
-export const COMPRESS_BACKLOG_BYTES = 256 * 1024;
 
 /** A file's first chunk is tried when at least this long; a smaller file is compressed without a trial. */
 export const COMPRESS_TRIAL_BYTES = 16 * 1024;
@@ -38,8 +36,6 @@ export type CompressInput = {
   bytes: number;
   /** True when the file this data belongs to is known not to compress (its format, or a failed trial). */
   incompressible: boolean;
-  /** Bytes queued on the socket and not yet sent. */
-  backlogBytes: number;
   /** The shortest round trip measured on the connection, in milliseconds. */
   rttMs: number;
 };
@@ -47,15 +43,15 @@ export type CompressInput = {
 /**
  * True when a frame should be sent compressed. Compression only pays while the link is slower than the
  * compressor. A link with a round trip of {@link COMPRESS_WAN_RTT_MS} or more is taken to be such a link; on a
- * faster one frames go raw unless bytes wait to be sent (the link is the bottleneck after all). Large text
- * frames compress about tenfold and cheaply, so they always are.
+ * faster one frames go raw. (A send queue that fills is no sign of a slow link: on loopback the receiver's CPU
+ * is what holds it back, and inflating would cost that CPU more.) Large text frames compress about tenfold and
+ * cheaply, so they always are.
  */
 export function shouldCompress(i: CompressInput): boolean {
   if (i.mode === "never" || i.incompressible || i.bytes < COMPRESS_MIN_BYTES) return false;
   if (i.mode === "always") return true;
   if (i.kind === "text" && i.bytes >= COMPRESS_TEXT_ALWAYS_BYTES) return true;
-  if (i.rttMs >= COMPRESS_WAN_RTT_MS) return true;
-  return i.backlogBytes >= COMPRESS_BACKLOG_BYTES;
+  return i.rttMs >= COMPRESS_WAN_RTT_MS;
 }
 
 /** File name endings of formats that are compressed already (or encrypted): their data travels raw. */

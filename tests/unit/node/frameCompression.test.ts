@@ -4,17 +4,16 @@ import { BINARY_HEADER_BYTES } from "@zync/protocol";
 import { CompressionChoice, deflateNegotiated, sampleIncompressible, type CompressingSocket } from "@zync/node";
 
 /** A socket as the compression choice sees it; pings are answered when `answer` is called. */
-function fakeSocket(extensions: string, bufferedAmount = 0): CompressingSocket & { pings: number; answer(): void } {
+function fakeSocket(extensions: string): CompressingSocket & { pings: number; answer(): void } {
   let onPong: (() => void) | undefined;
   return {
-    bufferedAmount,
     extensions,
     pings: 0,
     ping() {
       this.pings++;
     },
-    on(_event: "pong", listener: () => void) {
-      onPong = listener;
+    on(event: "pong" | "close", listener: () => void) {
+      if (event === "pong") onPong = listener;
       return this;
     },
     answer() {

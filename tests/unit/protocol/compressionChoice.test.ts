@@ -1,20 +1,19 @@
 import { describe, expect, test } from "@jest/globals";
-import { COMPRESS_BACKLOG_BYTES, COMPRESS_TEXT_ALWAYS_BYTES, COMPRESS_WAN_RTT_MS, looksCompressed, shouldCompress, type CompressInput } from "@zync/protocol";
+import { COMPRESS_TEXT_ALWAYS_BYTES, COMPRESS_WAN_RTT_MS, looksCompressed, shouldCompress, type CompressInput } from "@zync/protocol";
 
-const base: CompressInput = { mode: "auto", kind: "data", bytes: 64 * 1024, incompressible: false, backlogBytes: 0, rttMs: 0.3 };
+const base: CompressInput = { mode: "auto", kind: "data", bytes: 64 * 1024, incompressible: false, rttMs: 0.3 };
 
 describe("when a sender compresses a frame", () => {
   test.each<[string, Partial<CompressInput>, boolean]>([
     ["data on a fast link with nothing waiting goes raw", {}, false],
-    ["data while the send queue holds a backlog is compressed", { backlogBytes: COMPRESS_BACKLOG_BYTES }, true],
     ["data on a link with a real round trip is compressed", { rttMs: COMPRESS_WAN_RTT_MS }, true],
-    ["data of an incompressible file goes raw even on a slow link", { incompressible: true, rttMs: 40, backlogBytes: 1e9 }, false],
+    ["data of an incompressible file goes raw even on a slow link", { incompressible: true, rttMs: 40 }, false],
     ["a large text frame (a page of changes) is always compressed", { kind: "text", bytes: COMPRESS_TEXT_ALWAYS_BYTES }, true],
     ["a small text frame on a fast link goes raw", { kind: "text", bytes: 200 }, false],
     ["a small text frame on a slow link is compressed", { kind: "text", bytes: 200, rttMs: 40 }, true],
     ["a tiny frame is never compressed", { bytes: 100, mode: "always" }, false],
     ["mode always compresses on a fast link", { mode: "always" }, true],
-    ["mode never compresses nothing, whatever the link", { mode: "never", rttMs: 40, backlogBytes: 1e9, kind: "text", bytes: 1e6 }, false],
+    ["mode never compresses nothing, whatever the link", { mode: "never", rttMs: 40, kind: "text", bytes: 1e6 }, false],
   ])("%s", (_name, change, expected) => {
     expect(shouldCompress({ ...base, ...change })).toBe(expected);
   });

@@ -27,14 +27,16 @@ export const PER_MESSAGE_DEFLATE = {
 
 /** The parts of a WebSocket the compression choice reads (and pings, to time the link's round trip). */
 export type CompressingSocket = {
-  readonly bufferedAmount: number;
   readonly extensions: string;
   ping(): void;
-  on(event: "pong", listener: () => void): unknown;
+  on(event: "pong" | "close", listener: () => void): unknown;
 };
 
-/** WebSocket pings sent after the handshake to time the round trip; the shortest answer counts. */
+/** WebSocket pings sent one after the other to time the round trip; the shortest answer counts. */
 const RTT_PINGS = 4;
+
+/** After those, one ping this often while the connection lasts. */
+const RTT_PING_EVERY_MS = 1000;
 
 /** True when permessage-deflate was agreed in the WebSocket upgrade of this socket. */
 export function deflateNegotiated(ws: { readonly extensions: string }): boolean {
@@ -80,23 +82,36 @@ export class CompressionChoice {
   }
 
   /**
-   * Times a few round trips with WebSocket pings, one after the other (a ping carries nothing, so a daemon may
-   * send them before the handshake, while the client is idle and answers at once). Once per connection.
+   * Times round trips with WebSocket pings: a few one after the other, then one every {@link RTT_PING_EVERY_MS}
+   * while the connection lasts, so that a late answer from a busy peer is outweighed by a prompt one later (a ping
+   * carries nothing, so a daemon may send them before the handshake, while the client is idle). Once per
+   * connection.
    */
   probe(): void {
     if (this.probing) return;
     this.probing = true;
     let sent = 0;
     let at = 0;
+    let waiting = false;
     const ping = (): void => {
+      if (waiting) return;
       sent++;
+      waiting = true;
       at = performance.now();
-      this.ws.ping();
+      try {
+        this.ws.ping();
+      } catch {
+        // The socket is closing; its close handler stops the timer.
+      }
     };
     this.ws.on("pong", () => {
+      waiting = false;
       this.sample(performance.now() - at);
       if (sent < RTT_PINGS) ping();
     });
+    const timer = setInterval(ping, RTT_PING_EVERY_MS);
+    timer.unref();
+    this.ws.on("close", () => clearInterval(timer));
     ping();
   }
 
@@ -111,7 +126,7 @@ export class CompressionChoice {
 
   /** Whether a text frame goes compressed. */
   text(frame: string): boolean {
-    return this.on && shouldCompress({ mode: this.mode, kind: "text", bytes: frame.length, incompressible: false, backlogBytes: this.ws.bufferedAmount, rttMs: this.rttMs });
+    return this.on && shouldCompress({ mode: this.mode, kind: "text", bytes: frame.length, incompressible: false, rttMs: this.rttMs });
   }
 
   /**
@@ -124,7 +139,7 @@ export class CompressionChoice {
     let tried = false;
     return (frame) => {
       if (!this.on) return false;
-      const input = { mode: this.mode, kind: "data" as const, bytes: frame.byteLength, incompressible, backlogBytes: this.ws.bufferedAmount, rttMs: this.rttMs };
+      const input = { mode: this.mode, kind: "data" as const, bytes: frame.byteLength, incompressible, rttMs: this.rttMs };
       if (!shouldCompress(input)) return false;
       if (!tried && frame.byteLength >= BINARY_HEADER_BYTES + COMPRESS_TRIAL_BYTES) {
         tried = true;
