@@ -1,6 +1,6 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { COMPRESS_MODES, wirePathProblem, type CompressMode } from "@zync/protocol";
+import { COMPRESS_MODES, DEFAULT_COMPRESS_MODE, wirePathProblem } from "@zync/protocol";
 import { configPathFromArgs, loadConfig, parseDirs, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { checkServerUrl, dbPathOf, loggerFor, readToken } from "./commands/clientOptions.js";
 import { clientRuns, printRuns } from "./commands/logCommand.js";
@@ -59,7 +59,7 @@ async function main(): Promise<number | void> {
           .option("prefer-daemon", { type: "boolean", default: false, describe: "on a conflict take E's version and keep R's beside it as NAME.zync-conflict-TIME" })
           .option("allow-mass-delete", { type: "boolean", default: false, describe: "let a pull delete more than --max-delete of a root's files" })
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files one pull may delete without --allow-mass-delete" })
-          .option("compress", { choices: COMPRESS_MODES, default: "auto" as CompressMode, describe: "compress what this side sends when the daemon can: auto on a link with a round trip of 10 ms or more, always, or never" })
+          .option("compress", { choices: COMPRESS_MODES, default: DEFAULT_COMPRESS_MODE, describe: "compress what this side sends when the daemon can: auto on a link with a round trip of 10 ms or more, always, or never" })
           .option("fsync", { type: "boolean", default: true, describe: "flush written files and folders to disk before recording them (--no-fsync: faster, but a power cut may lose what was recorded)" })
           .example([
             ["$0 --dirs docs:/home/user/synced/docs code:/home/user/synced/code", "keep two folders in step, live"],

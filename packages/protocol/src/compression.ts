@@ -7,6 +7,9 @@
 export const COMPRESS_MODES = ["auto", "always", "never"] as const;
 export type CompressMode = (typeof COMPRESS_MODES)[number];
 
+/** The mode of both bins unless `--compress` says otherwise. */
+export const DEFAULT_COMPRESS_MODE: CompressMode = "auto";
+
 /** Frames shorter than this travel raw: the bytes saved would not pay for the work. */
 export const COMPRESS_MIN_BYTES = 128;
 
