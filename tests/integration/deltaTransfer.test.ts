@@ -287,7 +287,7 @@ describe("delta transfer: the daemon's side of GET_DELTA", () => {
 
   test("a fifth GET_DELTA while four are in progress on the connection is answered BUSY, and the four complete", async () => {
     const e = tempDir();
-    const BIG = 40 * MiB;
+    const BIG = 16 * MiB;
     await writePatternFile(`${e}/big.bin`, BIG, 3);
     const daemon = await startTestDaemon([`code:${e}`]);
     const sock = await RawSocket.open(daemon.url, readToken(daemon.tokenFile), { features: ["delta"] });

@@ -93,8 +93,10 @@ describe("a client only trusts a daemon that proves it knows the token", () => {
       expect(res.stderr).toMatch(/could not prove it knows the token: it is not your zync daemon \(its proof is wrong; is the tunnel up\?\)/);
       expect(res.stderr.trim().split("\n")).toHaveLength(1);
       expect(existsSync(`${r}/code`)).toBe(false);
-      // After AUTH the client sent nothing more: no request reached the stranger.
-      expect(fake.capture.messages.map((m) => (JSON.parse(m) as { type: string }).type)).toEqual(["HELLO", "AUTH"]);
+      // After AUTH the client sent only the first page request it pipelines behind AUTH (a root name and a cursor,
+      // no secret): no file was asked for, and no answer was used, before WELCOME's proof was checked.
+      expect(fake.capture.messages.map((m) => (JSON.parse(m) as { type: string }).type)).toEqual(["HELLO", "AUTH", "GET_CHANGES"]);
+      expect(JSON.parse(fake.capture.messages[2]!)).toEqual({ type: "GET_CHANGES", id: 1, since: 0, root: "code", limit: 5000 });
     } finally {
       await fake.close();
     }
@@ -146,7 +148,8 @@ describe("a client only trusts a daemon that proves it knows the token", () => {
       const upgrade = raw.subarray(0, raw.indexOf("\r\n\r\n")).toString("latin1");
       expect(upgrade).toMatch(/^GET \/ HTTP\/1\.1\r\n/);
       expect(upgrade).not.toMatch(/^authorization:/im);
-      expect(fake.capture.messages.map((m) => (JSON.parse(m) as { type: string }).type)).toEqual(["HELLO", "AUTH"]);
+      // The page request pipelined behind AUTH is among the frames checked below.
+      expect(fake.capture.messages.map((m) => (JSON.parse(m) as { type: string }).type)).toEqual(["HELLO", "AUTH", "GET_CHANGES"]);
       // Raw bytes (the upgrade request) and unmasked frames alike, in the forms a token could be written in.
       const seen = Buffer.concat([raw, ...fake.capture.messages.map((m) => Buffer.from(m))]);
       for (const form of [TOKEN, Buffer.from(TOKEN).toString("hex"), Buffer.from(TOKEN).toString("base64")]) {

@@ -1,6 +1,6 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { wirePathProblem } from "@zync/protocol";
+import { COMPRESS_MODES, DEFAULT_COMPRESS_MODE, wirePathProblem } from "@zync/protocol";
 import { configPathFromArgs, loadConfig, parseDirs, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { checkServerUrl, dbPathOf, loggerFor, readToken } from "./commands/clientOptions.js";
 import { clientRuns, printRuns } from "./commands/logCommand.js";
@@ -61,6 +61,7 @@ async function main(): Promise<number | void> {
           .option("allow-mass-delete", { type: "boolean", default: false, describe: "let a pull delete more than --max-delete of a root's files" })
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files one pull may delete without --allow-mass-delete" })
           .option("timeout", { type: "number", default: 120, describe: "with --once: seconds to wait for a running client of the same --db to catch up" })
+          .option("compress", { choices: COMPRESS_MODES, default: DEFAULT_COMPRESS_MODE, describe: "compress what this side sends when the daemon can: auto on a link with a round trip of 10 ms or more, always, or never" })
           .option("fsync", { type: "boolean", default: true, describe: "flush written files and folders to disk before recording them (--no-fsync: faster, but a power cut may lose what was recorded)" })
           .example([
             ["$0 --dirs docs:/home/user/synced/docs code:/home/user/synced/code", "keep two folders in step, live"],
@@ -84,6 +85,7 @@ async function main(): Promise<number | void> {
           intervalMs: number("interval", argv.interval, Number.MIN_VALUE) * 1000,
           preferDaemon: argv["prefer-daemon"],
           fsync: argv.fsync,
+          compress: argv.compress,
           policy: { paths: checkPaths(paths), allowMassDelete: argv["allow-mass-delete"], maxDeleteShare: percent("max-delete", argv["max-delete"]) / 100 },
           logger: loggerFor(argv),
           quiet: argv.quiet,
@@ -108,6 +110,7 @@ async function main(): Promise<number | void> {
           ignore: argv.ignore,
           once: true,
           barrier: true,
+          compress: DEFAULT_COMPRESS_MODE,
           updateUpstream: false,
           dryRun: false,
           json: argv.json,

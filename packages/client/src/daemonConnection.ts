@@ -15,6 +15,7 @@ import {
   MAX_FRAME_BYTES,
   SUPPORTED_PROTOCOL_VERSIONS,
   type ClientRequest,
+  type CompressMode,
   type FileEnd,
   type FromServerMessage,
   type HaltedRoot,
@@ -22,8 +23,13 @@ import {
   type Welcome,
 } from "@zync/protocol";
 import {
+  CompressionChoice,
+  deflateNegotiated,
   handshakeProof,
   InboundFlow,
+  PER_MESSAGE_DEFLATE,
+  TurnCorker,
+  type CorkableSocket,
   newNonce,
   proofMatches,
   sendFileFrames,
@@ -55,8 +61,32 @@ export class RemoteError extends Error {
   }
 }
 
-/** Where and how to connect; `features` are offered in HELLO (all this build knows when not given). */
-export type ConnectOptions = { url: string; token: string; clientId: string; live: boolean; timeoutMs?: number; features?: readonly string[] };
+/**
+ * Where and how to connect; `features` are offered in HELLO (all this build knows when not given), `compress` says
+ * how this side uses feature `compress` (auto when not given; never leaves it out of the offer).
+ */
+export type ConnectOptions = {
+  url: string;
+  token: string;
+  clientId: string;
+  live: boolean;
+  timeoutMs?: number;
+  features?: readonly string[];
+  compress?: CompressMode;
+  /**
+   * First pages of changes to ask for right after AUTH, without waiting for WELCOME (the daemon answers frames in
+   * order, so after WELCOME); a later request for the same page gets that answer. Nothing in them is secret, and no
+   * answer is used before WELCOME's proof is verified.
+   */
+  prefetch?: readonly FirstPage[];
+};
+
+/** A page of changes a connection may ask for before its handshake is over. */
+export type FirstPage = { root: string; since: number; limit: number };
+
+function pageKey(p: FirstPage): string {
+  return `${p.root}\n${p.since}\n${p.limit}`;
+}
 
 /** Where the frames of feature "push" go (see pull/pushedContent.ts); each returns why a frame breaks the protocol. */
 export type PushReceiver = {
@@ -111,14 +141,36 @@ export class DaemonConnection {
   /** When the last frame of any kind arrived (ms since the epoch); file data counts as a sign of life. */
   lastHeard = Date.now();
   private failure: ConnectionError | undefined;
+  /** Which frames this side sends compressed: none unless feature `compress` was agreed. */
+  private readonly compression: CompressionChoice;
+  private readonly corker: TurnCorker;
+  /** Answers to the pages asked for before WELCOME, until a request takes them. */
+  private readonly prefetched = new Map<string, Promise<ChangesPage>>();
 
-  private constructor(ws: WebSocket, welcome: Welcome, closed: Promise<ConnectionError>) {
+  private constructor(
+    ws: WebSocket,
+    welcome: Welcome,
+    closed: Promise<ConnectionError>,
+    compress: CompressMode,
+    rttMs: number,
+    socket: CorkableSocket | undefined,
+    prefetch: readonly FirstPage[],
+  ) {
     this.ws = ws;
+    for (const page of prefetch) {
+      const id = this.nextId++;
+      const answer = new Promise<FromServerMessage>((resolve, reject) => this.pending.set(id, { resolve, reject, expect: "CHANGES" })) as Promise<ChangesPage>;
+      answer.catch(() => undefined);
+      this.prefetched.set(pageKey(page), answer);
+    }
+    this.corker = new TurnCorker(socket);
     this.inbound = new InboundFlow(ws);
     this.welcome = welcome;
     this.features = new Set(welcome.features);
     this.halted = welcome.halted;
     this.closed = closed;
+    this.compression = new CompressionChoice(ws, compress);
+    if (this.features.has("compress")) this.compression.enable(rttMs);
   }
 
   /**
@@ -127,10 +179,14 @@ export class DaemonConnection {
    * other side is trusted before its proof is verified.
    */
   static open(opts: ConnectOptions): Promise<DaemonConnection> {
+    const compress = opts.compress ?? "auto";
+    const prefetch = opts.prefetch ?? [];
+    const offered = (opts.features ?? KNOWN_FEATURES).filter((f) => f !== "compress" || compress !== "never");
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(webSocketUrl(opts.url), {
         maxPayload: MAX_FRAME_BYTES,
-        perMessageDeflate: false,
+        // Feature `compress` rides on permessage-deflate, offered in the upgrade only when the feature is offered.
+        perMessageDeflate: offered.includes("compress") ? { ...PER_MESSAGE_DEFLATE, zlibDeflateOptions: { ...PER_MESSAGE_DEFLATE.zlibDeflateOptions } } : false,
         handshakeTimeout: opts.timeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       });
       let conn: DaemonConnection | undefined;
@@ -163,15 +219,24 @@ export class DaemonConnection {
         fail(err);
       });
       ws.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+          fail(new ConnectionError("protocol", `the daemon at ${opts.url} sent a frame larger than ${MAX_FRAME_BYTES} bytes (once inflated), which the protocol does not allow`));
+          return;
+        }
         fail(new ConnectionError("unreachable", `cannot reach the daemon at ${opts.url}: ${err.code ?? err.message}`));
       });
       ws.on("close", (code, reason) => {
         fail(new ConnectionError("closed", `the daemon closed the connection (${code}${reason.length ? ` ${printable(reason.toString())}` : ""})`));
       });
       const clientNonce = newNonce();
-      const offered = [...(opts.features ?? KNOWN_FEATURES)];
       let transcript: HandshakeTranscript | undefined;
+      let socket: CorkableSocket | undefined;
+      ws.on("upgrade", (res) => (socket = res.socket));
+      // HELLO out, CHALLENGE back: one round trip of the link, which the compression choice goes by.
+      let helloAt = 0;
+      let rttMs = 0;
       ws.on("open", () => {
+        helloAt = performance.now();
         ws.send(encodeMessage({ type: "HELLO", versions: [...SUPPORTED_PROTOCOL_VERSIONS], clientId: opts.clientId, live: opts.live, nonce: clientNonce, features: offered }));
       });
       ws.on("message", (data: Buffer, isBinary) => {
@@ -196,8 +261,11 @@ export class DaemonConnection {
           if (!(SUPPORTED_PROTOCOL_VERSIONS as readonly number[]).includes(msg.version)) {
             return notTheDaemon(`it chose protocol version ${msg.version}, which this client never offered`);
           }
+          rttMs = performance.now() - helloAt;
           transcript = { version: msg.version, clientNonce, daemonNonce: msg.nonce, clientId: opts.clientId };
           ws.send(encodeMessage({ type: "AUTH", proof: handshakeProof(opts.token, "client", transcript) }));
+          // Pipelined: ids 1..n, as the connection registers them when WELCOME has been verified.
+          for (const [i, p] of prefetch.entries()) ws.send(encodeMessage({ type: "GET_CHANGES", id: i + 1, since: p.since, root: p.root, limit: p.limit }));
           return;
         }
         if (msg?.type !== "WELCOME") return notTheDaemon(`it answered AUTH with ${describe(msg)} instead of WELCOME`);
@@ -210,8 +278,13 @@ export class DaemonConnection {
           fail(new ConnectionError("protocol", `the daemon at ${opts.url} chose the feature "${unasked}", which this client never offered`));
           return;
         }
+        if (msg.features.includes("compress") && !deflateNegotiated(ws)) {
+          ws.terminate();
+          fail(new ConnectionError("protocol", `the daemon at ${opts.url} chose the feature "compress" without agreeing to permessage-deflate in the upgrade`));
+          return;
+        }
         clearTimeout(handshakeTimer);
-        conn = new DaemonConnection(ws, msg, closed);
+        conn = new DaemonConnection(ws, msg, closed, compress, rttMs, socket, prefetch);
         resolve(conn);
       });
     });
@@ -219,11 +292,20 @@ export class DaemonConnection {
 
   /** Sends a request and resolves with its answer; an ERROR answer rejects with a RemoteError. */
   request<T extends keyof AnswerTo>(msg: Ask<T> & { type: T }): Promise<Answer<T>> {
+    if (msg.type === "GET_CHANGES") {
+      const ask = msg as unknown as Ask<"GET_CHANGES">;
+      const key = ask.root === undefined || ask.limit === undefined ? undefined : pageKey({ root: ask.root, since: ask.since, limit: ask.limit });
+      const early = key === undefined ? undefined : this.prefetched.get(key);
+      if (early !== undefined) {
+        this.prefetched.delete(key!);
+        return early as Promise<Answer<T>>;
+      }
+    }
     const id = this.nextId++;
     return new Promise<FromServerMessage>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       this.pending.set(id, { resolve, reject, expect: ANSWER_TO[msg.type] });
-      this.ws.send(encodeMessage({ ...msg, id } as ClientRequest));
+      this.sendText(encodeMessage({ ...msg, id } as ClientRequest));
     }) as Promise<Answer<T>>;
   }
 
@@ -258,7 +340,14 @@ export class DaemonConnection {
         resolve: (m) => void chain.then(() => resolve(m), reject),
         reject,
       });
-      for (const frame of frames(id)) this.ws.send(frame);
+      for (const frame of frames(id)) {
+        if (typeof frame === "string") this.sendText(frame);
+        else {
+          // Block signatures are hashes: they do not compress.
+          this.corker.beforeSend();
+          this.ws.send(frame, { compress: false });
+        }
+      }
     }) as Promise<FileEnd>;
   }
 
@@ -274,12 +363,14 @@ export class DaemonConnection {
       this.pending.set(id, { resolve, reject, expect: "UPSTREAM_STORED" });
     });
     stored.catch((err: unknown) => (refused = err instanceof Error ? err : new Error(String(err))));
-    this.ws.send(encodeMessage({ type: "UPSTREAM_FILE", id, session, path }));
+    this.sendText(encodeMessage({ type: "UPSTREAM_FILE", id, session, path }));
+    const compress = this.compression.forFile(path);
     const sent = await sendFileFrames(abs, id, async (frame) => {
       if (refused) throw refused;
-      await sendWithBackpressure(this.ws, frame);
+      this.corker.beforeSend();
+      await sendWithBackpressure(this.ws, frame, compress(frame));
     });
-    if (!refused) this.ws.send(encodeMessage({ type: "UPSTREAM_FILE_END", id, size: sent.size, hash: sent.hash }));
+    if (!refused) this.sendText(encodeMessage({ type: "UPSTREAM_FILE_END", id, size: sent.size, hash: sent.hash }));
     await stored;
     return sent;
   }
@@ -287,6 +378,12 @@ export class DaemonConnection {
   /** Routes pushed pages and streams (feature "push") to `receiver`. */
   onPush(receiver: PushReceiver): void {
     this.pushReceiver = receiver;
+  }
+
+  /** Sends a text frame, compressed when the connection's compression choice says so. */
+  private sendText(text: string): void {
+    this.corker.beforeSend();
+    this.ws.send(text, { compress: this.compression.text(text) });
   }
 
   /** Calls `listener` whenever the daemon announces new changes. */

@@ -1,4 +1,4 @@
-export { DaemonConnection, ConnectionError, RemoteError, type ConnectOptions } from "./daemonConnection.js";
+export { DaemonConnection, ConnectionError, RemoteError, type ConnectOptions, type FirstPage } from "./daemonConnection.js";
 export { ClientStore, type BaseEntry, type Conflict } from "./store/clientStore.js";
 export { decide, type Decision } from "@zync/protocol";
 export { syncAll, prepareRoots, connect, type SyncOptions } from "./syncSession.js";
@@ -6,7 +6,8 @@ export { runLoop, type LoopTiming } from "./syncLoop.js";
 export type { RunReport } from "./pull/runReport.js";
 export { planChange, adoptPlacement, caseRenames, contentLosingDeletions, needsRetouch, type PullAction, type PlanInput, type LocalFact } from "./pull/pullPlan.js";
 export { probeRoot, withIntendedMode, SlotNames, type RootTraits } from "./pull/rootTraits.js";
-export { executePage, recoverPlacements, type ContentSource, type LocalBase, type PullContext, type PullItem } from "./pull/pullExecutor.js";
+export { executePage, recoverPlacements, FETCH_WINDOW, type ContentSource, type LocalBase, type PullContext, type PullItem } from "./pull/pullExecutor.js";
+export { inOrderWindow, type WindowLimit } from "./pull/inOrderWindow.js";
 export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/durability.js";
 export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
 export { MassDeleteError, type PullPolicy } from "./pull/pullRoot.js";

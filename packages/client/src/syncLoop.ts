@@ -68,7 +68,7 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
     try {
       // Pushed pages are applied as whole-root pulls: not under --paths (whose cursor stays put) or a dry run.
       const features = opts.dryRun || opts.policy.paths !== undefined ? KNOWN_FEATURES.filter((f) => f !== "push") : undefined;
-      conn = await connect(store, url, token, true, features);
+      conn = await connect(store, url, token, true, { ...(opts.compress === undefined ? {} : { compress: opts.compress }), pull: opts.dirs, ...(features === undefined ? {} : { features }) });
     } catch (err) {
       if (!(err instanceof ConnectionError) || (err.kind !== "unreachable" && err.kind !== "closed")) throw err;
       if (!away) opts.logger.warn(`${err.message}; retrying`);

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { clearTempDir, dropTempDirIfEmpty, loadIgnoreRules, SafeRoot, type Logger, type NamedDir } from "@zync/node";
-import { ErrorCode, KNOWN_FEATURES } from "@zync/protocol";
-import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions } from "./daemonConnection.js";
+import { ErrorCode, KNOWN_FEATURES, MAX_CHANGES_PER_PAGE, type CompressMode } from "@zync/protocol";
+import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions, type FirstPage } from "./daemonConnection.js";
 import { BaseChangedError, fetchDelta, wantsDelta } from "./deltaFetch.js";
 import { probeRoot, type RootTraits } from "./pull/rootTraits.js";
 import { filesystemDurability, NO_DURABILITY } from "./pull/durability.js";
@@ -26,6 +26,8 @@ export type SyncOptions = {
   policy: PullPolicy;
   /** Show a progress line for long transfers. */
   progress: boolean;
+  /** How this side uses feature `compress` (auto when not given). */
+  compress?: CompressMode;
 };
 
 /** The client names a root the daemon does not serve; retrying cannot fix it. */
@@ -41,9 +43,21 @@ export async function prepareRoots(dirs: readonly NamedDir[], logger: Logger): P
   }
 }
 
-/** Opens a connection with this store's identity, offering `features` (by default what ZYNC_FEATURES allows, else all this build knows). */
-export function connect(store: ClientStore, url: string, token: string, live: boolean, features?: readonly string[]): Promise<DaemonConnection> {
-  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live, ...(features === undefined ? offeredFeatures(process.env.ZYNC_FEATURES) : { features }) };
+/** How a connection is opened beyond its address: compression, the pages asked for at once, the features offered. */
+export type ConnectExtra = { compress?: CompressMode; pull?: readonly NamedDir[]; features?: readonly string[] };
+
+/**
+ * Opens a connection with this store's identity. With `pull`, the first page of each root's changes is asked for
+ * during the handshake, from where the store's cursor stands (a page the pass turns out not to want is ignored).
+ * It offers `features` when given, else what ZYNC_FEATURES allows, else all this build knows.
+ */
+export function connect(store: ClientStore, url: string, token: string, live: boolean, extra: ConnectExtra = {}): Promise<DaemonConnection> {
+  const prefetch: FirstPage[] = (extra.pull ?? []).map((d) => {
+    const { seq, resync } = store.cursor(d.name);
+    return { root: d.name, since: resync ? 0 : seq, limit: MAX_CHANGES_PER_PAGE };
+  });
+  const features = extra.features === undefined ? offeredFeatures(process.env.ZYNC_FEATURES) : { features: extra.features };
+  const opts: ConnectOptions = { url, token, clientId: store.clientId(), live, prefetch, ...(extra.compress === undefined ? {} : { compress: extra.compress }), ...features };
   return DaemonConnection.open(opts);
 }
 

@@ -6,6 +6,7 @@ import { daemonRuns, printDaemonRuns } from "./commands/daemonLog.js";
 import { daemonStatus, printDaemonStatus } from "./commands/daemonStatus.js";
 import { daemonWait } from "./commands/daemonWait.js";
 import { serve } from "./commands/serveCommand.js";
+import { COMPRESS_MODES, DEFAULT_COMPRESS_MODE } from "@zync/protocol";
 
 const EXAMPLES = [
   ["$0 --dirs docs:/home/user/documents code:/home/user/projects", "watch two folders, listen on 127.0.0.1:8000"],
@@ -44,6 +45,7 @@ async function main(): Promise<number | void> {
           .option("debounce", { type: "number", default: 5, describe: "milliseconds of quiet before a burst of events is indexed" })
           .option("allow-mass-delete", { type: "boolean", default: false, describe: "record it when a root vanishes or loses most files at once (else the root halts)" })
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files that may vanish at once before it halts" })
+          .option("compress", { choices: COMPRESS_MODES, default: DEFAULT_COMPRESS_MODE, describe: "compress data for clients that can: auto on a link with a round trip of 10 ms or more, always, or never" })
           .option("verbose", { type: "boolean", default: false, describe: "print more detail" })
           .option("quiet", { type: "boolean", default: false, describe: "print only the listening line, warnings and errors" })
           .option("tunnel", { type: "string", describe: "open the SSH reverse tunnel to R yourself, as [user@]host[:sshport], and restart it whenever it drops" })

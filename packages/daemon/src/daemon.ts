@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import type { CompressMode } from "@zync/protocol";
 import { IGNORE_FILE, isCookie, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
 import { RootIndexer } from "./rootIndexer.js";
@@ -34,6 +35,8 @@ export type DaemonOptions = {
   watchTiming: WatchTiming;
   /** The mass-deletion guard: `allow` records such deletions anyway; `maxShare` (0..1) of a root's files may vanish at once. */
   deleteGuard?: { allow: boolean; maxShare: number; retryMs?: number };
+  /** How connections use feature `compress` (auto when not given). */
+  compress?: CompressMode;
   logger: Logger;
   /** Source of change hints per root; one watch per folder unless a test injects another. */
   hints?: (root: NamedDir, rules: IgnoreRules) => ChangeHints;
@@ -177,6 +180,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const rules = new Map([...rulesOf].map(([name, r]) => [name, r.rules]));
     const content = new ContentCache();
     const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, {
+      compress: opts.compress ?? "auto",
       log: changeLog,
       activity,
       staging,

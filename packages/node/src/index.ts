@@ -13,6 +13,8 @@ export * from "./cli/runCli.js";
 export * from "./fs/dbLock.js";
 export * from "./net/flowControl.js";
 export * from "./net/fileFrames.js";
+export * from "./net/frameCompression.js";
+export * from "./net/turnCorker.js";
 export * from "./net/handshakeProof.js";
 export * from "./cli/configFile.js";
 export * from "./cli/format.js";

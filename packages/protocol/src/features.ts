@@ -14,6 +14,7 @@ export const MAX_FEATURES = 32;
 export const KNOWN_FEATURES: readonly string[] = [
   "delta",
   "push",
+  "compress",
 ];
 
 /**

@@ -1,5 +1,6 @@
 export * from "./version.js";
 export * from "./features.js";
+export * from "./compression.js";
 export * from "./errors.js";
 export * from "./paths.js";
 export * from "./entry.js";

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import type { CompressMode } from "@zync/protocol";
 import { escapeControl, ExitCode, ExitError, lockDatabase, terminalJson, UsageError, type Logger, type NamedDir } from "@zync/node";
 import type { HaltedRoot } from "@zync/protocol";
 import { ConnectionError, RemoteError } from "../daemonConnection.js";
@@ -29,6 +30,8 @@ export type SyncRequest = {
   intervalMs: number;
   preferDaemon: boolean;
   fsync: boolean;
+  /** How this side uses feature `compress`. */
+  compress: CompressMode;
   policy: PullPolicy;
   logger: Logger;
   quiet: boolean;
@@ -74,6 +77,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
     ignore: req.ignore,
     preferDaemon: req.preferDaemon,
     fsync: req.fsync,
+    compress: req.compress,
     logger: req.logger,
     dryRun: req.dryRun,
     policy: req.policy,
@@ -82,7 +86,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
   try {
     if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
     if (req.once || req.dryRun || req.barrier === true) {
-      const conn = await connect(store, req.url, req.token, false).catch((err: unknown) => {
+      const conn = await connect(store, req.url, req.token, false, { compress: req.compress, pull: req.dirs }).catch((err: unknown) => {
         if (!req.dryRun) recordFailure(store, "pull", err);
         return rethrow(err);
       });
@@ -162,7 +166,7 @@ async function push(req: SyncRequest): Promise<number> {
       }
       return ExitCode.Ok;
     }
-    const conn = await connect(store, req.url, req.token, false).catch((err: unknown) => {
+    const conn = await connect(store, req.url, req.token, false, { compress: req.compress }).catch((err: unknown) => {
       recordFailure(store, "push", err);
       return rethrow(err);
     });

@@ -53,7 +53,7 @@ export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: 
   if (stray !== undefined) throw new Error(`the daemon asked for ${dir.name}/${stray}, which this offer does not contain`);
   const root = new SafeRoot(dir.abs);
   let bytes = 0;
-  const uploads = inOrderWindow(ready.need, UPLOADS, async (path) => {
+  const uploads = inOrderWindow(ready.need, { count: UPLOADS, bytes: Number.POSITIVE_INFINITY }, () => 0, async (path) => {
     const sent = await conn.uploadFile(ready.session, path, await root.resolve(path));
     logger.verbose(`sent ${dir.name}/${path} (${formatBytes(sent.size)})`);
     bytes += sent.size;

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from "node:fs";
+import type { CompressMode } from "@zync/protocol";
 import { dirname, resolve } from "node:path";
 import { createLogger, createTokenFile, parseDirs, readTokenFile, requireExistingDirs, TOKEN_ENV, UsageError, type Logger } from "@zync/node";
 import { startDaemon } from "../daemon.js";
@@ -17,6 +18,8 @@ export type ServeArgs = {
   debounce: number;
   "allow-mass-delete": boolean;
   "max-delete": number;
+  /** How connections use feature `compress`. */
+  compress: CompressMode;
   verbose: boolean;
   quiet: boolean;
   tunnel?: string;
@@ -76,6 +79,7 @@ export async function serve(argv: ServeArgs): Promise<void> {
     tombstoneMs: atLeastZero("tombstone-days", argv["tombstone-days"]) * 86_400_000,
     watchTiming: { debounceMs: atLeastZero("debounce", argv.debounce), maxWaitMs: 500 },
     deleteGuard: { allow: argv["allow-mass-delete"], maxShare: maxDelete / 100 },
+    compress: argv.compress,
     logger,
   });
   const host = daemon.server.host.includes(":") ? `[${daemon.server.host}]` : daemon.server.host;

@@ -8,19 +8,34 @@ import {
   ErrorCode,
   HANDSHAKE_TIMEOUT_MS,
   MAX_ACTIVE_DELTAS,
+  KNOWN_FEATURES,
+  MAX_FRAME_BYTES,
   MAX_CHANGES_PER_PAGE,
   MAX_HALT_REASON,
   ProtocolError,
   toProtocolError,
   type Auth,
   type ClientRequest,
+  type CompressMode,
   type FromServerMessage,
   type FileState,
   type HaltedRoot,
   type GetDelta,
   type Hello,
 } from "@zync/protocol";
-import { isUnreadable, SafeRoot, sendDeltaFrames, sendWithBackpressure, type FlowSocket, type IgnoreRules, type Logger } from "@zync/node";
+import {
+  CompressionChoice,
+  TurnCorker,
+  type CorkableSocket,
+  deflateNegotiated,
+  isUnreadable,
+  SafeRoot,
+  sendDeltaFrames,
+  sendWithBackpressure,
+  type FlowSocket,
+  type IgnoreRules,
+  type Logger,
+} from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
 import type { StagingStore } from "../upstream/stagingStore.js";
 import type { ActivityLog } from "../store/activityLog.js";
@@ -48,6 +63,8 @@ export type SessionContext = {
   barrier?: (roots: string[]) => Promise<number>;
   /** Recently read file content, shared by every connection. */
   content: ContentCache;
+  /** How this daemon uses feature `compress` (docs/protocol.md section 14.6); auto when not given. */
+  compress?: CompressMode;
 };
 
 /** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
@@ -91,14 +108,23 @@ export class ClientSession {
   private active = 0;
   private readonly deltaBases = new DeltaBases();
   private activeDeltas = 0;
+  private challengedAt = 0;
+  private readonly corker: TurnCorker;
+  /** Which frames go compressed: none unless feature `compress` was agreed. */
+  private readonly compression: CompressionChoice;
 
-  constructor(ws: WebSocket, ctx: SessionContext, address?: string) {
+  constructor(ws: WebSocket, ctx: SessionContext, address?: string, socket?: CorkableSocket) {
     this.ws = ws;
+    this.corker = new TurnCorker(socket);
     this.ctx = ctx;
     let row = 0;
     this.note("a new connection", () => (row = ctx.activity.opened(address)));
     this.historyRow = row;
-    this.handshake = new DaemonHandshake(ctx.token);
+    this.compression = new CompressionChoice(ws, ctx.compress ?? "auto");
+    if (ctx.compress !== "never" && deflateNegotiated(ws)) this.compression.probe();
+    // `compress` rides on permessage-deflate: it is chosen only where the upgrade agreed to that extension.
+    const compressible = ctx.compress !== "never" && deflateNegotiated(ws);
+    this.handshake = new DaemonHandshake(ctx.token, undefined, KNOWN_FEATURES.filter((f) => f !== "compress" || compressible));
     // A connection that never proves the token is not kept open for ever.
     this.handshakeTimer = setTimeout(() => ws.close(1008, "no proof of the token in time"), ctx.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     this.handshakeTimer.unref();
@@ -116,7 +142,10 @@ export class ClientSession {
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
     });
-    ws.on("error", () => undefined);
+    ws.on("error", (err: Error & { code?: string }) => {
+      // The library closes the connection (1009) when a frame, once inflated, would pass the limit.
+      if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.ctx.logger.warn(`closed a connection: it sent a frame larger than ${MAX_FRAME_BYTES} bytes (once inflated)`);
+    });
   }
 
   /** Sends a message; a connection that died meanwhile is not an error here (its close handler cleans up). */
@@ -125,9 +154,14 @@ export class ClientSession {
     return this.sendFrame(encodeMessage(message)).catch(() => undefined);
   }
 
-  /** Sends one frame, waiting for the socket to drain first when too much is queued for this client. */
-  private sendFrame(frame: Uint8Array | string): Promise<void> {
-    return sendWithBackpressure(this.ws, frame);
+  /**
+   * Sends one frame, waiting for the socket to drain first when too much is queued for this client. Compressed
+   * when `compress` says so, else as the connection's compression choice decides for a frame of its kind.
+   */
+  private sendFrame(frame: Uint8Array | string, compress?: boolean): Promise<void> {
+    const packed = compress ?? (typeof frame === "string" ? this.compression.text(frame) : this.compression.forFile("")(frame));
+    this.corker.beforeSend();
+    return sendWithBackpressure(this.ws, frame, packed);
   }
 
   private hold(why: "upload" | "queue", on: boolean): void {
@@ -258,6 +292,7 @@ export class ClientSession {
   // The handshake (docs/protocol.md section 3): nothing but CHALLENGE goes out before the client's proof is verified.
   private onHello(msg: Hello): void {
     const answer = this.handshake.hello(msg);
+    this.challengedAt = performance.now();
     if (answer.kind === "challenge") void this.send(answer.message);
     else this.handshakeFailed(answer);
   }
@@ -271,6 +306,8 @@ export class ClientSession {
     const { log } = this.ctx;
     const { version, proof, features } = answer;
     this.features = new Set(features);
+    // CHALLENGE out, AUTH back: one round trip of the link (the proof itself takes microseconds).
+    if (this.features.has("compress")) this.compression.enable(performance.now() - this.challengedAt);
     const roots = [...this.ctx.roots.keys()];
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, halted: this.halted(), proof });
     // A root E halts or resumes later is announced to every authenticated client, so a script's wait can stop too.
@@ -345,7 +382,8 @@ export class ClientSession {
     const base = decodeSignatures(signatures, msg.blockSize, msg.baseSize);
     if (!base.ok) throw new ProtocolError(ErrorCode.BadMessage, `GET_DELTA refused: ${base.error}`);
     const { abs } = await this.servedFile(msg.root, msg.path);
-    const { streamBytes, ...sent } = await sendDeltaFrames(abs, msg.id, base.message, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
+    const compress = this.compression.forFile(msg.path);
+    const { streamBytes, ...sent } = await sendDeltaFrames(abs, msg.id, base.message, (frame) => this.sendFrame(frame, compress(frame))).catch(naming(msg.root, msg.path));
     this.totals.files++;
     this.totals.bytes += streamBytes;
     return this.send({ type: "FILE_END", id: msg.id, ...sent });
@@ -369,7 +407,8 @@ export class ClientSession {
       }
       case "GET_FILE": {
         const { abs, state } = await this.servedFile(msg.root, msg.path);
-        const sent = await this.ctx.content.send(msg.root, msg.path, abs, state, msg.id, (frame) => this.sendFrame(frame)).catch(naming(msg.root, msg.path));
+        const compress = this.compression.forFile(msg.path);
+        const sent = await this.ctx.content.send(msg.root, msg.path, abs, state, msg.id, (frame) => this.sendFrame(frame, compress(frame))).catch(naming(msg.root, msg.path));
         this.totals.files++;
         this.totals.bytes += sent.size;
         return this.send({ type: "FILE_END", id: msg.id, ...sent });

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { MAX_FRAME_BYTES } from "@zync/protocol";
+import { PER_MESSAGE_DEFLATE } from "@zync/node";
 import { ClientSession, type SessionContext } from "./clientSession.js";
 import { ContentCache } from "./contentCache.js";
 
@@ -31,7 +32,9 @@ export function refuse(socket: Duplex, status: string, body: string): void {
 export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext, "token" | "content"> & { content?: ContentCache }): Promise<RunningServer> {
   const session: SessionContext = { ...ctx, token: opts.token, content: ctx.content ?? new ContentCache() };
   // zync uses no WebSocket subprotocol: none is ever agreed to (an upgrade asking for one is refused below).
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, handleProtocols: () => false });
+  // permessage-deflate is accepted in the upgrade only where feature `compress` may be agreed in the handshake.
+  const perMessageDeflate = session.compress === "never" ? false : { ...PER_MESSAGE_DEFLATE, zlibDeflateOptions: { ...PER_MESSAGE_DEFLATE.zlibDeflateOptions } };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate, handleProtocols: () => false });
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { "Content-Type": "text/plain" }).end("zync daemon: connect with zync-client\n");
   });
@@ -43,7 +46,7 @@ export async function startServer(opts: ListenOptions, ctx: Omit<SessionContext,
       refuse(socket, "400 Bad Request", "zync: no WebSocket subprotocol is used; connect without one\n");
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, session, req.socket.remoteAddress));
+    wss.handleUpgrade(req, socket, head, (ws) => new ClientSession(ws, session, req.socket.remoteAddress, socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

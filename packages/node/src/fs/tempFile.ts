@@ -40,8 +40,12 @@ function tempPath(rootAbs: string): string {
     mkdirSync(dir, { recursive: true });
     madeTempDirs.add(dir);
   }
-  return `${dir}/${process.pid}-${randomBytes(6).toString("hex")}`;
+  return `${dir}/${process.pid}-${TEMP_PREFIX}-${(tempCount++).toString(36)}`;
 }
+
+/** Temp names are this process's id, a random part drawn once, and a count: unique without a draw per file. */
+const TEMP_PREFIX = randomBytes(6).toString("hex");
+let tempCount = 0;
 
 /** Removes what an earlier, interrupted run left in a root's temp folder. Nothing there was ever at a final name. */
 export async function clearTempDir(rootAbs: string): Promise<void> {

@@ -2,7 +2,7 @@
 export type FlowSocket = {
   readonly bufferedAmount: number;
   readonly isPaused: boolean;
-  send(data: Uint8Array | string, cb?: (err?: Error) => void): void;
+  send(data: Uint8Array | string, options: { compress?: boolean }, cb?: (err?: Error) => void): void;
   pause(): void;
   resume(): void;
 };
@@ -10,13 +10,17 @@ export type FlowSocket = {
 /** Above this many queued outgoing bytes a sender waits for the socket to drain before sending more. */
 export const SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 
-/** Sends a frame, waiting first for the socket to drain when too much is already queued. */
-export function sendWithBackpressure(ws: FlowSocket, data: Uint8Array | string): Promise<void> {
+/**
+ * Sends a frame, waiting first for the socket to drain when too much is already queued. `compress` says whether
+ * it goes compressed (feature `compress`); when not given, the socket's own default applies.
+ */
+export function sendWithBackpressure(ws: FlowSocket, data: Uint8Array | string, compress?: boolean): Promise<void> {
+  const options = compress === undefined ? {} : { compress };
   if (ws.bufferedAmount < SEND_HIGH_WATER_BYTES) {
-    ws.send(data);
+    ws.send(data, options);
     return Promise.resolve();
   }
-  return new Promise((resolve, reject) => ws.send(data, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => ws.send(data, options, (err) => (err ? reject(err) : resolve())));
 }
 
 /**
