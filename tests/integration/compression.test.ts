@@ -114,7 +114,7 @@ describe("a frame that inflates past the limit is a protocol error, never an exh
           t = { version: 3, clientNonce: msg.nonce as string, daemonNonce: newNonce(), clientId: msg.clientId as string };
           ws.send(JSON.stringify({ type: "CHALLENGE", version: 3, nonce: t.daemonNonce }));
         } else if (msg.type === "AUTH" && t) {
-          const welcome = { type: "WELCOME", version: 3, epoch: "fake", head: 1, horizon: 0, roots: ["code"], features: ["compress"], proof: handshakeProof(TOKEN, "daemon", t) };
+          const welcome = { type: "WELCOME", version: 3, epoch: "fake", head: 1, horizon: 0, roots: ["code"], features: ["compress"], halted: [], proof: handshakeProof(TOKEN, "daemon", t) };
           ws.send(JSON.stringify(welcome));
           // A few kilobytes on the wire that inflate to more than a frame may hold.
           ws.send(Buffer.alloc(MAX_FRAME_BYTES + 1024 * 1024), { binary: true, compress: true });

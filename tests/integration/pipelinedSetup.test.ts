@@ -24,7 +24,7 @@ describe("connection set-up is pipelined", () => {
       const welcome = (): void => {
         if (welcomed || !t) return;
         welcomed = true;
-        ws.send(JSON.stringify({ type: "WELCOME", version: 3, epoch: "e1", head: 0, horizon: 0, roots: ["code"], features: [], proof: handshakeProof(TOKEN, "daemon", t) }));
+        ws.send(JSON.stringify({ type: "WELCOME", version: 3, epoch: "e1", head: 0, horizon: 0, roots: ["code"], features: [], halted: [], proof: handshakeProof(TOKEN, "daemon", t) }));
       };
       ws.on("message", (data) => {
         const msg = JSON.parse(String(data)) as { type: string; id?: number; nonce?: string; clientId?: string; seq?: number };
