@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { ensureSshTools, freeLoopbackPort, startLoopbackSshd } from "../tests/dist/helpers/loopbackSsh.js";
 import { median, peakKb, percentile, timed, until } from "./measure.js";
+import { syncthingCases, syncthingRows } from "./syncthing.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -260,6 +261,9 @@ async function main() {
   log(`live latency p50 ${percentile(lat, 50).toFixed(0)} ms, p99 ${percentile(lat, 99).toFixed(0)} ms`);
   await daemon.stop();
 
+  // 5b. Syncthing as a second peer, where it is installed.
+  await syncthingCases({ work, files: FILES, runs: RUNS, log, results, zync: { startDaemon, once: zyncOnce } });
+
   // 6. Daemon start on a large tree: from scratch, and restarted unchanged; chokidar's own scan for reference.
   const S = join(work, "SCALE");
   log(`generating ${SCALE_FILES} small files`);
@@ -327,6 +331,7 @@ function printTable() {
       rows.push(row(`${name}, restart`, `${secs(v.restartMs)} (${v.hashedOnRestart} rehashed)`, `chokidar ${secs(v.chokidarReadyMs)}`, v.restartVsChokidar.toFixed(2), "≤ 1.5, 0 rehashed"));
     } else if (name.startsWith("daemon first")) rows.push(row(name, secs(v.zyncMs), "", "", ""));
   }
+  rows.push(...syncthingRows(c));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r) => `| ${r.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
   const out = [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)];
