@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { configPathFromArgs, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
+import { boundMemory, configPathFromArgs, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { daemonRuns, printDaemonRuns } from "./commands/daemonLog.js";
 import { daemonStatus, printDaemonStatus } from "./commands/daemonStatus.js";
 import { serve } from "./commands/serveCommand.js";
@@ -79,4 +79,5 @@ async function main(): Promise<number | void> {
   return result;
 }
 
+boundMemory();
 runCli("zync-daemon", main);

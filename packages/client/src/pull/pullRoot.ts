@@ -1,5 +1,5 @@
 import { depthOf, isSameOrBelow, MAX_CHANGES_PER_PAGE, type Change } from "@zync/protocol";
-import { ExitCode, ExitError, isMassDeletion } from "@zync/node";
+import { ExitCode, ExitError, isMassDeletion, MASS_DELETE_MIN } from "@zync/node";
 import type { ChangesPage } from "../daemonConnection.js";
 import { executePage, recoverPlacements, type PullContext } from "./pullExecutor.js";
 import { contentLosingDeletions } from "./pullPlan.js";
@@ -118,6 +118,9 @@ export async function pullRoot(ctx: PullContext, feed: ChangeFeed, horizon: numb
 /** Why a pull that would lose more than the allowed share of the files R holds in this root must be refused. */
 function guardDeletions(ctx: PullContext, policy: PullPolicy, changes: readonly Change[]): string | undefined {
   if (policy.allowMassDelete) return undefined;
+  // Only a change to something other than a file can lose one: with few of them no pull is a mass deletion, and
+  // the bases of the whole root (which grow with the tree) need not be read, as in a pull that brings nothing.
+  if (changes.filter((c) => c.state.kind !== "file").length <= MASS_DELETE_MIN) return undefined;
   const files = ctx.store.bases(ctx.name).filter((b) => b.state.kind === "file");
   const held = new Map(files.map((b) => [b.path, b.state]));
   if (!isMassDeletion(contentLosingDeletions(changes, (path) => held.get(path)), files.length, policy.maxDeleteShare)) return undefined;
