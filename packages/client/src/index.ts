@@ -9,5 +9,5 @@ export { probeRoot, withIntendedMode, SlotNames, type RootTraits } from "./pull/
 export { executePage, recoverPlacements, type ContentSource, type PullContext, type PullItem } from "./pull/pullExecutor.js";
 export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/durability.js";
 export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
-export { MassDeleteError, type PullPolicy } from "./pull/pullRoot.js";
+export { MassDeleteError, pullRoot, type ChangeFeed, type PullPolicy } from "./pull/pullRoot.js";
 export { scanUpstream } from "./upstream/scanUpstream.js";

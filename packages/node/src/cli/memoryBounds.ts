@@ -29,12 +29,19 @@ export function boundMemory(bounds: Partial<MemoryBounds> = {}): () => void {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as ((opts?: { type: "minor" | "major"; execution: "sync" }) => void) | undefined;
   if (typeof gc !== "function") return () => undefined;
-  let floor = process.memoryUsage().arrayBuffers;
+  const buffers = (): number => process.memoryUsage().arrayBuffers;
+  // `base`: what a full collection left; `last`: what the last collection of either kind left. Most dead buffers
+  // are young and a young-generation collection frees them cheaply; a full one runs when that leaves more than
+  // the slack above `base`, so the level never creeps up from one young collection to the next.
+  let base = buffers();
+  let last = base;
   const timer = setInterval(() => {
-    if (process.memoryUsage().arrayBuffers <= floor + bufferSlackBytes) return;
+    if (buffers() <= last + bufferSlackBytes) return;
     gc({ type: "minor", execution: "sync" });
-    if (process.memoryUsage().arrayBuffers > floor + bufferSlackBytes) gc({ type: "major", execution: "sync" });
-    floor = process.memoryUsage().arrayBuffers;
+    last = buffers();
+    if (last <= base + bufferSlackBytes) return;
+    gc({ type: "major", execution: "sync" });
+    base = last = buffers();
   }, checkMs);
   timer.unref();
   return () => clearInterval(timer);
