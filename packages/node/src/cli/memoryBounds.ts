@@ -9,6 +9,10 @@ export type MemoryBounds = {
   bufferSlackBytes: number;
 };
 
+/** Buffers unchanged this long mean the process is idle; it is then checked less often. */
+const IDLE_AFTER_MS = 1000;
+const IDLE_CHECK_MS = 100;
+
 const DEFAULTS: MemoryBounds = { checkMs: 20, bufferSlackBytes: 8 * 1024 * 1024 };
 
 /**
@@ -35,14 +39,31 @@ export function boundMemory(bounds: Partial<MemoryBounds> = {}): () => void {
   // the slack above `base`, so the level never creeps up from one young collection to the next.
   let base = buffers();
   let last = base;
-  const timer = setInterval(() => {
-    if (buffers() <= last + bufferSlackBytes) return;
-    gc({ type: "minor", execution: "sync" });
-    last = buffers();
-    if (last <= base + bufferSlackBytes) return;
-    gc({ type: "major", execution: "sync" });
-    base = last = buffers();
-  }, checkMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  let seen = base;
+  let quietChecks = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    const now = buffers();
+    quietChecks = now === seen ? quietChecks + 1 : 0;
+    seen = now;
+    if (now > last + bufferSlackBytes) {
+      gc({ type: "minor", execution: "sync" });
+      last = buffers();
+      if (last > base + bufferSlackBytes) {
+        gc({ type: "major", execution: "sync" });
+        base = last = buffers();
+      }
+      seen = last;
+    }
+    if (stopped) return;
+    // An idle process (a daemon waiting for changes) is looked at ten times a second, not fifty.
+    timer = setTimeout(check, quietChecks * checkMs >= IDLE_AFTER_MS ? IDLE_CHECK_MS : checkMs);
+    timer.unref();
+  };
+  check();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
