@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { ensureSshTools, freeLoopbackPort, startLoopbackSshd } from "../tests/dist/helpers/loopbackSsh.js";
 import { median, peakKb, percentile, timed, until } from "./measure.js";
+import { syncthingCases, syncthingRows } from "./syncthing.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 import { printWanTable, runWan, wanLinkFromArgs } from "./wan.js";
 import { runDeltaCases } from "./deltaCases.js";
@@ -271,6 +272,8 @@ async function main() {
 
   // 5b. One daemon, many clients at once (bench/fanout.js), on loopback.
   results.cases["fan-out, 20 clients"] = await runFanout(quick ? { files: 500, saves: 10 } : {});
+  // 5b. Syncthing as a second peer, where it is installed.
+  await syncthingCases({ work, files: FILES, runs: RUNS, log, results, zync: { startDaemon, once: zyncOnce } });
 
   // 6. Daemon start on a large tree: from scratch, and restarted unchanged; chokidar's own scan for reference.
   const S = join(work, "SCALE");
@@ -351,6 +354,7 @@ function printTable() {
       rows.push(row(`${name}, restart`, `${secs(v.restartMs)} (${v.hashedOnRestart} rehashed)`, `chokidar ${secs(v.chokidarReadyMs)}`, v.restartVsChokidar.toFixed(2), "≤ 1.5, 0 rehashed"));
     } else if (name.startsWith("daemon first")) rows.push(row(name, secs(v.zyncMs), "", "", ""));
   }
+  rows.push(...syncthingRows(c));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r) => `| ${r.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
   const out = [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)];

@@ -1,7 +1,7 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { COMPRESS_MODES, DEFAULT_COMPRESS_MODE, wirePathProblem } from "@zync/protocol";
-import { configPathFromArgs, loadConfig, parseDirs, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
+import { boundMemory, configPathFromArgs, loadConfig, parseDirs, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { checkServerUrl, dbPathOf, loggerFor, readToken } from "./commands/clientOptions.js";
 import { clientRuns, printRuns } from "./commands/logCommand.js";
 import { clientStatus, printStatus } from "./commands/statusCommand.js";
@@ -173,4 +173,5 @@ function checkPaths(paths: string[] | undefined): string[] | undefined {
   return paths;
 }
 
+boundMemory();
 runCli("zync-client", main);

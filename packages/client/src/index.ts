@@ -10,7 +10,7 @@ export { executePage, recoverPlacements, FETCH_WINDOW, type ContentSource, type 
 export { inOrderWindow, type WindowLimit } from "./pull/inOrderWindow.js";
 export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/durability.js";
 export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
-export { MassDeleteError, type PullPolicy } from "./pull/pullRoot.js";
+export { MassDeleteError, pullRoot, type ChangeFeed, type PullPolicy } from "./pull/pullRoot.js";
 export { scanUpstream } from "./upstream/scanUpstream.js";
 export { fetchDelta, BaseChangedError } from "./deltaFetch.js";
 export { PushedContent, MAX_HELD_PUSH_BYTES, type ReceivedPush } from "./pull/pushedContent.js";

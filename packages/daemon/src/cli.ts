@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { configPathFromArgs, createLogger, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
+import { boundMemory, configPathFromArgs, createLogger, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { daemonRuns, printDaemonRuns } from "./commands/daemonLog.js";
 import { daemonStatus, printDaemonStatus } from "./commands/daemonStatus.js";
 import { daemonWait } from "./commands/daemonWait.js";
@@ -98,4 +98,5 @@ async function main(): Promise<number | void> {
   return result;
 }
 
+boundMemory();
 runCli("zync-daemon", main);

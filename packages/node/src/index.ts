@@ -10,6 +10,7 @@ export * from "./fs/token.js";
 export * from "./cli/dirsOption.js";
 export * from "./cli/logger.js";
 export * from "./cli/runCli.js";
+export * from "./cli/memoryBounds.js";
 export * from "./fs/dbLock.js";
 export * from "./net/flowControl.js";
 export * from "./net/fileFrames.js";

@@ -61,6 +61,8 @@ export async function pullRoot(ctx: PullContext, feed: ChangeFeed, horizon: numb
   // A comparison interrupted earlier starts again from 0, so the set of listed paths is complete.
   if (resync) seq = 0;
 
+  if (!ctx.dryRun && policy.paths === undefined && firstSync(ctx)) return pullAsItComes(ctx, feed, seq, resync, pageSize);
+
   // Read every page first (metadata only): the deletion guard needs the whole picture before anything is written.
   const settle = ctx.dryRun ? undefined : policy.guardSettle;
   let pages: ChangesPage[];
@@ -113,6 +115,28 @@ export async function pullRoot(ctx: PullContext, feed: ChangeFeed, horizon: numb
   const retry = [...store.conflicts(name), ...store.unplaced(name)].filter((c) => inScope(c.path) && !touched.has(c.path));
   if (retry.length > 0) commit(name, await executePage(ctx, retry.map((c) => ({ seq: c.seq, path: c.path, remote: c.remote }))));
   return restricted || ctx.dryRun ? start : finalSeq;
+}
+
+/** True when R holds nothing of the root yet and has nothing open in it: a pull cannot lose anything R has. */
+function firstSync(ctx: PullContext): boolean {
+  const { store, name } = ctx;
+  return !store.holdsAny(name) && store.conflicts(name).length === 0 && store.unplaced(name).length === 0;
+}
+
+/**
+ * A first sync applies each page as it arrives instead of reading them all first: with nothing held on R the
+ * deletion guard cannot refuse, no path R holds can be missing from E's list, and nothing open waits to be
+ * retried, so the outcome is the same, and the client never holds the whole manifest of a large tree at once.
+ */
+async function pullAsItComes(ctx: PullContext, feed: ChangeFeed, since: number, resync: boolean, pageSize: number): Promise<number> {
+  for (;;) {
+    const page = await feed(since, pageSize);
+    const outcome = await executePage(ctx, page.changes.map((c) => ({ seq: c.seq, path: c.path, remote: c.state })));
+    since = page.next;
+    // During a full comparison the flag stays set until the last page is committed.
+    ctx.store.commit(ctx.name, outcome, { seq: since, resync: resync && page.more });
+    if (!page.more) return since;
+  }
 }
 
 /** Why a pull that would lose more than the allowed share of the files R holds in this root must be refused. */

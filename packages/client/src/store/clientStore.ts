@@ -106,6 +106,7 @@ export class ClientStore {
       resetCursors: this.db.prepare("UPDATE cursors SET seq = 0, resync = 1"),
       getBase: this.db.prepare<[string, string], BaseRow>("SELECT root, path, state, key FROM base WHERE root = ? AND path = ?"),
       basesOf: this.db.prepare<[string], BaseRow>("SELECT root, path, state, key FROM base WHERE root = ?"),
+      anyBase: this.db.prepare<[string], { one: number }>("SELECT 1 AS one FROM base WHERE root = ? LIMIT 1"),
       byHash: this.db.prepare<[string, string], BaseRow>("SELECT root, path, state, key FROM base WHERE root = ? AND hash = ? LIMIT 4"),
       putBase: this.db.prepare(
         "INSERT INTO base (root, path, state, hash, key) VALUES (?, ?, ?, ?, ?) ON CONFLICT (root, path) DO UPDATE SET state = excluded.state, hash = excluded.hash, key = excluded.key",
@@ -170,6 +171,11 @@ export class ClientStore {
   base(root: string, path: string): BaseEntry | undefined {
     const row = this.stmt.getBase.get(root, path);
     return row && baseOf(row);
+  }
+
+  /** True when R has received anything of `root` (a base is recorded for at least one path). */
+  holdsAny(root: string): boolean {
+    return this.stmt.anyBase.get(root) !== undefined;
   }
 
   bases(root: string): BaseEntry[] {

@@ -34,6 +34,11 @@ export async function hashBytes(bytes: Uint8Array): Promise<string> {
 }
 
 const READ_BYTES = 1024 * 1024;
+/**
+ * One read buffer for every hashFile in the process: the reads below are synchronous, so no two calls use it at
+ * once, and a fresh megabyte per file would be dead memory outside the heap until the collector runs.
+ */
+let readBuffer: Buffer | undefined;
 
 /** Streams a file through the hasher with a bounded buffer; memory does not grow with the file. */
 export async function hashFile(absPath: string): Promise<{ hash: string; size: number }> {
@@ -42,7 +47,8 @@ export async function hashFile(absPath: string): Promise<{ hash: string; size: n
   const fd = openForReading(absPath, constants.O_RDONLY);
   try {
     const statSize = fstatSync(fd).size;
-    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_BYTES, statSize + 1)));
+    readBuffer ??= Buffer.allocUnsafe(READ_BYTES);
+    const buffer = readBuffer.subarray(0, Math.max(1, Math.min(READ_BYTES, statSize + 1)));
     let size = 0;
     for (;;) {
       const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
