@@ -19,3 +19,5 @@ export * from "./cli/format.js";
 export * from "./cli/cliParser.js";
 export * from "./fs/massDeletion.js";
 export * from "./fs/openForReading.js";
+export * from "./cli/systemdUnit.js";
+export * from "./cli/serviceUnitFile.js";
