@@ -11,3 +11,4 @@ export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/dur
 export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
 export { MassDeleteError, type PullPolicy } from "./pull/pullRoot.js";
 export { scanUpstream } from "./upstream/scanUpstream.js";
+export { formatEta, progressText, startTransferProgress, type ProgressText, type TransferCounters } from "./progress.js";
