@@ -44,6 +44,10 @@ describe("progress of a long transfer", () => {
     expect(res.output).toContain(`synced: ${bar![1]} written, ${bar![3]} received`);
     expect(res.raw).not.toContain("\x1b[31m");
     expect(res.output).toContain("\\x1b[31mred\\x1b[0m.txt");
+    // A --verbose line printed while the bar is up clears the bar's line first, and the bar never jumps the
+    // cursor back to where it started (which would overwrite the lines printed since).
+    expect(res.raw).not.toMatch(/ETA [^\r\n]*?wrote /);
+    expect(res.raw).not.toContain("\x1b8");
   });
 
   test("without a terminal a pull prints plain lines only: no bar, no escape codes, no carriage returns", async () => {

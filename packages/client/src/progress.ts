@@ -1,5 +1,5 @@
 import cliProgress from "cli-progress";
-import { formatBytes } from "@zync/node";
+import { formatBytes, showOnTerminal } from "@zync/node";
 import type { RunReport } from "./pull/runReport.js";
 
 /** What a transfer has done and planned so far, read at every redraw. */
@@ -89,6 +89,8 @@ export function startTransferProgress(
     fps: 1000 / TTY_EVERY_MS,
     barsize: 24,
     hideCursor: false,
+    // Also redraw an unchanged line: a message printed above the bar has just cleared it.
+    forceRedraw: true,
     clearOnComplete: false,
     linewrap: false,
     barCompleteChar: "█",
@@ -101,12 +103,18 @@ export function startTransferProgress(
       return `${verb} ${cliProgress.Format.BarFormat(ratio, options)} ${pct} | ${t.files} | ${t.bytes} | ${t.rate} | ETA ${t.eta}`;
     },
   });
+  // The bar saves the cursor when it starts and restores it when it stops; once messages have scrolled past it,
+  // that would send what follows back up over them. The bar ends where it stands instead.
+  const terminal = (bar as unknown as { terminal: { cursorSave(): void; cursorRestore(): void } }).terminal;
+  terminal.cursorSave = terminal.cursorRestore = () => undefined;
   let shown = false;
   const show = (c: TransferCounters): void => {
     const value = Math.round(progressText(c, 0).ratio * 1000);
     if (!shown) {
       bar.start(1000, value);
       shown = true;
+      // A message printed meanwhile (a warning, a --verbose line) goes above the bar instead of onto its line.
+      showOnTerminal({ clear: () => void stream.write("\r\x1b[2K"), redraw: () => bar.render() });
     } else {
       bar.update(value);
     }
@@ -124,6 +132,7 @@ export function startTransferProgress(
       // However fast a large transfer went, its final state stays on the screen.
       if (shown || (hasWork(c) && isLarge(c))) {
         show(c);
+        showOnTerminal(undefined);
         bar.stop();
       }
     },
