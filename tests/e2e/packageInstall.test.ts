@@ -87,6 +87,17 @@ describe("the packed tarball", () => {
     expect(r.stdout).toContain("--db");
   });
 
+  test("the installed client writes a service unit that runs the installed command, and prints its completion script", async () => {
+    const units = join(work, "units");
+    const r = await run("zync-client", ["service", "install", "--unit-dir", units, "--token-file", join(work, "token"), "--dirs", `code:${join(work, "r")}`], env, work).done;
+    expect(r.code).toBe(0);
+    const exec = /^ExecStart=(.*)$/m.exec(readFileSync(join(units, "zync-client.service"), "utf8"))?.[1];
+    expect(exec).toBe(`${process.execPath} ${join(prefix, "bin/zync-client")} --token-file ${join(work, "token")} --dirs code:${join(work, "r")} --db ${join(work, "sync_client.db")}`);
+    const completion = await run("zync-client", ["completion"], { ...env, SHELL: "/bin/bash" }).done;
+    expect(completion.code).toBe(0);
+    expect(completion.stdout).toContain("complete -o bashdefault -o default -F _zync-client_yargs_completions zync-client");
+  });
+
   test("the installed daemon and client sync a folder over loopback", async () => {
     const e = join(work, "e");
     const r = join(work, "r");
