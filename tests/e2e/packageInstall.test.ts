@@ -44,13 +44,15 @@ describe("the packed tarball", () => {
   let prefix: string;
   let env: NodeJS.ProcessEnv;
   let installMs = 0;
+  let tarball: string;
+  /** What npm's install script of better-sqlite3 is given: a local prebuilt, or "compile from source". */
+  const installEnv: Record<string, string> = {};
 
   beforeAll(async () => {
     work = tempDir("zync-package-");
     prefix = join(work, "prefix");
-    const tarball = execFileSync(process.execPath, [join(repo, "scripts/package.js"), "--no-build", "--out", work], { encoding: "utf8" }).trim();
+    tarball = execFileSync(process.execPath, [join(repo, "scripts/package.js"), "--no-build", "--out", work], { encoding: "utf8" }).trim();
     expect(tarball).toMatch(/zync-[\d.]+\.tgz$/);
-    const installEnv: Record<string, string> = {};
     if (fromSource) {
       installEnv.npm_config_build_from_source = "better-sqlite3";
     } else {
@@ -97,6 +99,30 @@ describe("the packed tarball", () => {
     expect(completion.code).toBe(0);
     expect(completion.stdout).toContain("complete -o bashdefault -o default -F _zync-client_yargs_completions zync-client");
   });
+
+  test("installed without install scripts, the commands say in one sentence how to build the SQLite module, and that works", async () => {
+    const bare = join(work, "bare");
+    const install = await run(npm, ["install", "-g", "--prefix", bare, "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", tarball], env, work).done;
+    expect(install.code).toBe(0);
+    const bareEnv = freshEnv(bare);
+    const db = join(work, "bare.db");
+    const served = join(work, "served");
+    mkdirSync(served);
+    const failed = await run(join(bare, "bin/zync-daemon"), ["--port", "0", "--db", db, "--dirs", `code:${served}`], bareEnv, work).done;
+    expect(failed.code).toBe(1);
+    const sentence = /^zync-daemon: the SQLite module \(better-sqlite3\) was installed without its native part, .*; build it with 'cd (\S+) && npm rebuild better-sqlite3', or install zync again with 'npm install -g --allow-scripts=better-sqlite3 \.\/zync-VERSION\.tgz'\n$/m.exec(failed.stderr);
+    expect(sentence).not.toBeNull();
+    expect(sentence![1]).toBe(join(bare, "lib/node_modules/zync"));
+    const rebuilt = await run(npm, ["rebuild", "better-sqlite3"], { ...bareEnv, ...installEnv }, sentence![1]).done;
+    expect(rebuilt.code).toBe(0);
+    const daemon = run(join(bare, "bin/zync-daemon"), ["--port", "0", "--db", db, "--dirs", `code:${served}`], bareEnv, work);
+    try {
+      await waitFor(() => /listening on ws:\/\//.test(daemon.stdout()), "the daemon after npm rebuild");
+    } finally {
+      daemon.proc.kill("SIGTERM");
+      await daemon.done;
+    }
+  }, 300_000);
 
   test("the installed daemon and client sync a folder over loopback", async () => {
     const e = join(work, "e");

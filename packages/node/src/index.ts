@@ -21,3 +21,4 @@ export * from "./fs/massDeletion.js";
 export * from "./fs/openForReading.js";
 export * from "./cli/systemdUnit.js";
 export * from "./cli/serviceUnitFile.js";
+export * from "./cli/nativeSqlite.js";
