@@ -85,12 +85,15 @@ describe("zync-client service install", () => {
     if (verified !== undefined) expect(verified).toBe("");
   });
 
-  test("a one-shot flag, or no roots, is refused with a sentence and writes nothing", async () => {
+  test("a one-shot flag, a misspelt flag, or no roots, is refused with a sentence and writes nothing", async () => {
     const home = tempDir("zync-home-");
     const cwd = tempDir("zync-cwd-");
     const once = await runIn(BIN.client, ["service", "install", "--once", "--dirs", "code:."], cwd, home);
     expect(once.code).toBe(2);
     expect(once.stderr).toBe("zync-client: --once is for a one-shot run; a service runs the live zync-client\n");
+    const typo = await runIn(BIN.client, ["service", "install", "--dirs", "code:.", "--intreval", "5"], cwd, home);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe("zync-client: --intreval is not a flag of zync-client (see zync-client --help)\n");
     const none = await runIn(BIN.client, ["service", "install", "--token-file", "t"], cwd, home);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^zync-client: give the service its roots with --dirs/);

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
@@ -30,6 +31,8 @@ export type ServiceContext = {
   bin: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The command's own flags (from its --help), to refuse a misspelt one now rather than when the service starts. */
+  knownFlags?: ReadonlySet<string>;
   out(line: string): void;
   warn(line: string): void;
 };
@@ -59,8 +62,12 @@ function splitFlags(words: readonly string[]): Flag[] {
  * The flags a service runs with: the user's own, with every local path made absolute (the service does not start
  * in this folder), --db always given, and ./zync.config.json named when it is what this run would have read.
  */
-export function serviceFlags(spec: ServiceSpec, words: readonly string[], cwd: string): { flags: string[]; dirs: string[] } {
+export function serviceFlags(spec: ServiceSpec, words: readonly string[], cwd: string, known?: ReadonlySet<string>): { flags: string[]; dirs: string[] } {
   const flags = splitFlags(words);
+  for (const f of flags) {
+    const bare = f.name.startsWith("no-") ? f.name.slice(3) : f.name;
+    if (known !== undefined && !known.has(f.name) && !known.has(bare)) throw new UsageError(`--${f.name} is not a flag of ${spec.command} (see ${spec.command} --help)`);
+  }
   // Relative paths are read from `cwd`, exactly as the command itself would read them.
   const absolute = (p: string): string => resolve(cwd, p);
   const argv: string[] = [];
@@ -99,7 +106,7 @@ function unitDirOf(ctx: ServiceContext): string {
 
 /** Writes (or replaces) the command's systemd user unit, prints it and the systemctl line that starts it. */
 export function installService(spec: ServiceSpec, ctx: ServiceContext): void {
-  const { flags, dirs } = serviceFlags(spec, ctx.flags, ctx.cwd);
+  const { flags, dirs } = serviceFlags(spec, ctx.flags, ctx.cwd, ctx.knownFlags);
   if (spec.command === "zync-client" && !flags.includes("--token-file") && ctx.env.ZYNC_TOKEN?.trim()) {
     ctx.warn("the service will not see this shell's ZYNC_TOKEN; give --token-file FILE so it can read the token");
   }
@@ -168,8 +175,16 @@ export function runServiceAction(spec: ServiceSpec, action: string, args: readon
       i--;
     }
   }
-  const full = { ...ctx, flags: words, ...(unitDir === undefined ? {} : { unitDir }) };
+  const full = { ...ctx, flags: words, ...(unitDir === undefined ? {} : { unitDir }), ...knownFlagsOf(ctx.node, ctx.bin, ctx.env) };
   if (action === "install") installService(spec, full);
   else if (action === "uninstall") uninstallService(spec, full);
   else throw new UsageError(`service takes install or uninstall, not ${JSON.stringify(action)}`);
+}
+
+/** The flags the command's --help names, or nothing when it cannot be asked. */
+function knownFlagsOf(node: string, bin: string, env: NodeJS.ProcessEnv): { knownFlags?: ReadonlySet<string> } {
+  const help = spawnSync(node, [bin, "--help"], { encoding: "utf8", env, timeout: 30_000 });
+  if (help.status !== 0 || typeof help.stdout !== "string") return {};
+  const names = help.stdout.match(/--[a-z][a-z0-9-]*/g) ?? [];
+  return names.length === 0 ? {} : { knownFlags: new Set(names.map((n) => n.slice(2))) };
 }
