@@ -25,7 +25,7 @@ const SCRIPT = String.raw`
 import json, os, pty, re, select, signal, struct, sys, time, fcntl, termios
 
 spec = json.loads(sys.argv[1])
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+ANSI = re.compile(r"\x1b[78=>]|\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 pid, fd = pty.fork()
 if pid == 0:

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { parseDirs, runCli, UsageError, withZyncDefaults } from "@zync/node";
+import { completeWithoutDefaultCommand, parseDirs, runCli, UsageError, withZyncDefaults } from "@zync/node";
 import { applySession } from "./commands/applySession.js";
 import { listSessions } from "./commands/listSessions.js";
 import { rejectSession } from "./commands/rejectSession.js";
@@ -53,6 +53,7 @@ async function main(): Promise<number | void> {
       ["$0 --db ~/.zync/sync.db apply 3", "review session 3 with diffs and apply it"],
       ["$0 --db ~/.zync/sync.db apply 3 --non-interactive", "apply a conflict-free session in a script"],
     ])
+    .completion("completion", "print a bash/zsh completion script (zync-apply completion >> ~/.bashrc)", completeWithoutDefaultCommand)
     .demandCommand(1, "name a command: list, show, apply or reject")
     .parseAsync();
   return result;

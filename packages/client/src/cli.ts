@@ -1,11 +1,13 @@
+import { resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { COMPRESS_MODES, DEFAULT_COMPRESS_MODE, wirePathProblem } from "@zync/protocol";
-import { boundMemory, configPathFromArgs, loadConfig, parseDirs, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
+import { boundMemory, completeWithoutDefaultCommand, configPathFromArgs, runServiceAction, loadConfig, parseDirs, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { checkServerUrl, dbPathOf, loggerFor, readToken } from "./commands/clientOptions.js";
 import { clientRuns, printRuns } from "./commands/logCommand.js";
 import { clientStatus, printStatus } from "./commands/statusCommand.js";
 import { runSync } from "./commands/syncCommand.js";
+import { CLIENT_SERVICE } from "./commands/clientService.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -149,6 +151,20 @@ async function main(): Promise<number | void> {
         else printRuns(runs, out);
       },
     )
+    .command(
+      "service <action>",
+      "install: write the systemd user unit that runs zync-client with the flags given after it; uninstall: remove it",
+      (y) =>
+        y
+          .positional("action", { type: "string", choices: ["install", "uninstall"], demandOption: true })
+          .option("unit-dir", { type: "string", describe: "folder for the unit (default: ~/.config/systemd/user)" })
+          .strict(false),
+      (argv) => {
+        const warn = (line: string): void => void process.stderr.write(`zync-client: ${line}\n`);
+        runServiceAction(CLIENT_SERVICE, argv.action, args, { node: process.execPath, bin: resolve(process.argv[1] ?? "zync-client"), cwd: process.cwd(), env: process.env, out, warn });
+      },
+    )
+    .completion("completion", "print a bash/zsh completion script (zync-client completion >> ~/.bashrc)", completeWithoutDefaultCommand)
     .parseAsync();
   return result;
 }

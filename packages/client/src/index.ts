@@ -15,3 +15,4 @@ export { scanUpstream } from "./upstream/scanUpstream.js";
 export { fetchDelta, BaseChangedError } from "./deltaFetch.js";
 export { PushedContent, MAX_HELD_PUSH_BYTES, type ReceivedPush } from "./pull/pushedContent.js";
 export { applyPush, judgePush, type PushOutcome } from "./pushPass.js";
+export { formatEta, progressText, startTransferProgress, type ProgressText, type TransferCounters } from "./progress.js";

@@ -1,12 +1,13 @@
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { boundMemory, configPathFromArgs, createLogger, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
+import { boundMemory, completeWithoutDefaultCommand, configPathFromArgs, runServiceAction, createLogger, loadConfig, runCli, terminalJson, TOKEN_ENV, UsageError, withZyncDefaults } from "@zync/node";
 import { daemonRuns, printDaemonRuns } from "./commands/daemonLog.js";
 import { daemonStatus, printDaemonStatus } from "./commands/daemonStatus.js";
 import { daemonWait } from "./commands/daemonWait.js";
 import { serve } from "./commands/serveCommand.js";
 import { COMPRESS_MODES, DEFAULT_COMPRESS_MODE } from "@zync/protocol";
+import { DAEMON_SERVICE } from "./commands/daemonService.js";
 
 const EXAMPLES = [
   ["$0 --dirs docs:/home/user/documents code:/home/user/projects", "watch two folders, listen on 127.0.0.1:8000"],
@@ -94,6 +95,20 @@ async function main(): Promise<number | void> {
       },
     )
     .example(EXAMPLES.map(([a, b]) => [a, b]))
+    .command(
+      "service <action>",
+      "install: write the systemd user unit that runs zync-daemon with the flags given after it; uninstall: remove it",
+      (y) =>
+        y
+          .positional("action", { type: "string", choices: ["install", "uninstall"], demandOption: true })
+          .option("unit-dir", { type: "string", describe: "folder for the unit (default: ~/.config/systemd/user)" })
+          .strict(false),
+      (argv) => {
+        const warn = (line: string): void => void process.stderr.write(`zync-daemon: ${line}\n`);
+        runServiceAction(DAEMON_SERVICE, argv.action, args, { node: process.execPath, bin: resolve(process.argv[1] ?? "zync-daemon"), cwd: process.cwd(), env: process.env, out, warn });
+      },
+    )
+    .completion("completion", "print a bash/zsh completion script (zync-daemon completion >> ~/.bashrc)", completeWithoutDefaultCommand)
     .parseAsync();
   return result;
 }

@@ -27,3 +27,6 @@ export * from "./delta/blockSignatures.js";
 export * from "./delta/deltaEncoder.js";
 export * from "./delta/deltaApplier.js";
 export * from "./net/deltaFrames.js";
+export * from "./cli/systemdUnit.js";
+export * from "./cli/serviceUnitFile.js";
+export * from "./cli/nativeSqlite.js";

@@ -172,7 +172,7 @@ async function push(req: SyncRequest): Promise<number> {
     });
     const run = store.startRun("push");
     try {
-      const results = await pushAll(conn, store, req.dirs, req.ignore, req.logger, req.policy.paths).catch(rethrow);
+      const results = await pushAll(conn, store, req.dirs, req.ignore, req.logger, req.policy.paths, !req.quiet && !req.json).catch(rethrow);
       const bytes = results.reduce((n, r) => n + r.bytes, 0);
       store.endRun(run, { files: results.reduce((n, r) => n + (r.fresh ? r.changes : 0), 0), deleted: 0, bytes, conflicts: results.reduce((n, r) => n + r.conflicts, 0) });
       if (req.json) process.stdout.write(`${terminalJson(results, 0)}\n`);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import type { EntryState } from "@zync/protocol";
 import type { StatKey } from "@zync/node";
+import { openSqlite } from "@zync/node";
 import { POSIX_TRAITS, type RootTraits } from "../pull/rootTraits.js";
 
 /**
@@ -85,7 +86,7 @@ export class ClientStore {
   private readonly stmt;
 
   constructor(dbPath: string) {
-    this.db = new Database(dbPath);
+    this.db = openSqlite(() => new Database(dbPath));
     this.db.pragma("journal_mode = WAL");
     // FULL: a committed page (bases, cursor) survives a power cut, so it never claims less than is on disk.
     this.db.pragma("synchronous = FULL");

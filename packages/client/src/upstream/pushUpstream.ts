@@ -5,6 +5,7 @@ import type { DaemonConnection } from "../daemonConnection.js";
 import { inOrderWindow } from "../pull/inOrderWindow.js";
 import type { ClientStore } from "../store/clientStore.js";
 import { formatBytes } from "@zync/node";
+import { startTransferProgress, type TransferCounters } from "../progress.js";
 import { scanUpstream } from "./scanUpstream.js";
 
 /** What one root's upstream push did. */
@@ -33,7 +34,15 @@ function offerKey(clientId: string, root: string, changes: readonly UpstreamChan
  * the content E still needs, then FINALIZE_UPSTREAM. Offering the same changes again finds the same session
  * (resuming it if it was interrupted) instead of staging a duplicate.
  */
-export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: NamedDir, ignore: readonly string[], logger: Logger, paths?: readonly string[]): Promise<PushResult> {
+export async function pushRoot(
+  conn: DaemonConnection,
+  store: ClientStore,
+  dir: NamedDir,
+  ignore: readonly string[],
+  logger: Logger,
+  paths?: readonly string[],
+  counters: TransferCounters = { files: 0, plannedFiles: 0, bytes: 0, plannedBytes: 0 },
+): Promise<PushResult> {
   const changes = await scanRoot(store, dir, ignore, paths);
   if (changes.length === 0) return { root: dir.name, fresh: false, changes: 0, conflicts: 0, bytes: 0 };
   if (changes.length > MAX_UPSTREAM_CHANGES) {
@@ -53,10 +62,15 @@ export async function pushRoot(conn: DaemonConnection, store: ClientStore, dir: 
   if (stray !== undefined) throw new Error(`the daemon asked for ${dir.name}/${stray}, which this offer does not contain`);
   const root = new SafeRoot(dir.abs);
   let bytes = 0;
+  const sizes = new Map(changes.map((c) => [c.path, c.state.kind === "file" ? c.state.size : 0]));
+  counters.plannedFiles += ready.need.length;
+  for (const path of ready.need) counters.plannedBytes += sizes.get(path) ?? 0;
   const uploads = inOrderWindow(ready.need, { count: UPLOADS, bytes: Number.POSITIVE_INFINITY }, () => 0, async (path) => {
     const sent = await conn.uploadFile(ready.session, path, await root.resolve(path));
     logger.verbose(`sent ${dir.name}/${path} (${formatBytes(sent.size)})`);
     bytes += sent.size;
+    counters.files += 1;
+    counters.bytes += sent.size;
   });
   for (const u of uploads) await u;
   const done = await conn.request({ type: "FINALIZE_UPSTREAM", session: ready.session });
@@ -86,19 +100,37 @@ export async function previewPush(store: ClientStore, dirs: readonly NamedDir[],
   return lines;
 }
 
-/** Pushes every root and prints one line per root. */
-export async function pushAll(conn: DaemonConnection, store: ClientStore, dirs: readonly NamedDir[], ignore: readonly string[], logger: Logger, paths?: readonly string[]): Promise<PushResult[]> {
+/**
+ * Pushes every root, then prints one line per root. With `progress`, shows how the uploads go (see progress.ts);
+ * the lines come after it, so they never land on the bar's line. A root that fails ends the push there.
+ */
+export async function pushAll(
+  conn: DaemonConnection,
+  store: ClientStore,
+  dirs: readonly NamedDir[],
+  ignore: readonly string[],
+  logger: Logger,
+  paths?: readonly string[],
+  progress = false,
+): Promise<PushResult[]> {
+  const counters: TransferCounters = { files: 0, plannedFiles: 0, bytes: 0, plannedBytes: 0 };
+  const shown = progress ? startTransferProgress(() => counters, "pushing") : undefined;
   const results: PushResult[] = [];
-  for (const dir of dirs) {
-    const r = await pushRoot(conn, store, dir, ignore, logger, paths);
-    results.push(r);
-    if (r.session === undefined) logger.info(`${r.root}: nothing changed on R since the last sync; nothing to push`);
-    else if (r.fresh) {
-      const conflicts = r.conflicts > 0 ? `, ${r.conflicts} in conflict with E's current content` : "";
-      logger.info(`${r.root}: staged session ${r.session} on E: ${r.changes} change(s), ${formatBytes(r.bytes)} sent${conflicts}; review it on E with 'zync-apply list'`);
-    } else {
-      logger.info(`${r.root}: these changes are already staged on E as session ${r.session} (${r.status}); nothing sent`);
-    }
+  try {
+    for (const dir of dirs) results.push(await pushRoot(conn, store, dir, ignore, logger, paths, counters));
+  } finally {
+    shown?.stop();
+    for (const r of results) reportPush(r, logger);
   }
   return results;
+}
+
+function reportPush(r: PushResult, logger: Logger): void {
+  if (r.session === undefined) logger.info(`${r.root}: nothing changed on R since the last sync; nothing to push`);
+  else if (r.fresh) {
+    const conflicts = r.conflicts > 0 ? `, ${r.conflicts} in conflict with E's current content` : "";
+    logger.info(`${r.root}: staged session ${r.session} on E: ${r.changes} change(s), ${formatBytes(r.bytes)} sent${conflicts}; review it on E with 'zync-apply list'`);
+  } else {
+    logger.info(`${r.root}: these changes are already staged on E as session ${r.session} (${r.status}); nothing sent`);
+  }
 }

@@ -1,9 +1,10 @@
 import Database from "better-sqlite3";
+import { openSqlite } from "@zync/node";
 import { migrate } from "./migrations.js";
 
 /** Opens the daemon's database in WAL mode and brings its schema up to date. */
 export function openDatabase(path: string): Database.Database {
-  const db = new Database(path);
+  const db = openSqlite(() => new Database(path));
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");

@@ -23,3 +23,16 @@ export function withZyncDefaults<Y extends Parser<Y>>(y: Y): Y {
       throw err instanceof Error ? err : new UsageError(`${msg} (see --help)`);
     });
 }
+
+/**
+ * Shell completion for a zync command (yargs' own, through `.completion("completion", …, this)`), without the
+ * `$0` that yargs offers for a default command.
+ */
+export function completeWithoutDefaultCommand(
+  _current: string,
+  _argv: unknown,
+  completionFilter: (onCompleted?: (err: Error | null, completions: string[] | undefined) => void) => unknown,
+  done: (completions: string[]) => void,
+): void {
+  completionFilter((_err, completions) => done((completions ?? []).filter((c) => c !== "$0" && !c.startsWith("$0:"))));
+}
