@@ -6,6 +6,7 @@ import { checkServerUrl, dbPathOf, loggerFor, readToken } from "./commands/clien
 import { clientRuns, printRuns } from "./commands/logCommand.js";
 import { clientStatus, printStatus } from "./commands/statusCommand.js";
 import { runSync } from "./commands/syncCommand.js";
+import { parseHookRule, type HookRule } from "./hooks/hookRule.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -61,16 +62,24 @@ async function main(): Promise<number | void> {
           .option("allow-mass-delete", { type: "boolean", default: false, describe: "let a pull delete more than --max-delete of a root's files" })
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files one pull may delete without --allow-mass-delete" })
           .option("timeout", { type: "number", default: 120, describe: "with --once: seconds to wait for a running client of the same --db to catch up" })
+          .option("on-change", {
+            type: "string",
+            array: true,
+            default: [] as string[],
+            describe: "PATTERN=COMMAND: after a pass that wrote or deleted paths matching the gitignore-style PATTERN, run COMMAND with /bin/sh in the root's folder (repeatable)",
+          })
           .option("fsync", { type: "boolean", default: true, describe: "flush written files and folders to disk before recording them (--no-fsync: faster, but a power cut may lose what was recorded)" })
           .example([
             ["$0 --dirs docs:/home/user/synced/docs code:/home/user/synced/code", "keep two folders in step, live"],
             ["$0 --once --token-file ~/.zync-token --dirs code:~/code", "one catch-up pull for a script; exit code 3 on conflicts"],
             ["$0 --once --dry-run --dirs code:~/code", "show what a pull would add, change, delete or flag"],
             ["$0 --update-upstream --dirs code:~/code", "send R's own edits to E, staged for review with zync-apply"],
+            ["$0 --dirs code:~/code --on-change 'package-lock.json=npm ci'", "run npm ci in the root after a pass that changed package-lock.json"],
           ]),
       (argv) => {
         if (argv["update-upstream"] && argv.once) throw new UsageError("--update-upstream and --once are separate runs; give one of them");
         const paths = argv.paths?.map((p) => p.replace(/\/+$/, ""));
+        const onChange = hookRules(argv["on-change"]);
         result = runSync({
           url: checkServerUrl(argv.server),
           token: readToken(argv["token-file"]),
@@ -88,6 +97,7 @@ async function main(): Promise<number | void> {
           logger: loggerFor(argv),
           quiet: argv.quiet,
           timeoutMs: number("timeout", argv.timeout, 1) * 1000,
+          onChange,
         });
       },
     )
@@ -148,6 +158,16 @@ async function main(): Promise<number | void> {
     )
     .parseAsync();
   return result;
+}
+
+/** The `--on-change` rules, each checked (a sentence and exit 2 for one that is malformed). */
+function hookRules(values: readonly unknown[]): HookRule[] {
+  return values.map((v) => {
+    if (typeof v !== "string") throw new UsageError(`--on-change takes PATTERN=COMMAND strings (the config file's "on-change" is a list of them)`);
+    const rule = parseHookRule(v);
+    if ("problem" in rule) throw new UsageError(rule.problem);
+    return rule;
+  });
 }
 
 /** An array option without the subcommand word that a greedy array option also took in. */

@@ -11,3 +11,6 @@ export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/dur
 export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
 export { MassDeleteError, type PullPolicy } from "./pull/pullRoot.js";
 export { scanUpstream } from "./upstream/scanUpstream.js";
+export { parseHookRule, matchingPaths, type HookRule, type ChangedPath } from "./hooks/hookRule.js";
+export { HookRunner, hookOutcome, HOOK_ENV, type HookResult } from "./hooks/hookRunner.js";
+export { jsonLineEvents, type ClientEvent, type ClientEvents } from "./events.js";

@@ -3,6 +3,13 @@ import type { RunReport } from "./pull/runReport.js";
 import type { ClientStore } from "./store/clientStore.js";
 import { HaltReporter } from "./haltNotices.js";
 import { connect, RootsMismatchError, summarize, syncAll, type SyncOptions } from "./syncSession.js";
+import { NO_EVENTS, type ClientEvent, type ClientEvents } from "./events.js";
+import type { HookRunner } from "./hooks/hookRunner.js";
+
+/** Who follows a live client's passes besides its log: tools (`--json` events) and the `--on-change` hooks. */
+export type LoopObservers = { events: ClientEvents; hooks: HookRunner | undefined };
+
+const NO_OBSERVERS: LoopObservers = { events: NO_EVENTS, hooks: undefined };
 
 /** Timing of the long-running client. Tests pass small values instead of sleeping. */
 export type LoopTiming = {
@@ -28,12 +35,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Reports a run: the summary line and each conflict the first time it is seen. */
-export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Set<string>): void {
+export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Set<string>, events: ClientEvents = NO_EVENTS): void {
   const line = summarize(report);
   if (line) opts.logger.info(line);
   for (const c of report.conflicts) {
     if (alreadyShown.has(c)) continue;
     alreadyShown.add(c);
+    events({ event: "conflict", path: c });
     opts.logger.warn(`conflict: ${c} changed on R and on E; R's version is kept (push it with --update-upstream, or rerun with --prefer-daemon to take E's and keep R's beside it)`);
   }
   for (const u of report.unsynced) {
@@ -55,18 +63,22 @@ export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Se
  * every interval, and reconnects with backoff whenever the daemon or the tunnel is away. Returns when `stop`
  * aborts; throws only for what retrying cannot fix (a refused token, a protocol mismatch).
  */
-export async function runLoop(store: ClientStore, url: string, token: string, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal): Promise<void> {
+export async function runLoop(store: ClientStore, url: string, token: string, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal, observers: LoopObservers = NO_OBSERVERS): Promise<void> {
   let delay = timing.backoffInitialMs;
   let away = false;
   const shown = new Set<string>();
-  const halts = new HaltReporter(opts.dirs, opts.logger);
+  const { events } = observers;
+  const halts = new HaltReporter(opts.dirs, opts.logger, events);
   while (!stop.aborted) {
     let conn: DaemonConnection;
     try {
       conn = await connect(store, url, token, true);
     } catch (err) {
       if (!(err instanceof ConnectionError) || (err.kind !== "unreachable" && err.kind !== "closed")) throw err;
-      if (!away) opts.logger.warn(`${err.message}; retrying`);
+      if (!away) {
+        opts.logger.warn(`${err.message}; retrying`);
+        events({ event: "disconnected", reason: err.message });
+      }
       away = true;
       await sleep(delay * (0.75 + Math.random() * 0.5), stop);
       delay = Math.min(delay * 2, timing.backoffMaxMs);
@@ -74,15 +86,17 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
     }
     delay = timing.backoffInitialMs;
     opts.logger.info(`connected to ${url}`);
+    events({ event: "connected", url });
     away = false;
     try {
       halts.update(conn.halted);
       const unlistenHalts = conn.onHalted((h) => halts.update(h));
-      await serve(conn, store, opts, timing, stop, shown).finally(unlistenHalts);
+      await serve(conn, store, opts, timing, stop, shown, observers).finally(unlistenHalts);
     } catch (err) {
       if (!(err instanceof ConnectionError)) throw err;
       if (err.kind === "unauthorized" || err.kind === "protocol") throw err;
       opts.logger.warn(`${err.message}; reconnecting`);
+      events({ event: "disconnected", reason: err.message });
       away = true;
     } finally {
       conn.close();
@@ -90,7 +104,8 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
   }
 }
 
-async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal, shown: Set<string>): Promise<void> {
+async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal, shown: Set<string>, observers: LoopObservers): Promise<void> {
+  const { events, hooks } = observers;
   let wanted = true;
   let wake: () => void = () => undefined;
   const poke = (): void => {
@@ -121,15 +136,22 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
         // A pass must not outlive its connection: when the connection goes, the pass is stopped and awaited, so
         // the next connection's pass never writes beside it.
         const pass = new AbortController();
+        events({ event: "pass-started" });
         const running = syncAll(conn, store, opts, pass.signal);
         try {
-          reportRun(await Promise.race([running, lost]), opts, shown);
+          const report = await Promise.race([running, lost]);
+          events(passFinished(report));
+          reportRun(report, opts, shown, events);
+          // Every page of the pass is committed: its hooks start now, and the next pass does not wait for them.
+          hooks?.afterPass(report.changed);
         } catch (err) {
           pass.abort(err);
           await running.catch(() => undefined);
+          const message = err instanceof Error ? err.message : String(err);
           if (err instanceof ConnectionError) throw err;
           if (err instanceof RootsMismatchError) throw err;
-          opts.logger.error(`sync failed: ${err instanceof Error ? err.message : String(err)}; trying again at the next change`);
+          events({ event: "pass-failed", message });
+          opts.logger.error(`sync failed: ${message}; trying again at the next change`);
         }
         continue;
       }
@@ -141,4 +163,9 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
     clearInterval(heartbeat);
     stop.removeEventListener("abort", poke);
   }
+}
+
+/** The event for a finished pass: what it applied. */
+export function passFinished(report: RunReport): ClientEvent {
+  return { event: "pass-finished", written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: report.conflicts.length, unplaced: report.unplaced.length };
 }

@@ -19,3 +19,4 @@ export * from "./cli/format.js";
 export * from "./cli/cliParser.js";
 export * from "./fs/massDeletion.js";
 export * from "./fs/openForReading.js";
+export * from "./fs/pathPattern.js";

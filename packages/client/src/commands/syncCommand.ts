@@ -14,6 +14,9 @@ import { ClientStore } from "../store/clientStore.js";
 import { reportRun, runLoop } from "../syncLoop.js";
 import { connect, prepareRoots, RootsMismatchError, syncAll, type SyncOptions } from "../syncSession.js";
 import { pushAll, previewPush } from "../upstream/pushUpstream.js";
+import { jsonLineEvents, NO_EVENTS } from "../events.js";
+import { clientHooks } from "../hooks/clientHooks.js";
+import type { HookRule } from "../hooks/hookRule.js";
 
 /** Everything the sync command was asked to do. */
 export type SyncRequest = {
@@ -36,6 +39,8 @@ export type SyncRequest = {
   barrier?: boolean;
   /** How long a one-shot run waits for a running client to catch up, in milliseconds. */
   timeoutMs?: number;
+  /** Commands to run after a pass that changed matching paths (`--on-change`). */
+  onChange?: readonly HookRule[];
 };
 
 /** Maps a failure to connect or sync to the documented exit codes. */
@@ -81,6 +86,9 @@ export async function runSync(req: SyncRequest): Promise<number> {
   };
   try {
     if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
+    const live = !(req.once || req.dryRun || req.barrier === true);
+    const events = live && req.json ? jsonLineEvents((line) => void process.stdout.write(line)) : NO_EVENTS;
+    const hooks = req.dryRun ? undefined : clientHooks(req.onChange ?? [], req.dirs, store, req.logger, events, req.json);
     if (req.once || req.dryRun || req.barrier === true) {
       const conn = await connect(store, req.url, req.token, false).catch((err: unknown) => {
         if (!req.dryRun) recordFailure(store, "pull", err);
@@ -100,6 +108,11 @@ export async function runSync(req: SyncRequest): Promise<number> {
         conn.close();
       }
       if (req.dryRun) return printPreview(report, req);
+      // A one-shot run's hooks run once its pass is committed, and the run ends when they have.
+      if (hooks !== undefined) {
+        hooks.afterPass(report.changed);
+        await hooks.idle();
+      }
       const mine = (root: string): boolean => req.dirs.some((d) => d.name === root);
       const open = store.conflicts().filter((c) => mine(c.root));
       const unplaced = store.unplaced().filter((u) => mine(u.root));
@@ -124,8 +137,12 @@ export async function runSync(req: SyncRequest): Promise<number> {
     process.once("SIGTERM", onSignal);
     const timing = { intervalMs: req.intervalMs, heartbeatMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000 };
     // A live client lets E finish recording a moved folder before the deletion guard refuses (at most 6 s more).
-    const live: SyncOptions = { ...opts, policy: { ...opts.policy, guardSettle: { attempts: 3, ms: 2000 } } };
-    await runLoop(store, req.url, req.token, live, timing, stop.signal).catch(rethrow);
+    const liveOpts: SyncOptions = { ...opts, policy: { ...opts.policy, guardSettle: { attempts: 3, ms: 2000 } } };
+    try {
+      await runLoop(store, req.url, req.token, liveOpts, timing, stop.signal, { events, hooks }).catch(rethrow);
+    } finally {
+      await hooks?.stop();
+    }
     return ExitCode.Ok;
   } finally {
     store.close();
