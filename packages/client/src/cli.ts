@@ -55,6 +55,7 @@ async function main(): Promise<number | void> {
           .option("dirs", { type: "string", array: true, demandOption: true, describe: "local roots, as name:/path; names match the daemon's" })
           .option("interval", { type: "number", default: 60, describe: "seconds between pulls when no change notice arrives" })
           .option("once", { type: "boolean", default: false, describe: "pull until caught up, then exit (for scripts)" })
+          .option("full", { type: "boolean", default: false, describe: "a one-shot pull that first re-reads (hashes) every file R received and compares E's whole manifest; a file whose content differs is kept as R's edit" })
           .option("update-upstream", { type: "boolean", default: false, describe: "push what changed on R to E as a session to review with zync-apply, then exit" })
           .option("dry-run", { type: "boolean", default: false, describe: "with --once or --update-upstream: print what would happen, change nothing" })
           .option("paths", { type: "string", array: true, describe: "only these sub-paths of each root (the cursor does not move)" })
@@ -73,11 +74,15 @@ async function main(): Promise<number | void> {
             ["$0 --dirs docs:/home/user/synced/docs code:/home/user/synced/code", "keep two folders in step, live"],
             ["$0 --once --token-file ~/.zync-token --dirs code:~/code", "one catch-up pull for a script; exit code 3 on conflicts"],
             ["$0 --once --dry-run --dirs code:~/code", "show what a pull would add, change, delete or flag"],
+            ["$0 --full --dirs code:~/code", "re-read every file on R and compare all of E's: files changed behind zync's back are kept as R's edits"],
             ["$0 --update-upstream --dirs code:~/code", "send R's own edits to E, staged for review with zync-apply"],
             ["$0 --dirs code:~/code --on-change 'package-lock.json=npm ci'", "run npm ci in the root after a pass that changed package-lock.json"],
           ]),
       (argv) => {
         if (argv["update-upstream"] && argv.once) throw new UsageError("--update-upstream and --once are separate runs; give one of them");
+        if (argv.full && (argv["update-upstream"] || argv["dry-run"] || argv.paths !== undefined)) {
+          throw new UsageError("--full re-reads and compares every file of every root; give it without --update-upstream, --dry-run or --paths");
+        }
         const paths = argv.paths?.map((p) => p.replace(/\/+$/, ""));
         const onChange = hookRules(argv["on-change"]);
         result = runSync({
@@ -98,6 +103,7 @@ async function main(): Promise<number | void> {
           quiet: argv.quiet,
           timeoutMs: number("timeout", argv.timeout, 1) * 1000,
           onChange,
+          full: argv.full,
         });
       },
     )

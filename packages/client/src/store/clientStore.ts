@@ -126,6 +126,8 @@ export class ClientStore {
       setPath: this.db.prepare("INSERT INTO cursors (root, seq, resync, path) VALUES (?, 0, 1, ?) ON CONFLICT (root) DO UPDATE SET path = excluded.path"),
       startRun: this.db.prepare("INSERT INTO runs (kind, started_at) VALUES (?, ?)"),
       endRun: this.db.prepare("UPDATE runs SET ended_at = @ended, files = @files, deleted = @deleted, bytes = @bytes, conflicts = @conflicts, error = @error WHERE id = @id"),
+      forgetKey: this.db.prepare("UPDATE base SET key = NULL WHERE root = ? AND path = ?"),
+      requestResync: this.db.prepare("INSERT INTO cursors (root, seq, resync) VALUES (?, 0, 1) ON CONFLICT (root) DO UPDATE SET resync = 1"),
       hookRun: this.db.prepare("INSERT INTO runs (kind, started_at, ended_at, files, error, detail) VALUES ('hook', @started, @ended, @files, @error, @detail)"),
       runs: this.db.prepare<[number], RunRow>("SELECT * FROM runs ORDER BY id DESC LIMIT ?"),
       lastGoodRun: this.db.prepare<[], RunRow>("SELECT * FROM runs WHERE ended_at IS NOT NULL AND error IS NULL AND kind = 'pull' ORDER BY id DESC LIMIT 1"),
@@ -277,6 +279,21 @@ export class ClientStore {
   /** Records how a run ended. */
   endRun(id: number, r: { files: number; deleted: number; bytes: number; conflicts: number; error?: string }): void {
     this.stmt.endRun.run({ id, ended: Date.now(), files: r.files, deleted: r.deleted, bytes: r.bytes, conflicts: r.conflicts, error: r.error ?? null });
+  }
+
+  /**
+   * Forgets the stat keys of these paths' bases (the bases stay), so no look at their stat takes them for
+   * unchanged: the next pull or push reads them. The placing journal is left alone.
+   */
+  forgetKeys(root: string, paths: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const p of paths) this.stmt.forgetKey.run(root, p);
+    })();
+  }
+
+  /** The next pull of this root compares E's whole manifest (from 0); its cursor stays until that pull ends. */
+  requestResync(root: string): void {
+    this.stmt.requestResync.run(root);
   }
 
   /** Records a finished hook run: its rule and root, how many changed files it was given, and its failure if any. */
