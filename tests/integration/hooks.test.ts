@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { BIN, runBin, startClient, startTestDaemon } from "../helpers/bins.js";
+import { BIN, runBin, runClientOnce, spawnBin, startClient, startTestDaemon } from "../helpers/bins.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { waitFor } from "../helpers/waitFor.js";
 
@@ -25,12 +25,14 @@ describe("--on-change hooks on R", () => {
     writeFileSync(`${e}/top.proto`, "not under src\n");
     const daemon = await startTestDaemon([`code:${e}`]);
     // The hook copies its list, notes its environment and lists the tree it finds when it starts.
-    const hook = `cp "$ZYNC_CHANGED_FILE" '${out}/list'; printf '%s|%s|%s|%s' "$ZYNC_CHANGED_COUNT" "$ZYNC_ROOT_NAME" "$ZYNC_ROOT" "$PWD" > '${out}/env'; find src -type f -name '*.ts' | sort > '${out}/tree'; echo done >> '${out}/runs'`;
-    const client = startClient(daemon.url, daemon.tokenFile, `${tempDir()}/c.db`, [`code:${r}`], ["--on-change", `src/**/*.proto=${hook}`]);
+    const hook = `cp "$ZYNC_CHANGED_FILE" '${out}/list'; printf '%s|%s|%s|%s|%s' "$ZYNC_CHANGED_COUNT" "$ZYNC_ROOT_NAME" "$ZYNC_ROOT" "$PWD" "\${ZYNC_TOKEN-no token}" > '${out}/env'; find src -type f -name '*.ts' | sort > '${out}/tree'; echo done >> '${out}/runs'`;
+    // The token comes from the environment here: the client's, not the hook's.
+    const token = readFileSync(daemon.tokenFile, "utf8").trim();
+    const client = spawnBin(BIN.client, ["--server", daemon.url, "--db", `${tempDir()}/c.db`, "--dirs", `code:${r}`, "--on-change", `src/**/*.proto=${hook}`], { ZYNC_TOKEN: token });
     try {
       await waitFor(() => lines(`${out}/runs`).length === 1, "the hook's first run");
       expect(listed(`${out}/list`)).toEqual(["src/api/a.proto", odd].sort());
-      expect(read(`${out}/env`)).toBe(`2|code|${r}|${r}`);
+      expect(read(`${out}/env`)).toBe(`2|code|${r}|${r}|no token`);
       // Every file of the pass was on disk when the hook started.
       const tree = lines(`${out}/tree`);
       expect(tree).toHaveLength(40);
@@ -44,7 +46,8 @@ describe("--on-change hooks on R", () => {
       expect(listed(`${out}/list`)).toEqual(["src/api/a.proto"]);
       expect(client.stdout()).toMatch(/hook src\/\*\*\/\*\.proto ran for 1 changed file\(s\) in code: ok/);
     } finally {
-      await client.stop();
+      client.proc.kill("SIGTERM");
+      await client.exited;
       await daemon.stop();
     }
   });
@@ -107,6 +110,27 @@ describe("--on-change hooks on R", () => {
       expect(existsSync(`${out}/overlap`)).toBe(false);
     } finally {
       await client.stop();
+      await daemon.stop();
+    }
+  });
+
+  test("rules come from the config file too, and a --once run ends only after its hooks have", async () => {
+    const e = tempDir();
+    const r = `${tempDir()}/r`;
+    const out = tempDir("zync-hook-out-");
+    writeFileSync(`${e}/package-lock.json`, "{}\n");
+    writeFileSync(`${e}/other.txt`, "x\n");
+    const daemon = await startTestDaemon([`code:${e}`]);
+    const config = `${tempDir()}/zync.config.json`;
+    writeFileSync(config, JSON.stringify({ client: { "on-change": [`package-lock.json=cp "$ZYNC_CHANGED_FILE" '${out}/list'`, `*.md=touch '${out}/md'`] } }));
+    try {
+      const run = await runClientOnce(daemon, `${tempDir()}/c.db`, [`code:${r}`], ["--config", config]);
+      expect(run.code).toBe(0);
+      // Already there when the run has exited: the run waited for its hook.
+      expect(listed(`${out}/list`)).toEqual(["package-lock.json"]);
+      expect(existsSync(`${out}/md`)).toBe(false);
+      expect(run.stdout).toMatch(/hook package-lock\.json ran for 1 changed file\(s\) in code: ok/);
+    } finally {
       await daemon.stop();
     }
   });

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { escapeControl, type Logger } from "@zync/node";
+import { escapeControl, TOKEN_ENV, type Logger } from "@zync/node";
 import type { ClientEvents } from "../events.js";
 import { matchingPaths, type ChangedPath, type HookRule } from "./hookRule.js";
 
@@ -117,18 +117,22 @@ export class HookRunner {
     const abs = this.env.roots.get(root);
     if (abs === undefined) return;
     const label = `hook ${rule.pattern}`;
-    const dir = await mkdtemp(join(tmpdir(), "zync-hook-"));
-    const listFile = join(dir, "changed");
     const startedAt = Date.now();
+    let dir: string | undefined;
     let result: HookResult;
     try {
+      dir = await mkdtemp(join(tmpdir(), "zync-hook-"));
+      const listFile = join(dir, "changed");
       await writeFile(listFile, paths.map((p) => `${p}\u0000`).join(""), { mode: 0o600 });
       events({ event: "hook-started", rule: rule.text, root, files: paths.length });
       logger.verbose(`${label}: running ${JSON.stringify(rule.command)} in ${abs} for ${paths.length} changed file(s)`);
+      // The client's environment without its token: the command has no business with the daemon.
+      const inherited = { ...process.env };
+      delete inherited[TOKEN_ENV];
       const ended = await new Promise<{ status: number | null; signal: string | null; error?: string }>((resolve) => {
         const child = spawn(this.env.shell ?? "/bin/sh", ["-c", rule.command], {
           cwd: abs,
-          env: { ...process.env, [HOOK_ENV.changedFile]: listFile, [HOOK_ENV.changedCount]: String(paths.length), [HOOK_ENV.root]: abs, [HOOK_ENV.rootName]: root },
+          env: { ...inherited, [HOOK_ENV.changedFile]: listFile, [HOOK_ENV.changedCount]: String(paths.length), [HOOK_ENV.root]: abs, [HOOK_ENV.rootName]: root },
           stdio: ["ignore", "pipe", "pipe"],
           // Its own process group, so stopping the client ends whatever the command started too.
           detached: true,
@@ -153,14 +157,18 @@ export class HookRunner {
       result = { rule: rule.text, root, files: paths.length, startedAt, endedAt: Date.now(), status: null, signal: null, error: err instanceof Error ? err.message : String(err) };
     } finally {
       slot.kill = undefined;
-      await rm(dir, { recursive: true, force: true });
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
     const secs = ((result.endedAt - result.startedAt) / 1000).toFixed(1);
     if (result.error !== undefined) logger.warn(`${label} could not run in ${root}: ${result.error}`);
     else if (result.status === 0) logger.info(`${label} ran for ${paths.length} changed file(s) in ${root}: ok (${secs} s)`);
     else logger.warn(`${label} ran for ${paths.length} changed file(s) in ${root}: ${hookOutcome(result)} (${secs} s); the client goes on`);
     events({ event: "hook-finished", rule: rule.text, root, files: paths.length, status: result.status, signal: result.signal, ms: result.endedAt - result.startedAt });
-    this.env.record(result);
+    try {
+      this.env.record(result);
+    } catch (err) {
+      logger.warn(`${label}: its run could not be recorded in the history: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 }
 
