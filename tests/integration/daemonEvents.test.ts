@@ -43,7 +43,7 @@ describe("--json events of a running daemon and a live client", () => {
       const live = client;
       const cHas = (pred: (ev: Event) => boolean): Event | undefined => eventsOf(live.stdout()).find(pred);
       await waitFor(() => cHas((ev) => ev.event === "pass-finished" && ev.written === 41), "the client's first pass");
-      const connected = dHas((ev) => ev.event === "client-connected");
+      const connected = await waitFor(() => dHas((ev) => ev.event === "client-connected"), "the daemon's client-connected event");
       expect(connected).toMatchObject({ client: expect.any(String), address: expect.stringMatching(/127\.0\.0\.1/) });
 
       const before = dEvents().length;
@@ -60,12 +60,12 @@ describe("--json events of a running daemon and a live client", () => {
       // A push from R: a one-shot connection comes and goes, and its session is staged.
       await client.stop();
       client = undefined;
-      await waitFor(() => dHas((ev) => ev.event === "client-disconnected" && ev.client === connected!.client), "the live client's disconnect");
+      await waitFor(() => dHas((ev) => ev.event === "client-disconnected" && ev.client === connected.client), "the live client's disconnect");
       writeFileSync(`${r}/from-r.txt`, "R's own\n");
       const push = await runBin(BIN.client, ["--update-upstream", "--server", url, "--token-file", tokenFile, "--db", clientDb, "--dirs", `code:${r}`]);
       expect(push.code).toBe(0);
       await waitFor(() => dHas((ev) => ev.event === "session-staged"), "the staged session's event");
-      expect(dHas((ev) => ev.event === "session-staged")).toMatchObject({ session: expect.any(Number), root: "code", changes: 1, client: connected!.client });
+      expect(dHas((ev) => ev.event === "session-staged")).toMatchObject({ session: expect.any(Number), root: "code", changes: 1, client: connected.client });
       expect(dEvents().every((ev) => typeof ev.time === "string" && !Number.isNaN(Date.parse(ev.time)))).toBe(true);
     } finally {
       await client?.stop();

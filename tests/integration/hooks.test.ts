@@ -44,7 +44,8 @@ describe("--on-change hooks on R", () => {
       writeFileSync(`${e}/src/api/a.proto`, "syntax = 3;\n");
       await waitFor(() => lines(`${out}/runs`).length === 2, "the hook's second run");
       expect(listed(`${out}/list`)).toEqual(["src/api/a.proto"]);
-      expect(client.stdout()).toMatch(/hook src\/\*\*\/\*\.proto ran for 1 changed file\(s\) in code: ok/);
+      // The client says so once the command has exited.
+      await waitFor(() => /hook src\/\*\*\/\*\.proto ran for 1 changed file\(s\) in code: ok/.test(client.stdout()), "the client's line about the second run");
     } finally {
       client.proc.kill("SIGTERM");
       await client.exited;
