@@ -64,7 +64,15 @@ describe("--full", () => {
       expect(readFileSync(`${r}/damaged.txt`, "utf8")).toBe("Original lin3\n");
       expect(readFileSync(`${r}/later.txt`, "utf8")).toBe("v2\n");
 
-      // From now on it is R's edit: the next push offers it, and a later pull does not overwrite it.
+      // From now on it is R's edit: no stat can prove it unchanged any more (so this does not hang on how long ago
+      // the damage was), the next push offers it, and a later pull does not overwrite it.
+      const store = new ClientStore(db);
+      try {
+        expect(store.base("code", "damaged.txt")).toMatchObject({ state: { kind: "file" }, key: undefined });
+        expect(store.base("code", "intact.txt")?.key).toBeDefined();
+      } finally {
+        store.close();
+      }
       expect((await push(daemon, db, dirs)).stdout).toMatch(/would push: \w+ code\/damaged\.txt/);
       expect((await runClientOnce(daemon, db, dirs)).code).toBe(0);
       expect(readFileSync(`${r}/damaged.txt`, "utf8")).toBe("Original lin3\n");
@@ -108,6 +116,8 @@ describe("--full", () => {
         return res.code === 0 && readFileSync(`${r}/f299.txt`, "utf8") === "second version of 299\n" ? res : undefined;
       }, "a full pull that finishes with all of E's changes");
       expect(again.stderr).toMatch(/code\/damaged\.txt differs from what R last received/);
+      // Files the killed run had placed are E's, not R's edits, wherever the kill fell.
+      expect(again.stderr.match(/differs from what R last received/g)).toHaveLength(1);
       for (let i = 0; i < 300; i++) expect(readFileSync(`${r}/f${i}.txt`, "utf8")).toBe(`second version of ${i}\n`);
       expect(readFileSync(`${r}/damaged.txt`, "utf8")).toBe("Original lin3\n");
     } finally {
