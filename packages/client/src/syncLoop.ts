@@ -5,6 +5,7 @@ import { HaltReporter } from "./haltNotices.js";
 import { connect, RootsMismatchError, summarize, syncAll, type SyncOptions } from "./syncSession.js";
 import { NO_EVENTS, type ClientEvent, type ClientEvents } from "./events.js";
 import type { HookRunner } from "./hooks/hookRunner.js";
+import { emptyReport } from "./pull/runReport.js";
 
 /** Who follows a live client's passes besides its log: tools (`--json` events) and the `--on-change` hooks. */
 export type LoopObservers = { events: ClientEvents; hooks: HookRunner | undefined };
@@ -137,7 +138,8 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
         // the next connection's pass never writes beside it.
         const pass = new AbortController();
         events({ event: "pass-started" });
-        const running = syncAll(conn, store, opts, pass.signal);
+        const filling = emptyReport();
+        const running = syncAll(conn, store, opts, pass.signal, filling);
         try {
           const report = await Promise.race([running, lost]);
           events(passFinished(report));
@@ -147,6 +149,8 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
         } catch (err) {
           pass.abort(err);
           await running.catch(() => undefined);
+          // What a failed pass placed is on disk; its hooks run after the next pass that lands whole.
+          hooks?.defer(filling.changed);
           const message = err instanceof Error ? err.message : String(err);
           if (err instanceof ConnectionError) throw err;
           if (err instanceof RootsMismatchError) throw err;

@@ -60,14 +60,25 @@ export class HookRunner {
   private readonly rules: readonly HookRule[];
   private readonly env: HookEnvironment;
   private stopped = false;
+  private deferred: ChangedPath[] = [];
 
   constructor(rules: readonly HookRule[], env: HookEnvironment) {
     this.rules = rules;
     this.env = env;
   }
 
-  /** Schedules the hooks a pass's changed paths concern; returns at once. */
-  afterPass(changed: readonly ChangedPath[]): void {
+  /**
+   * Holds back the paths a pass that failed had placed: they are on disk, but the pass did not land whole, so
+   * their hooks run after the next pass that does.
+   */
+  defer(changed: readonly ChangedPath[]): void {
+    this.deferred.push(...changed);
+  }
+
+  /** Schedules the hooks a pass's changed paths (and those held back) concern; returns at once. */
+  afterPass(passChanged: readonly ChangedPath[]): void {
+    const changed = [...this.deferred, ...passChanged];
+    this.deferred = [];
     if (this.stopped || changed.length === 0) return;
     for (const rule of this.rules) {
       for (const [root, paths] of matchingPaths(rule, changed)) {
