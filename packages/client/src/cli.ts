@@ -8,6 +8,7 @@ import { clientRuns, printRuns } from "./commands/logCommand.js";
 import { clientStatus, printStatus } from "./commands/statusCommand.js";
 import { runSync } from "./commands/syncCommand.js";
 import { CLIENT_SERVICE } from "./commands/clientService.js";
+import { parseHookRule, type HookRule } from "./hooks/hookRule.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -56,6 +57,7 @@ async function main(): Promise<number | void> {
           .option("dirs", { type: "string", array: true, demandOption: true, describe: "local roots, as name:/path; names match the daemon's" })
           .option("interval", { type: "number", default: 60, describe: "seconds between pulls when no change notice arrives" })
           .option("once", { type: "boolean", default: false, describe: "pull until caught up, then exit (for scripts)" })
+          .option("full", { type: "boolean", default: false, describe: "a one-shot pull that first re-reads (hashes) every file R received and compares E's whole manifest; a file whose content differs is kept as R's edit" })
           .option("update-upstream", { type: "boolean", default: false, describe: "push what changed on R to E as a session to review with zync-apply, then exit" })
           .option("dry-run", { type: "boolean", default: false, describe: "with --once or --update-upstream: print what would happen, change nothing" })
           .option("paths", { type: "string", array: true, describe: "only these sub-paths of each root (the cursor does not move)" })
@@ -64,16 +66,28 @@ async function main(): Promise<number | void> {
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files one pull may delete without --allow-mass-delete" })
           .option("timeout", { type: "number", default: 120, describe: "with --once: seconds to wait for a running client of the same --db to catch up" })
           .option("compress", { choices: COMPRESS_MODES, default: DEFAULT_COMPRESS_MODE, describe: "compress what this side sends when the daemon can: auto on a link with a round trip of 10 ms or more, always, or never" })
+          .option("on-change", {
+            type: "string",
+            array: true,
+            default: [] as string[],
+            describe: "PATTERN=COMMAND: after a pass that wrote or deleted paths matching the gitignore-style PATTERN, run COMMAND with /bin/sh in the root's folder (repeatable)",
+          })
           .option("fsync", { type: "boolean", default: true, describe: "flush written files and folders to disk before recording them (--no-fsync: faster, but a power cut may lose what was recorded)" })
           .example([
             ["$0 --dirs docs:/home/user/synced/docs code:/home/user/synced/code", "keep two folders in step, live"],
             ["$0 --once --token-file ~/.zync-token --dirs code:~/code", "one catch-up pull for a script; exit code 3 on conflicts"],
             ["$0 --once --dry-run --dirs code:~/code", "show what a pull would add, change, delete or flag"],
+            ["$0 --full --dirs code:~/code", "re-read every file on R and compare all of E's: files changed behind zync's back are kept as R's edits"],
             ["$0 --update-upstream --dirs code:~/code", "send R's own edits to E, staged for review with zync-apply"],
+            ["$0 --dirs code:~/code --on-change 'package-lock.json=npm ci'", "run npm ci in the root after a pass that changed package-lock.json"],
           ]),
       (argv) => {
         if (argv["update-upstream"] && argv.once) throw new UsageError("--update-upstream and --once are separate runs; give one of them");
+        if (argv.full && (argv["update-upstream"] || argv["dry-run"] || argv.paths !== undefined)) {
+          throw new UsageError("--full re-reads and compares every file of every root; give it without --update-upstream, --dry-run or --paths");
+        }
         const paths = argv.paths?.map((p) => p.replace(/\/+$/, ""));
+        const onChange = hookRules(argv["on-change"]);
         result = runSync({
           url: checkServerUrl(argv.server),
           token: readToken(argv["token-file"]),
@@ -92,6 +106,8 @@ async function main(): Promise<number | void> {
           logger: loggerFor(argv),
           quiet: argv.quiet,
           timeoutMs: number("timeout", argv.timeout, 1) * 1000,
+          onChange,
+          full: argv.full,
         });
       },
     )
@@ -167,6 +183,16 @@ async function main(): Promise<number | void> {
     .completion("completion", "print a bash/zsh completion script (zync-client completion >> ~/.bashrc)", completeWithoutDefaultCommand)
     .parseAsync();
   return result;
+}
+
+/** The `--on-change` rules, each checked (a sentence and exit 2 for one that is malformed). */
+function hookRules(values: readonly unknown[]): HookRule[] {
+  return values.map((v) => {
+    if (typeof v !== "string") throw new UsageError(`--on-change takes PATTERN=COMMAND strings (the config file's "on-change" is a list of them)`);
+    const rule = parseHookRule(v);
+    if ("problem" in rule) throw new UsageError(rule.problem);
+    return rule;
+  });
 }
 
 /** An array option without the subcommand word that a greedy array option also took in. */

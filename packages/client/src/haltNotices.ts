@@ -1,4 +1,5 @@
 import type { HaltedRoot } from "@zync/protocol";
+import { NO_EVENTS, type ClientEvents } from "./events.js";
 import { escapeControl, ExitCode, ExitError, type Logger, type NamedDir } from "@zync/node";
 
 /** The halted roots among those this run syncs. */
@@ -27,10 +28,12 @@ export class HaltReporter {
   private readonly shown = new Map<string, string>();
   private readonly dirs: readonly NamedDir[];
   private readonly logger: Logger;
+  private readonly events: ClientEvents;
 
-  constructor(dirs: readonly NamedDir[], logger: Logger) {
+  constructor(dirs: readonly NamedDir[], logger: Logger, events: ClientEvents = NO_EVENTS) {
     this.dirs = dirs;
     this.logger = logger;
+    this.events = events;
   }
 
   update(halted: readonly HaltedRoot[]): void {
@@ -39,11 +42,13 @@ export class HaltReporter {
       if (this.shown.get(h.root) === h.reason) continue;
       this.shown.set(h.root, h.reason);
       this.logger.warn(haltSentence(h));
+      this.events({ event: "halted", root: h.root, reason: h.reason, since: h.since });
     }
     for (const root of [...this.shown.keys()]) {
       if (now.some((h) => h.root === root)) continue;
       this.shown.delete(root);
       this.logger.info(`E resumed recording root ${root}`);
+      this.events({ event: "resumed", root });
     }
   }
 }

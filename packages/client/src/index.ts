@@ -3,8 +3,8 @@ export { ClientStore, type BaseEntry, type Conflict } from "./store/clientStore.
 export { decide, type Decision } from "@zync/protocol";
 export { syncAll, prepareRoots, connect, type SyncOptions } from "./syncSession.js";
 export { runLoop, type LoopTiming } from "./syncLoop.js";
-export type { RunReport } from "./pull/runReport.js";
-export { planChange, adoptPlacement, caseRenames, contentLosingDeletions, needsRetouch, type PullAction, type PlanInput, type LocalFact } from "./pull/pullPlan.js";
+export { emptyReport, type RunReport } from "./pull/runReport.js";
+export { planChange, adoptPlacement, caseRenames, contentLosingDeletions, needsRetouch, recheckVerdict, type PullAction, type PlanInput, type LocalFact } from "./pull/pullPlan.js";
 export { probeRoot, withIntendedMode, SlotNames, type RootTraits } from "./pull/rootTraits.js";
 export { executePage, recoverPlacements, FETCH_WINDOW, type ContentSource, type LocalBase, type PullContext, type PullItem } from "./pull/pullExecutor.js";
 export { inOrderWindow, type WindowLimit } from "./pull/inOrderWindow.js";
@@ -16,3 +16,7 @@ export { fetchDelta, BaseChangedError } from "./deltaFetch.js";
 export { PushedContent, MAX_HELD_PUSH_BYTES, type ReceivedPush } from "./pull/pushedContent.js";
 export { applyPush, judgePush, type PushOutcome } from "./pushPass.js";
 export { formatEta, progressText, startTransferProgress, type ProgressText, type TransferCounters } from "./progress.js";
+export { parseHookRule, matchingPaths, type HookRule, type ChangedPath } from "./hooks/hookRule.js";
+export { HookRunner, hookOutcome, HOOK_ENV, type HookResult } from "./hooks/hookRunner.js";
+export { jsonLineEvents, type ClientEvent, type ClientEvents } from "./events.js";
+export { recheckRoot, type RecheckResult } from "./pull/fullRecheck.js";

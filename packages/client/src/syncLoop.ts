@@ -6,6 +6,14 @@ import { connect, RootsMismatchError, summarize, syncAll, type SyncOptions } fro
 import { KNOWN_FEATURES } from "@zync/protocol";
 import { PushedContent, type ReceivedPush } from "./pull/pushedContent.js";
 import { applyPush } from "./pushPass.js";
+import { NO_EVENTS, type ClientEvent, type ClientEvents } from "./events.js";
+import type { HookRunner } from "./hooks/hookRunner.js";
+import { emptyReport } from "./pull/runReport.js";
+
+/** Who follows a live client's passes besides its log: tools (`--json` events) and the `--on-change` hooks. */
+export type LoopObservers = { events: ClientEvents; hooks: HookRunner | undefined };
+
+const NO_OBSERVERS: LoopObservers = { events: NO_EVENTS, hooks: undefined };
 
 /** Timing of the long-running client. Tests pass small values instead of sleeping. */
 export type LoopTiming = {
@@ -31,12 +39,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Reports a run: the summary line and each conflict the first time it is seen. */
-export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Set<string>): void {
+export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Set<string>, events: ClientEvents = NO_EVENTS): void {
   const line = summarize(report);
   if (line) opts.logger.info(line);
   for (const c of report.conflicts) {
     if (alreadyShown.has(c)) continue;
     alreadyShown.add(c);
+    events({ event: "conflict", path: c });
     opts.logger.warn(`conflict: ${c} changed on R and on E; R's version is kept (push it with --update-upstream, or rerun with --prefer-daemon to take E's and keep R's beside it)`);
   }
   for (const u of report.unsynced) {
@@ -58,11 +67,12 @@ export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Se
  * every interval, and reconnects with backoff whenever the daemon or the tunnel is away. Returns when `stop`
  * aborts; throws only for what retrying cannot fix (a refused token, a protocol mismatch).
  */
-export async function runLoop(store: ClientStore, url: string, token: string, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal): Promise<void> {
+export async function runLoop(store: ClientStore, url: string, token: string, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal, observers: LoopObservers = NO_OBSERVERS): Promise<void> {
   let delay = timing.backoffInitialMs;
   let away = false;
   const shown = new Set<string>();
-  const halts = new HaltReporter(opts.dirs, opts.logger);
+  const { events } = observers;
+  const halts = new HaltReporter(opts.dirs, opts.logger, events);
   while (!stop.aborted) {
     let conn: DaemonConnection;
     try {
@@ -71,7 +81,10 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
       conn = await connect(store, url, token, true, { ...(opts.compress === undefined ? {} : { compress: opts.compress }), pull: opts.dirs, ...(features === undefined ? {} : { features }) });
     } catch (err) {
       if (!(err instanceof ConnectionError) || (err.kind !== "unreachable" && err.kind !== "closed")) throw err;
-      if (!away) opts.logger.warn(`${err.message}; retrying`);
+      if (!away) {
+        opts.logger.warn(`${err.message}; retrying`);
+        events({ event: "disconnected", reason: err.message });
+      }
       away = true;
       await sleep(delay * (0.75 + Math.random() * 0.5), stop);
       delay = Math.min(delay * 2, timing.backoffMaxMs);
@@ -79,15 +92,17 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
     }
     delay = timing.backoffInitialMs;
     opts.logger.info(`connected to ${url}`);
+    events({ event: "connected", url });
     away = false;
     try {
       halts.update(conn.halted);
       const unlistenHalts = conn.onHalted((h) => halts.update(h));
-      await serve(conn, store, opts, timing, stop, shown).finally(unlistenHalts);
+      await serve(conn, store, opts, timing, stop, shown, observers).finally(unlistenHalts);
     } catch (err) {
       if (!(err instanceof ConnectionError)) throw err;
       if (err.kind === "unauthorized" || err.kind === "protocol") throw err;
       opts.logger.warn(`${err.message}; reconnecting`);
+      events({ event: "disconnected", reason: err.message });
       away = true;
     } finally {
       conn.close();
@@ -95,7 +110,8 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
   }
 }
 
-async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal, shown: Set<string>): Promise<void> {
+async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptions, timing: LoopTiming, stop: AbortSignal, shown: Set<string>, observers: LoopObservers): Promise<void> {
+  const { events, hooks } = observers;
   let wanted = true;
   let wake: () => void = () => undefined;
   const poke = (): void => {
@@ -136,18 +152,28 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
   lost.catch(() => undefined);
   // A pass must not outlive its connection: when the connection goes, the pass is stopped and awaited, so the next
   // connection's pass never writes beside it.
-  const runPass = async (start: (signal: AbortSignal) => Promise<RunReport | undefined>): Promise<void> => {
+  // `filling` collects what the pass placed as it goes, for the hooks of a pass that fails part way.
+  const runPass = async (start: (signal: AbortSignal, filling: RunReport) => Promise<RunReport | undefined>): Promise<void> => {
     const pass = new AbortController();
-    const running = start(pass.signal);
+    events({ event: "pass-started" });
+    const filling = emptyReport();
+    const running = start(pass.signal, filling);
     try {
-      const report = await Promise.race([running, lost]);
-      if (report !== undefined) reportRun(report, opts, shown);
+      const report = (await Promise.race([running, lost])) ?? emptyReport();
+      events(passFinished(report));
+      reportRun(report, opts, shown, events);
+      // Every page of the pass is committed: its hooks start now, and the next pass does not wait for them.
+      hooks?.afterPass(report.changed);
     } catch (err) {
       pass.abort(err);
       await running.catch(() => undefined);
+      // What a failed pass placed is on disk; its hooks run after the next pass that lands whole.
+      hooks?.defer(filling.changed);
+      const message = err instanceof Error ? err.message : String(err);
       if (err instanceof ConnectionError) throw err;
       if (err instanceof RootsMismatchError) throw err;
-      opts.logger.error(`sync failed: ${err instanceof Error ? err.message : String(err)}; trying again at the next change`);
+      events({ event: "pass-failed", message });
+      opts.logger.error(`sync failed: ${message}; trying again at the next change`);
     }
   };
   try {
@@ -156,7 +182,7 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
         wanted = false;
         // Pushes received before this pass reads the changes are covered by it.
         for (const p of pushes.splice(0)) pushed.release(p);
-        await runPass((signal) => syncAll(conn, store, opts, signal));
+        await runPass((signal, filling) => syncAll(conn, store, opts, signal, filling));
         continue;
       }
       const push = pushes.shift();
@@ -180,4 +206,9 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
     clearInterval(heartbeat);
     stop.removeEventListener("abort", poke);
   }
+}
+
+/** The event for a finished pass: what it applied. */
+export function passFinished(report: RunReport): ClientEvent {
+  return { event: "pass-finished", written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: report.conflicts.length, unplaced: report.unplaced.length };
 }

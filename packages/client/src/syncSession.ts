@@ -110,9 +110,10 @@ export function daemonContent(conn: DaemonConnection, root: string): ContentSour
 /**
  * One pass over every root on an open connection: adopts a new daemon epoch (forcing a full comparison), pulls
  * each root until caught up, and acknowledges what was applied. The run goes into the history. An aborted
- * `signal` stops the pass before its next placement.
+ * `signal` stops the pass before its next placement. `report` is filled as the pass goes (so a caller still
+ * knows what a pass that failed had placed).
  */
-export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: SyncOptions, signal?: AbortSignal): Promise<RunReport> {
+export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: SyncOptions, signal?: AbortSignal, report: RunReport = emptyReport()): Promise<RunReport> {
   const { welcome } = conn;
   const missing = opts.dirs.filter((d) => !welcome.roots.includes(d.name));
   if (missing.length > 0) {
@@ -122,7 +123,6 @@ export async function syncAll(conn: DaemonConnection, store: ClientStore, opts: 
     if (store.epoch() !== undefined) opts.logger.info("the daemon's database is new to this client: comparing everything (nothing R holds identically is downloaded again)");
     store.adoptEpoch(welcome.epoch);
   }
-  const report = emptyReport();
   const run = opts.dryRun ? undefined : store.startRun("pull");
   const progress = opts.progress ? startProgress(report) : undefined;
   try {

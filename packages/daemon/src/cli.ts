@@ -49,6 +49,7 @@ async function main(): Promise<number | void> {
           .option("compress", { choices: COMPRESS_MODES, default: DEFAULT_COMPRESS_MODE, describe: "compress data for clients that can: auto on a link with a round trip of 10 ms or more, always, or never" })
           .option("verbose", { type: "boolean", default: false, describe: "print more detail" })
           .option("quiet", { type: "boolean", default: false, describe: "print only the listening line, warnings and errors" })
+          .option("json", { type: "boolean", default: false, describe: "print one JSON object per line per event on stdout, for tools (messages go to stderr)" })
           .option("tunnel", { type: "string", describe: "open the SSH reverse tunnel to R yourself, as [user@]host[:sshport], and restart it whenever it drops" })
           .option("tunnel-socket", { type: "string", describe: "with --tunnel: Unix socket on R that leads to this daemon, only for R's user (default ~/.zync/zync.sock in R's home)" })
           .option("remote-port", { type: "number", describe: "with --tunnel: forward a TCP port on R's loopback instead of a socket (any user on R can connect; the token still keeps them out)" })

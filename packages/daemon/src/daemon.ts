@@ -11,6 +11,7 @@ import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
 import { ownFilePatterns } from "./upstream/servedPaths.js";
 import { BARRIER_TIMEOUT_MS, CookieBoard, passBarrier } from "./barrier/cookieBoard.js";
+import { followDaemon, followStaging, type DaemonEvents } from "./liveEvents.js";
 
 
 /** A batch of hints this large triggers a full comparison of the root (the kernel may have dropped events). */
@@ -38,6 +39,8 @@ export type DaemonOptions = {
   /** How connections use feature `compress` (auto when not given). */
   compress?: CompressMode;
   logger: Logger;
+  /** Where the daemon's events go (`--json`); nowhere unless given. */
+  events?: DaemonEvents;
   /** Source of change hints per root; one watch per folder unless a test injects another. */
   hints?: (root: NamedDir, rules: IgnoreRules) => ChangeHints;
 };
@@ -80,6 +83,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (pruned > 0) opts.logger.verbose(`forgot ${pruned} old deletions`);
 
     const activity = new ActivityLog(changeLog.db);
+    const events = opts.events;
+    const unfollow = events ? followDaemon(changeLog, activity, events) : () => undefined;
     activity.resetPresence();
     const cookies = new CookieBoard(changeLog.db);
     // Set once shutdown has begun: requests cut off by it fail quietly, and nothing is written after the close.
@@ -175,6 +180,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const roots = new Map(opts.dirs.map((d) => [d.name, new SafeRoot(d.abs)]));
     const staging = new StagingStore(changeLog.db, stagingDirFor(opts.dbPath));
+    if (events) followStaging(staging, events);
     // Upstream offers are judged by the same rules as E's own files, here and again by zync-apply.
     for (const [name, r] of rulesOf) staging.recordIgnoreExtras(name, r.extra);
     const rules = new Map([...rulesOf].map(([name, r]) => [name, r.rules]));
@@ -219,6 +225,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         await drained(() => server.connections() === 0);
         logger.verbose(`served ${content.counts.served} file(s) from ${content.counts.reads} read(s) of E's disk`);
         dbOpen = false;
+        unfollow();
         changeLog.close();
         unlock();
       },

@@ -30,3 +30,4 @@ export * from "./net/deltaFrames.js";
 export * from "./cli/systemdUnit.js";
 export * from "./cli/serviceUnitFile.js";
 export * from "./cli/nativeSqlite.js";
+export * from "./fs/pathPattern.js";

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { existsSync } from "node:fs";
-import { ClientStore, NO_DURABILITY, pullRoot, type ChangeFeed, type ContentSource, type PullContext, type RunReport } from "@zync/client";
+import { ClientStore, emptyReport, NO_DURABILITY, pullRoot, type ChangeFeed, type ContentSource, type PullContext, type RunReport } from "@zync/client";
 import { hashBytes, loadIgnoreRules, SafeRoot, type Logger } from "@zync/node";
 import type { Change } from "@zync/protocol";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
@@ -12,7 +12,7 @@ const MTIME = 1_600_000_000_000;
 const policy = { allowMassDelete: false, maxDeleteShare: 0.5 };
 
 function report(): RunReport {
-  return { written: 0, deleted: 0, bytes: 0, copied: 0, conflicts: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
+  return emptyReport();
 }
 
 /** E's files in memory, a context for one root on R, and the changes that list E's files one per page. */

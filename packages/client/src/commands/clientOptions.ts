@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULT_SOCKET_SERVER, DEFAULT_TCP_SERVER, parseServerAddress, type ServerAddress } from "../serverAddress.js";
-import { createLogger, readTokenFile, TOKEN_ENV, UsageError, type Logger } from "@zync/node";
+import { createLogger, escapeControl, readTokenFile, TOKEN_ENV, UsageError, type Logger } from "@zync/node";
 
 /** The token: ZYNC_TOKEN, else the --token-file; a sentence (exit 2) when neither is there. */
 export function readToken(tokenFile: string | undefined): string {
@@ -39,9 +39,17 @@ function isSocket(path: string): boolean {
   }
 }
 
-/** The logger for the chosen verbosity. */
-export function loggerFor(argv: { quiet: boolean; verbose: boolean }): Logger {
-  return createLogger("zync-client", argv.quiet ? "quiet" : argv.verbose ? "verbose" : "normal");
+/** The logger for the chosen verbosity. With `--json`, stdout carries only JSON, so every message goes to stderr. */
+export function loggerFor(argv: { quiet: boolean; verbose: boolean; json?: boolean }): Logger {
+  const level = argv.quiet ? "quiet" : argv.verbose ? "verbose" : "normal";
+  const logger = createLogger("zync-client", level);
+  if (argv.json !== true) return logger;
+  const line = (msg: string): void => void process.stderr.write(`${escapeControl(msg)}\n`);
+  return {
+    ...logger,
+    info: (msg) => level !== "quiet" && line(msg),
+    verbose: (msg) => level === "verbose" && line(msg),
+  };
 }
 
 export function dbPathOf(db: string): string {

@@ -19,7 +19,8 @@ export function printRuns(runs: readonly Run[], out: (line: string) => void): vo
   const rows = [["STARTED", "KIND", "SECONDS", "FILES", "DELETED", "BYTES", "CONFLICTS", "RESULT"]];
   for (const r of runs) {
     const secs = r.endedAt === undefined ? "-" : ((r.endedAt - r.startedAt) / 1000).toFixed(1);
-    const result = r.endedAt === undefined ? "did not finish" : r.error ? `error: ${escapeControl(r.error)}` : "ok";
+    let result = r.endedAt === undefined ? "did not finish" : r.error ? `error: ${escapeControl(r.error)}` : "ok";
+    if (r.detail !== undefined) result += ` (${escapeControl(r.detail)})`;
     rows.push([formatTime(r.startedAt), r.kind, secs, String(r.files), String(r.deleted), formatBytes(r.bytes), String(r.conflicts), result]);
   }
   for (const line of formatTable(rows)) out(line);

@@ -15,6 +15,10 @@ import { ClientStore } from "../store/clientStore.js";
 import { reportRun, runLoop } from "../syncLoop.js";
 import { connect, prepareRoots, RootsMismatchError, syncAll, type SyncOptions } from "../syncSession.js";
 import { pushAll, previewPush } from "../upstream/pushUpstream.js";
+import { jsonLineEvents, NO_EVENTS } from "../events.js";
+import { clientHooks } from "../hooks/clientHooks.js";
+import { recheckRoots } from "../pull/fullRecheck.js";
+import type { HookRule } from "../hooks/hookRule.js";
 
 /** Everything the sync command was asked to do. */
 export type SyncRequest = {
@@ -39,6 +43,10 @@ export type SyncRequest = {
   barrier?: boolean;
   /** How long a one-shot run waits for a running client to catch up, in milliseconds. */
   timeoutMs?: number;
+  /** `--full`: re-read every file R received and compare E's whole manifest (a one-shot pull). */
+  full?: boolean;
+  /** Commands to run after a pass that changed matching paths (`--on-change`). */
+  onChange?: readonly HookRule[];
 };
 
 /** Maps a failure to connect or sync to the documented exit codes. */
@@ -64,7 +72,10 @@ function recordFailure(store: ClientStore, kind: "pull" | "push", err: unknown):
 export async function runSync(req: SyncRequest): Promise<number> {
   if (req.updateUpstream) return push(req);
   // A one-shot run beside a live client that holds the database waits for that client instead of failing.
-  const holder = (req.once || req.barrier === true) && !req.dryRun ? runningClient(req.dbPath) : undefined;
+  const holder = (req.once || req.barrier === true || req.full === true) && !req.dryRun ? runningClient(req.dbPath) : undefined;
+  if (holder !== undefined && req.full === true) {
+    throw new ExitError(ExitCode.Failure, `--full re-reads every file and needs ${req.dbPath} to itself, but a running client (pid ${holder}) uses it; stop that client, run --full, and start it again`);
+  }
   if (holder !== undefined) {
     const wait = { url: req.url, token: req.token, dbPath: req.dbPath, dirs: req.dirs, timeoutMs: req.timeoutMs ?? DEFAULT_WAIT_MS, logger: req.logger };
     return waitBesideLiveClient(wait, holder).catch(rethrow);
@@ -85,7 +96,10 @@ export async function runSync(req: SyncRequest): Promise<number> {
   };
   try {
     if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
-    if (req.once || req.dryRun || req.barrier === true) {
+    const live = !(req.once || req.dryRun || req.barrier === true || req.full === true);
+    const events = live && req.json ? jsonLineEvents((line) => void process.stdout.write(line)) : NO_EVENTS;
+    const hooks = req.dryRun ? undefined : clientHooks(req.onChange ?? [], req.dirs, store, req.logger, events, req.json);
+    if (!live) {
       const conn = await connect(store, req.url, req.token, false, { compress: req.compress, pull: req.dirs }).catch((err: unknown) => {
         if (!req.dryRun) recordFailure(store, "pull", err);
         return rethrow(err);
@@ -97,18 +111,25 @@ export async function runSync(req: SyncRequest): Promise<number> {
       });
       let report: RunReport;
       let halted: HaltedRoot[];
+      let changedOnR: string[] = [];
       try {
+        if (req.full === true) changedOnR = await recheckRoots(store, req.dirs, req.ignore, req.logger);
         report = await syncAll(conn, store, opts).catch(rethrow);
         halted = haltsOf(conn.halted, req.dirs);
       } finally {
         conn.close();
       }
       if (req.dryRun) return printPreview(report, req);
+      // A one-shot run's hooks run once its pass is committed, and the run ends when they have.
+      if (hooks !== undefined) {
+        hooks.afterPass(report.changed);
+        await hooks.idle();
+      }
       const mine = (root: string): boolean => req.dirs.some((d) => d.name === root);
       const open = store.conflicts().filter((c) => mine(c.root));
       const unplaced = store.unplaced().filter((u) => mine(u.root));
       if (req.json) {
-        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })), halted };
+        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })), halted, ...(req.full === true ? { changedOnR } : {}) };
         process.stdout.write(`${terminalJson(json, 0)}\n`);
       } else {
         reportRun(report, opts, new Set());
@@ -128,8 +149,12 @@ export async function runSync(req: SyncRequest): Promise<number> {
     process.once("SIGTERM", onSignal);
     const timing = { intervalMs: req.intervalMs, heartbeatMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000 };
     // A live client lets E finish recording a moved folder before the deletion guard refuses (at most 6 s more).
-    const live: SyncOptions = { ...opts, policy: { ...opts.policy, guardSettle: { attempts: 3, ms: 2000 } } };
-    await runLoop(store, req.url, req.token, live, timing, stop.signal).catch(rethrow);
+    const liveOpts: SyncOptions = { ...opts, policy: { ...opts.policy, guardSettle: { attempts: 3, ms: 2000 } } };
+    try {
+      await runLoop(store, req.url, req.token, liveOpts, timing, stop.signal, { events, hooks }).catch(rethrow);
+    } finally {
+      await hooks?.stop();
+    }
     return ExitCode.Ok;
   } finally {
     store.close();

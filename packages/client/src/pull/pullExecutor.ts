@@ -367,6 +367,7 @@ async function place(ctx: PullContext, step: Step, fetched: Fetched | undefined,
     key = await placeState(ctx.root, item.path, abs, local, remote, content?.temp);
     if (remote.kind === "deleted") ctx.report.deleted++;
     else ctx.report.written++;
+    ctx.report.changed.push({ root: ctx.name, path: item.path });
   } catch (err) {
     if (err instanceof ProtocolError && err.code === ErrorCode.BadPath) {
       // Something still stands in the way; as a conflict the change is tried again on every run.

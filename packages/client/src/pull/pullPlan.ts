@@ -150,3 +150,14 @@ export function caseRenames(changes: readonly Pick<Change, "path" | "state">[], 
   }
   return found;
 }
+
+/**
+ * What a full pull's re-read of a path R received says (`--full`): `intact` when R still holds the base's content,
+ * `changed` when it holds other content (changed behind zync's back with its stat facts restored, or damaged on
+ * disk): R's edit from now on, kept by the usual rules. `absent` when nothing is there: a deletion that a plain
+ * pull sees by its stat already.
+ */
+export function recheckVerdict(base: EntryState, local: EntryState): "intact" | "changed" | "absent" {
+  if (local.kind === "deleted") return "absent";
+  return sameContent(base, local) ? "intact" : "changed";
+}

@@ -2,6 +2,8 @@
 export type RunReport = {
   written: number;
   deleted: number;
+  /** The paths this run wrote or deleted, in the order it placed them (for the `--on-change` hooks). */
+  changed: { root: string; path: string }[];
   bytes: number;
   /** Files taken from another local file with the same content instead of downloaded. */
   copied: number;
@@ -24,5 +26,5 @@ export type RunReport = {
 export type PreviewLine = { action: "add" | "change" | "delete" | "conflict"; path: string; size: number };
 
 export function emptyReport(): RunReport {
-  return { written: 0, deleted: 0, bytes: 0, copied: 0, conflicts: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
+  return { written: 0, deleted: 0, changed: [], bytes: 0, copied: 0, conflicts: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
 }

@@ -71,6 +71,10 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (root, path)
   ) WITHOUT ROWID;
   `,
+  `
+  -- What a history row was about beyond its kind: for a hook run, the rule and the root.
+  ALTER TABLE runs ADD COLUMN detail TEXT;
+  `,
 ];
 
 type BaseRow = { root: string; path: string; state: string; key: string | null };
@@ -124,6 +128,9 @@ export class ClientStore {
       setPath: this.db.prepare("INSERT INTO cursors (root, seq, resync, path) VALUES (?, 0, 1, ?) ON CONFLICT (root) DO UPDATE SET path = excluded.path"),
       startRun: this.db.prepare("INSERT INTO runs (kind, started_at) VALUES (?, ?)"),
       endRun: this.db.prepare("UPDATE runs SET ended_at = @ended, files = @files, deleted = @deleted, bytes = @bytes, conflicts = @conflicts, error = @error WHERE id = @id"),
+      forgetKey: this.db.prepare("UPDATE base SET key = NULL WHERE root = ? AND path = ?"),
+      requestResync: this.db.prepare("INSERT INTO cursors (root, seq, resync) VALUES (?, 0, 1) ON CONFLICT (root) DO UPDATE SET resync = 1"),
+      hookRun: this.db.prepare("INSERT INTO runs (kind, started_at, ended_at, files, error, detail) VALUES ('hook', @started, @ended, @files, @error, @detail)"),
       runs: this.db.prepare<[number], RunRow>("SELECT * FROM runs ORDER BY id DESC LIMIT ?"),
       lastGoodRun: this.db.prepare<[], RunRow>("SELECT * FROM runs WHERE ended_at IS NOT NULL AND error IS NULL AND kind = 'pull' ORDER BY id DESC LIMIT 1"),
       pruneRuns: this.db.prepare("DELETE FROM runs WHERE id <= (SELECT MAX(id) FROM runs) - 1000"),
@@ -281,6 +288,27 @@ export class ClientStore {
     this.stmt.endRun.run({ id, ended: Date.now(), files: r.files, deleted: r.deleted, bytes: r.bytes, conflicts: r.conflicts, error: r.error ?? null });
   }
 
+  /**
+   * Forgets the stat keys of these paths' bases (the bases stay), so no look at their stat takes them for
+   * unchanged: the next pull or push reads them. The placing journal is left alone.
+   */
+  forgetKeys(root: string, paths: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const p of paths) this.stmt.forgetKey.run(root, p);
+    })();
+  }
+
+  /** The next pull of this root compares E's whole manifest (from 0); its cursor stays until that pull ends. */
+  requestResync(root: string): void {
+    this.stmt.requestResync.run(root);
+  }
+
+  /** Records a finished hook run: its rule and root, how many changed files it was given, and its failure if any. */
+  recordHook(r: { startedAt: number; endedAt: number; files: number; detail: string; error: string | undefined }): void {
+    this.stmt.pruneRuns.run();
+    this.stmt.hookRun.run({ started: r.startedAt, ended: r.endedAt, files: r.files, error: r.error ?? null, detail: r.detail });
+  }
+
   /** The newest runs first. */
   runs(limit: number): Run[] {
     return this.stmt.runs.all(limit).map(runOf);
@@ -297,10 +325,10 @@ export class ClientStore {
   }
 }
 
-/** One pull or push, as the history keeps it. */
+/** One pull, push or hook run, as the history keeps it. */
 export type Run = {
   id: number;
-  kind: "pull" | "push";
+  kind: "pull" | "push" | "hook";
   startedAt: number;
   endedAt: number | undefined;
   files: number;
@@ -308,12 +336,14 @@ export type Run = {
   bytes: number;
   conflicts: number;
   error: string | undefined;
+  /** For a hook run: the rule and the root it ran in. */
+  detail: string | undefined;
 };
 
-type RunRow = { id: number; kind: Run["kind"]; started_at: number; ended_at: number | null; files: number; deleted: number; bytes: number; conflicts: number; error: string | null };
+type RunRow = { id: number; kind: Run["kind"]; started_at: number; ended_at: number | null; files: number; deleted: number; bytes: number; conflicts: number; error: string | null; detail: string | null };
 
 function runOf(r: RunRow): Run {
-  return { id: r.id, kind: r.kind, startedAt: r.started_at, endedAt: r.ended_at ?? undefined, files: r.files, deleted: r.deleted, bytes: r.bytes, conflicts: r.conflicts, error: r.error ?? undefined };
+  return { id: r.id, kind: r.kind, startedAt: r.started_at, endedAt: r.ended_at ?? undefined, files: r.files, deleted: r.deleted, bytes: r.bytes, conflicts: r.conflicts, error: r.error ?? undefined, detail: r.detail ?? undefined };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync } from "node:fs";
 import type { CompressMode } from "@zync/protocol";
 import { dirname, resolve } from "node:path";
-import { createLogger, createTokenFile, parseDirs, readTokenFile, requireExistingDirs, TOKEN_ENV, UsageError, type Logger } from "@zync/node";
+import { createLogger, createTokenFile, escapeControl, type LogLevel, parseDirs, readTokenFile, requireExistingDirs, TOKEN_ENV, UsageError, type Logger } from "@zync/node";
 import { startDaemon } from "../daemon.js";
+import { jsonLineEvents } from "../liveEvents.js";
 import { planTunnel, startTunnel } from "../tunnel/tunnelPlan.js";
 
 /** The serve command's flags, as parsed. */
@@ -22,6 +23,7 @@ export type ServeArgs = {
   compress: CompressMode;
   verbose: boolean;
   quiet: boolean;
+  json?: boolean;
   tunnel?: string;
   "remote-port"?: number;
   "tunnel-socket"?: string;
@@ -45,6 +47,12 @@ function atLeastZero(name: string, value: number): number {
   return value;
 }
 
+/** A logger whose messages all go to stderr (stdout carries `--json` events). */
+function toStderr(logger: Logger, level: LogLevel): Logger {
+  const line = (msg: string): void => void process.stderr.write(`${escapeControl(msg)}\n`);
+  return { ...logger, info: (msg) => level !== "quiet" && line(msg), verbose: (msg) => level === "verbose" && line(msg) };
+}
+
 /** Runs the daemon until SIGINT or SIGTERM. */
 export async function serve(argv: ServeArgs): Promise<void> {
   const port = atLeastZero("port", argv.port);
@@ -60,7 +68,10 @@ export async function serve(argv: ServeArgs): Promise<void> {
     sshOptions: argv["ssh-option"],
     sshIdentity: argv["ssh-identity"],
   });
-  const logger = createLogger("zync-daemon", argv.quiet ? "quiet" : argv.verbose ? "verbose" : "normal");
+  const level = argv.quiet ? "quiet" : argv.verbose ? "verbose" : "normal";
+  const json = argv.json === true;
+  const logger = json ? toStderr(createLogger("zync-daemon", level), level) : createLogger("zync-daemon", level);
+  const events = json ? jsonLineEvents((line) => void process.stdout.write(line)) : undefined;
   // A long-running daemon logs a failure it did not expect rather than dropping every client with it.
   process.on("unhandledRejection", (err) => logger.error(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`));
   const dbPath = resolve(argv.db);
@@ -81,9 +92,12 @@ export async function serve(argv: ServeArgs): Promise<void> {
     deleteGuard: { allow: argv["allow-mass-delete"], maxShare: maxDelete / 100 },
     compress: argv.compress,
     logger,
+    ...(events ? { events } : {}),
   });
   const host = daemon.server.host.includes(":") ? `[${daemon.server.host}]` : daemon.server.host;
-  process.stdout.write(`listening on ws://${host}:${daemon.server.port}\n`);
+  const url = `ws://${host}:${daemon.server.port}`;
+  if (events) events({ event: "listening", url });
+  (json ? process.stderr : process.stdout).write(`listening on ${url}\n`);
   logger.verbose(`serving ${dirs.map((d) => `${d.name}=${d.abs}`).join(", ")}; head ${daemon.log.head()}`);
   const tunnel = tunnelPlan && startTunnel(tunnelPlan, daemon.server.host, daemon.server.port, logger);
 

@@ -26,6 +26,13 @@ export type HaltedRoot = { root: string; since: number; reason: string };
 
 type ServeRow = { id: number; client_id: string | null; address: string | null; started_at: number; ended_at: number | null; changes: number; files: number; bytes: number; error: string | null };
 
+/** What the activity log tells a live observer (the daemon's `--json` events). */
+export type ActivityNotice =
+  | { kind: "connected"; clientId: string; address: string | undefined }
+  | { kind: "disconnected"; clientId: string; changes: number; files: number; bytes: number; error: string | undefined }
+  | { kind: "halted"; root: string; reason: string }
+  | { kind: "resumed"; root: string };
+
 /** Keeps this many rows of history and events. */
 const KEEP = 1000;
 
@@ -36,6 +43,9 @@ const KEEP = 1000;
 export class ActivityLog {
   private readonly stmt;
   private readonly haltListeners = new Set<() => void>();
+  private readonly observers = new Set<(notice: ActivityNotice) => void>();
+  /** Addresses of the connections open now, by history row. */
+  private readonly addresses = new Map<number, string | undefined>();
 
   constructor(db: Database.Database) {
     this.stmt = {
@@ -72,18 +82,34 @@ export class ActivityLog {
   /** Starts a history row for a new connection; returns its id. */
   opened(address: string | undefined): number {
     this.stmt.pruneServed.run();
-    return Number(this.stmt.open.run(null, address ?? null, Date.now()).lastInsertRowid);
+    const id = Number(this.stmt.open.run(null, address ?? null, Date.now()).lastInsertRowid);
+    this.addresses.set(id, address);
+    return id;
+  }
+
+  /** Calls `observer` with every client connected or gone and every root halted or resumed; returns the way to stop. */
+  observe(observer: (notice: ActivityNotice) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private tell(notice: ActivityNotice): void {
+    for (const o of this.observers) o(notice);
   }
 
   /** The connection said who it is (HELLO); it counts as connected until {@link closed}. */
   identified(rowId: number, clientId: string): void {
     this.stmt.identify.run(clientId, rowId);
     this.stmt.present.run({ id: clientId, now: Date.now(), connected: 1, delta: 1 });
+    this.tell({ kind: "connected", clientId, address: this.addresses.get(rowId) });
   }
 
   closed(rowId: number, clientId: string | undefined, totals: { changes: number; files: number; bytes: number; error?: string }): void {
     this.stmt.close.run({ id: rowId, ended: Date.now(), changes: totals.changes, files: totals.files, bytes: totals.bytes, error: totals.error ?? null });
-    if (clientId !== undefined) this.stmt.present.run({ id: clientId, now: Date.now(), connected: 0, delta: -1 });
+    this.addresses.delete(rowId);
+    if (clientId === undefined) return;
+    this.stmt.present.run({ id: clientId, now: Date.now(), connected: 0, delta: -1 });
+    this.tell({ kind: "disconnected", clientId, changes: totals.changes, files: totals.files, bytes: totals.bytes, error: totals.error });
   }
 
   /** Ids of the clients connected now. */
@@ -125,11 +151,13 @@ export class ActivityLog {
   halt(root: string, reason: string): void {
     this.stmt.halt.run(root, Date.now(), reason);
     for (const l of this.haltListeners) l();
+    this.tell({ kind: "halted", root, reason });
   }
 
   resume(root: string): void {
     if (this.stmt.resume.run(root).changes === 0) return;
     for (const l of this.haltListeners) l();
+    this.tell({ kind: "resumed", root });
   }
 
   halted(): HaltedRoot[] {

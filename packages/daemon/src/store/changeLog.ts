@@ -79,7 +79,7 @@ export class ChangeLog {
   readonly db: Database.Database;
   readonly epoch: string;
   private headSeq: number;
-  private readonly listeners = new Set<(head: number) => void>();
+  private readonly listeners = new Set<(head: number, recorded: ReadonlyMap<string, number>) => void>();
   private readonly stmt;
 
   /** Opens the database at a path, or works on one already opened with {@link openDatabase}. */
@@ -205,7 +205,9 @@ export class ChangeLog {
     if (writes.length === 0) return this.headSeq;
     const before = this.headSeq;
     const now = Date.now();
+    const recorded = new Map<string, number>();
     this.db.transaction(() => {
+      recorded.clear();
       let head = this.headSeq;
       for (const w of writes) {
         if (w.op === "forget") {
@@ -217,6 +219,7 @@ export class ChangeLog {
           continue;
         }
         head++;
+        recorded.set(w.root, (recorded.get(w.root) ?? 0) + 1);
         const s = w.state;
         this.stmt.upsert.run({
           root: w.root,
@@ -236,12 +239,15 @@ export class ChangeLog {
       this.stmt.setMeta.run("head", String(head));
       this.headSeq = head;
     })();
-    if (this.headSeq !== before) for (const l of this.listeners) l(this.headSeq);
+    if (this.headSeq !== before) for (const l of this.listeners) l(this.headSeq, recorded);
     return this.headSeq;
   }
 
-  /** Calls `listener` with the new head after every transaction that recorded a change. Returns the unsubscribe. */
-  onRecorded(listener: (head: number) => void): () => void {
+  /**
+   * Calls `listener` with the new head, and how many changes each root got, after every transaction that recorded
+   * a change. Returns the unsubscribe.
+   */
+  onRecorded(listener: (head: number, recorded: ReadonlyMap<string, number>) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

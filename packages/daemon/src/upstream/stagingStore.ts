@@ -87,6 +87,7 @@ export class StagingStore {
   readonly blobRoot: string;
   private readonly stmt;
   private readonly now: () => number;
+  private readonly stagedListeners = new Set<(session: SessionSummary) => void>();
 
   constructor(db: Database.Database, blobRoot: string, now: () => number = Date.now) {
     this.db = db;
@@ -216,9 +217,17 @@ export class StagingStore {
     if (session.status !== SessionStatus.Receiving) return session;
     const missing = this.changes(id).filter((c) => !c.staged);
     if (missing.length > 0) throw new SessionStateError(`session ${id} still lacks the content of ${missing.length} file(s), e.g. ${missing[0]!.path}`);
-    this.stmt.finalize.run(this.now(), id);
+    const moved = this.stmt.finalize.run(this.now(), id).changes > 0;
     // Moved by this call or by a concurrent one: either way the session is past receiving now, or it was aborted.
-    return this.get(id)!;
+    const now = this.get(id)!;
+    if (moved) for (const l of this.stagedListeners) l(now);
+    return now;
+  }
+
+  /** Calls `listener` with every session this process finished staging (ready for review); returns the way to stop. */
+  onStaged(listener: (session: SessionSummary) => void): () => void {
+    this.stagedListeners.add(listener);
+    return () => this.stagedListeners.delete(listener);
   }
 
   get(id: number): SessionSummary | undefined {
