@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { ExitCode, parseDirs, requireExistingDirs, UsageError } from "@zync/node";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
 
@@ -22,6 +23,14 @@ describe("parseDirs", () => {
     expect(parseDirs(["code:/srv/code", "docs:/home/me/docs"])).toEqual([
       { name: "code", abs: "/srv/code" },
       { name: "docs", abs: "/home/me/docs" },
+    ]);
+  });
+
+  test("a leading ~/ is the home folder, as the shell would have made it at the start of a word", () => {
+    expect(parseDirs(["code:~/code", "home:~", "odd:./~/x"], "/work/here")).toEqual([
+      { name: "code", abs: `${homedir()}/code` },
+      { name: "home", abs: homedir() },
+      { name: "odd", abs: "/work/here/~/x" },
     ]);
   });
 

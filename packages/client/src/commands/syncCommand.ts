@@ -100,7 +100,9 @@ export async function runSync(req: SyncRequest): Promise<number> {
     const events = live && req.json ? jsonLineEvents((line) => void process.stdout.write(line)) : NO_EVENTS;
     const hooks = req.dryRun ? undefined : clientHooks(req.onChange ?? [], req.dirs, store, req.logger, events, req.json);
     if (!live) {
-      const conn = await connect(store, req.url, req.token, false, { compress: req.compress, pull: req.dirs }).catch((err: unknown) => {
+      // A page asked for during the handshake would be read before the barrier, so a wait asks after it instead.
+      const pull = req.barrier === true ? {} : { pull: req.dirs };
+      const conn = await connect(store, req.url, req.token, false, { compress: req.compress, ...pull }).catch((err: unknown) => {
         if (!req.dryRun) recordFailure(store, "pull", err);
         return rethrow(err);
       });

@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { isRootName } from "@zync/protocol";
 import { UsageError } from "./runCli.js";
@@ -7,7 +8,8 @@ import { UsageError } from "./runCli.js";
 export type NamedDir = { name: string; abs: string };
 
 /**
- * Parses `--dirs` entries of the form `name:/path` (a relative path is taken from the current directory).
+ * Parses `--dirs` entries of the form `name:/path` (a relative path is taken from the current directory, and a
+ * leading `~/` is the user's home).
  * Names must be unique and made of letters, digits, '.', '_' or '-'.
  */
 export function parseDirs(entries: readonly string[], cwd = process.cwd()): NamedDir[] {
@@ -25,7 +27,9 @@ export function parseDirs(entries: readonly string[], cwd = process.cwd()): Name
     }
     if (seen.has(name)) throw new UsageError(`--dirs names ${JSON.stringify(name)} twice`);
     seen.add(name);
-    return { name, abs: isAbsolute(path) ? resolve(path) : resolve(cwd, path) };
+    // The shell expands `~` only at the start of a word, never after `name:`, so it is expanded here.
+    const expanded = path === "~" || path.startsWith("~/") ? `${homedir()}${path.slice(1)}` : path;
+    return { name, abs: isAbsolute(expanded) ? resolve(expanded) : resolve(cwd, expanded) };
   });
 }
 
