@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { median, percentile, timed, until } from "./measure.js";
+import { median, percentile, readIfExists, timed, until } from "./measure.js";
 import { generateTree } from "./tree.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -41,13 +41,6 @@ function cpuSeconds(pid) {
   }
 }
 
-function readIfExists(p) {
-  try {
-    return readFileSync(p, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Runs the fan-out case and returns its figures: `clients` at once (20 unless told), a tree of `files` small

@@ -64,3 +64,32 @@ export async function until(check, what, timeoutMs = 60_000, everyMs = 5) {
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Starts a long-running process with its output collected; `stop` (also pushed onto `cleanups`) ends it with
+ * SIGTERM and waits for it to close.
+ */
+export function startTracked(cmd, args, cleanups, env = { ZYNC_TOKEN: "" }) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once("close", r));
+      child.kill("SIGTERM");
+      await gone;
+    }
+  };
+  cleanups.push(stop);
+  return { child, output: () => out, stop };
+}
+
+/** A file's text, or undefined when it cannot be read (yet). */
+export function readIfExists(p) {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return undefined;
+  }
+}

@@ -1,7 +1,6 @@
 // npm run bench: zync against rsync -a over ssh, in one run, on this machine.
 // rsync runs over ssh to a private OpenSSH server on 127.0.0.1; zync's client reaches its daemon through an
 // `ssh -R` tunnel into the same server, as users run it. Prints a table of medians and writes JSON.
-import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { ensureSshTools, freeLoopbackPort, startLoopbackSshd } from "../tests/dist/helpers/loopbackSsh.js";
-import { median, peakKb, percentile, timed, until } from "./measure.js";
+import { median, peakKb, percentile, readIfExists, startTracked, timed, until } from "./measure.js";
 import { syncthingCases, syncthingRows } from "./syncthing.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 import { printWanTable, runWan, wanLinkFromArgs } from "./wan.js";
@@ -40,19 +39,7 @@ const cleanups = [];
 const results = { date: new Date().toISOString(), quick, runs: RUNS, cases: {} };
 
 function startProcess(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ZYNC_TOKEN: "", ...env } });
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((r) => child.once("close", r));
-      child.kill("SIGTERM");
-      await gone;
-    }
-  };
-  cleanups.push(stop);
-  return { child, output: () => out, stop };
+  return startTracked(cmd, args, cleanups, { ZYNC_TOKEN: "", ...env });
 }
 
 function canConnect(port) {
@@ -307,13 +294,6 @@ async function main() {
   log(`daemon first start ${secs(first.startMs)}, restart ${secs(median(restarts))} (chokidar alone ${secs(chokidarMs)}), rehashed ${hashedOnRestart}`);
 }
 
-function readIfExists(p) {
-  try {
-    return readFileSync(p, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 function isDir(p) {
   try {

@@ -2,11 +2,11 @@
 // daemon and client on the same generated tree. Cases: initial sync (E's scan included for both tools), live
 // latency (a save on E until R has it) and the peak resident memory of both sides. Used only when `syncthing` is
 // on PATH.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freeLoopbackPort } from "../tests/dist/helpers/loopbackSsh.js";
-import { median, peakKb, percentile, until } from "./measure.js";
+import { median, peakKb, percentile, readIfExists, startTracked, until } from "./measure.js";
 import { generateTree } from "./tree.js";
 
 const FOLDER = "bench";
@@ -73,22 +73,8 @@ async function preparePair(work, eDir, rDir, watchDelayS) {
 }
 
 function startInstance(inst, cleanups) {
-  const child = spawn("syncthing", ["serve", `--home=${inst.home}`, "--no-browser", "--no-restart", "--no-upgrade", "--logflags=0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, STNORESTART: "1", STNOUPGRADE: "1", STNODEFAULTFOLDER: "1" },
-  });
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((r) => child.once("close", r));
-      child.kill("SIGTERM");
-      await gone;
-    }
-  };
-  cleanups.push(stop);
-  return { child, output: () => out, stop };
+  const args = ["serve", `--home=${inst.home}`, "--no-browser", "--no-restart", "--no-upgrade", "--logflags=0"];
+  return startTracked("syncthing", args, cleanups, { STNORESTART: "1", STNOUPGRADE: "1", STNODEFAULTFOLDER: "1" });
 }
 
 async function rest(inst, apiKey, path) {
@@ -138,13 +124,6 @@ function peakSampler(pids) {
   };
 }
 
-function readIfExists(p) {
-  try {
-    return readFileSync(p, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Initial sync and memory of both tools, then Syncthing's live latency. `zync` gives run.js's own helpers:

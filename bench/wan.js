@@ -12,8 +12,8 @@
 // that a sender meets backpressure (the proxy stops reading its socket) instead of an unbounded buffer.
 // The dev tree is the bench's seeded generator (tree.js) at 4,000 source files of 1 to 7 KiB and four 5 MiB
 // random blobs (about 39 MB), the shape of the tree behind the figures in issue 13.
-import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +21,7 @@ import Database from "better-sqlite3";
 import { parseRate, SEGMENT_BYTES } from "../tests/dist/helpers/linkModel.js";
 import { ensureSshTools, freeLoopbackPort, startLoopbackSshd } from "../tests/dist/helpers/loopbackSsh.js";
 import { startLink } from "./linkModel.js";
-import { median, percentile, timed, until } from "./measure.js";
+import { median, percentile, readIfExists, startTracked, timed, until } from "./measure.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -79,21 +79,7 @@ export async function runWan({ quick, runs, link: spec, log }) {
   }
   const work = mkdtempSync(join(tmpdir(), "zync-wan-"));
   const cleanups = [];
-  const startProcess = (cmd, args) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ZYNC_TOKEN: "" } });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once("close", r));
-        child.kill("SIGTERM");
-        await gone;
-      }
-    };
-    cleanups.push(stop);
-    return { child, output: () => out, stop };
-  };
+  const startProcess = (cmd, args) => startTracked(cmd, args, cleanups);
   try {
     return await cases({ quick, runs, spec, log, work, cleanups, startProcess });
   } finally {
@@ -374,13 +360,6 @@ function gitCommit() {
   }
 }
 
-function readIfExists(p) {
-  try {
-    return readFileSync(p, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 function isDir(p) {
   try {
