@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 
 /** Makes sure git is here, installing it with apt-get when it is missing and this process may. */
 export function ensureGit(): void {
@@ -75,4 +75,41 @@ export function ignoreRichRepo(root: string, excludesFile: string): void {
     "src/main.c": "x",
     "build/keep.log": "x",
   });
+}
+
+/** Every file and folder under a root (not .git), relative, with whether it is a folder. */
+export function allPaths(root: string, rel = ""): { rel: string; isDir: boolean }[] {
+  const out: { rel: string; isDir: boolean }[] = [];
+  for (const name of readdirSync(join(root, rel)).sort()) {
+    const p = rel === "" ? name : `${rel}/${name}`;
+    if (name === ".git") continue;
+    const isDir = statSync(join(root, p)).isDirectory();
+    out.push({ rel: p, isDir });
+    if (isDir) out.push(...allPaths(root, p));
+  }
+  return out;
+}
+
+/** Whether a path is ignored, and the file (absolute) and line of the pattern that matched it, if any. */
+export type Answer = { ignored: boolean; file?: string; line?: number };
+
+/** What `git check-ignore -v -n --no-index` says about each path (relative to the work tree's top). */
+export function gitAnswers(root: string, paths: string[]): Map<string, Answer> {
+  const out = git(root, ["check-ignore", "-v", "-n", "--no-index", "--stdin", "-z"], paths.join("\0") + "\0");
+  const fields = out.split("\0");
+  const answers = new Map<string, Answer>();
+  for (let i = 0; i + 3 < fields.length; i += 4) {
+    const [source, line, pattern, path] = fields.slice(i, i + 4) as [string, string, string, string];
+    answers.set(path, source === "" ? { ignored: false } : { ignored: !pattern.startsWith("!"), file: resolve(root, source), line: Number(line) });
+  }
+  return answers;
+}
+
+/** The paths of a work tree git ignores, by `git check-ignore`. */
+export function gitIgnored(root: string): Set<string> {
+  const answers = gitAnswers(
+    root,
+    allPaths(root).map((p) => p.rel),
+  );
+  return new Set([...answers].filter(([, a]) => a.ignored).map(([p]) => p));
 }

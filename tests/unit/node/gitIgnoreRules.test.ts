@@ -1,39 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadIgnoreRules } from "@zync/node";
-import { ensureGit, git, ignoreRichRepo, writeTree } from "../../helpers/gitRepo.js";
+import { allPaths, ensureGit, git, gitAnswers, ignoreRichRepo, writeTree, type Answer } from "../../helpers/gitRepo.js";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
 
 beforeAll(() => ensureGit());
 afterAll(() => removeTempDirs());
-
-/** Every file and folder under a root (not .git), relative, with whether it is a folder. */
-function allPaths(root: string, rel = ""): { rel: string; isDir: boolean }[] {
-  const out: { rel: string; isDir: boolean }[] = [];
-  for (const name of readdirSync(join(root, rel))) {
-    const p = rel === "" ? name : `${rel}/${name}`;
-    if (name === ".git") continue;
-    const isDir = statSync(join(root, p)).isDirectory();
-    out.push({ rel: p, isDir });
-    if (isDir) out.push(...allPaths(root, p));
-  }
-  return out;
-}
-
-type Answer = { ignored: boolean; file?: string; line?: number };
-
-/** What `git check-ignore -v -n --no-index` says about each path. */
-function gitAnswers(root: string, paths: string[]): Map<string, Answer> {
-  const out = git(root, ["check-ignore", "-v", "-n", "--no-index", "--stdin", "-z"], paths.join("\0") + "\0");
-  const fields = out.split("\0");
-  const answers = new Map<string, Answer>();
-  for (let i = 0; i + 3 < fields.length; i += 4) {
-    const [source, line, pattern, path] = fields.slice(i, i + 4) as [string, string, string, string];
-    answers.set(path, source === "" ? { ignored: false } : { ignored: !pattern.startsWith("!"), file: resolve(root, source), line: Number(line) });
-  }
-  return answers;
-}
 
 function zyncAnswers(root: string, paths: { rel: string; isDir: boolean }[]): Map<string, Answer> {
   const rules = loadIgnoreRules(root);
