@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runClientOnce, startTestDaemon } from "../helpers/bins.js";
-import { ensureGit, gitIgnored, ignoreRichRepo } from "../helpers/gitRepo.js";
+import { BIN, runClientOnce, spawnBin, startTestDaemon } from "../helpers/bins.js";
+import { allPaths, ensureGit, gitAnswers, gitIgnored, ignoreRichRepo } from "../helpers/gitRepo.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -42,6 +42,51 @@ describe("git ignores", () => {
       expect(after.has("sub/deep/note.txt")).toBe(false);
       expect(after.has("late.o")).toBe(true);
       expect(snapshotTree(r)).toEqual(snapshotTree(e, skip(after)));
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test("check-ignore says for every path what git check-ignore -v says, with the file and line of the deciding rule", async () => {
+    const e = tempDir("zync-git-e-");
+    ignoreRichRepo(e, join(tempDir(), "user-excludes"));
+    const outside = tempDir();
+    const daemon = await startTestDaemon([`code:${e}`]);
+    try {
+      const run = async (args: string[], cwd: string): Promise<{ code: number | string; stdout: string; stderr: string }> => {
+        const s = spawnBin(BIN.daemon, ["check-ignore", "--db", daemon.db, ...args], {}, cwd);
+        const code = await s.exited;
+        return { code, stdout: s.stdout(), stderr: s.stderr() };
+      };
+      // Relative to the current folder, like git.
+      const some = await run(["b.log", "../build/out.js", `${e}/src/main.c`, "../a.local", "deep"], join(e, "sub"));
+      expect(some.stderr).toBe("");
+      expect(some.code).toBe(0);
+      expect(some.stdout.split("\n")).toEqual([
+        "synced   b.log  (code:sub/b.log)  sub/.gitignore:1:!*.log",
+        "ignored  ../build/out.js  (code:build/out.js)  .gitignore:3:build/",
+        `synced   ${e}/src/main.c  (code:src/main.c)  no rule matches it`,
+        "ignored  ../a.local  (code:a.local)  .git/info/exclude:2:*.local",
+        "synced   deep  (code:sub/deep)  no rule matches it",
+        "",
+      ]);
+
+      // Every path of the tree, against git.
+      const paths = allPaths(e).map((p) => p.rel);
+      const all = await run(["--json", ...paths], e);
+      expect(all.code).toBe(0);
+      const checks = JSON.parse(all.stdout) as { path: string; synced: boolean; verdict: { rule?: { file: string; line: number } } }[];
+      const fromGit = gitAnswers(e, paths);
+      expect(checks.map((c) => [c.path, !c.synced, c.verdict.rule?.file, c.verdict.rule?.line])).toEqual(
+        paths.map((p) => [p, fromGit.get(p)?.ignored, fromGit.get(p)?.file, fromGit.get(p)?.line]),
+      );
+
+      // A path outside every root: one sentence, exit 2.
+      const bad = await run([join(outside, "x.txt")], e);
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toBe("");
+      expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+      expect(bad.stderr).toContain("is not inside a root this daemon serves");
     } finally {
       await daemon.stop();
     }
