@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, runClientOnce, spawnBin, startTestDaemon } from "../helpers/bins.js";
-import { allPaths, ensureGit, gitAnswers, gitIgnored, ignoreRichRepo } from "../helpers/gitRepo.js";
+import { allPaths, ensureGit, git, gitAnswers, gitIgnored, ignoreRichRepo } from "../helpers/gitRepo.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -87,6 +87,40 @@ describe("git ignores", () => {
       expect(bad.stdout).toBe("");
       expect(bad.stderr.trim().split("\n")).toHaveLength(1);
       expect(bad.stderr).toContain("is not inside a root this daemon serves");
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test("a folder let in by a new .zyncignore is watched from then on, and a file git starts tracking is synced", async () => {
+    const e = tempDir("zync-git-e-");
+    const r = `${tempDir()}/target`;
+    ignoreRichRepo(e, join(tempDir(), "user-excludes"));
+    const clientDb = `${tempDir()}/client.db`;
+    const daemon = await startTestDaemon([`code:${e}`], { args: ["--verbose"] });
+    const verifications = (): number => (daemon.stdout() + daemon.stderr()).split("recent changes verified").length - 1;
+    const pullUntil = async (what: string, ok: () => boolean): Promise<void> => {
+      await waitFor(async () => (await runClientOnce(daemon, clientDb, [`code:${r}`])).code === 0 && ok(), what, 20_000, 100);
+    };
+    try {
+      await pullUntil("the first sync", () => existsSync(`${r}/src/main.c`));
+      expect(existsSync(`${r}/build`)).toBe(false);
+      expect(existsSync(`${r}/main.o`)).toBe(false);
+
+      // .zyncignore wins over the .gitignore beside it.
+      const before = verifications();
+      writeFileSync(`${e}/.zyncignore`, "!build/\n");
+      await pullUntil("build/out.js on R", () => existsSync(`${r}/build/out.js`));
+      // Written once the daemon has verified the folders of the change: only a watch on build/ (placed when the
+      // rules changed) reports it before the next rescan.
+      await waitFor(() => verifications() > before, "the daemon's verification of the recent changes", 20_000, 50);
+      writeFileSync(`${e}/build/later.js`, "later\n");
+      await pullUntil("build/later.js on R", () => existsSync(`${r}/build/later.js`));
+
+      // git add -f: tracked files are synced whatever the patterns say.
+      git(e, ["add", "-f", "main.o"]);
+      await pullUntil("main.o on R", () => existsSync(`${r}/main.o`));
+      expect(existsSync(`${r}/sub/other.o`)).toBe(false);
     } finally {
       await daemon.stop();
     }

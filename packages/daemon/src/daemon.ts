@@ -10,6 +10,7 @@ import { openDatabase, stagingDirFor } from "./store/database.js";
 import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
 import { isIgnoreFile, ownFilePatterns } from "./upstream/servedPaths.js";
+import { watchGitState } from "./gitStateWatch.js";
 import { BARRIER_TIMEOUT_MS, CookieBoard, passBarrier } from "./barrier/cookieBoard.js";
 import { followDaemon, followStaging, type DaemonEvents } from "./liveEvents.js";
 
@@ -144,6 +145,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         const paths = seen.length === 0 ? all : all.filter((p) => !isCookie(p));
         if (paths.some(isIgnoreFile)) {
           rules.reload();
+          hints.rulesChanged?.();
           rescanRoot("an ignore file changed");
         }
         const indexed = indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
@@ -152,6 +154,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         // So much at once that the kernel's event queue may have overflowed (that loss is silent): compare all.
         if (paths.length >= LARGE_BATCH) rescanRoot("a burst of changes");
       };
+      const gitFiles = rules.gitFiles();
+      if (gitFiles.length > 0) {
+        const stop = watchGitState(gitFiles, () => {
+          rules.reload();
+          hints.rulesChanged?.();
+          rescanRoot("git's index or exclude files changed");
+        });
+        hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(stop()) });
+      }
       const onError = (err: Error): void => {
         logger.warn(`watcher error in ${dir.name}: ${err.message}; rescanning`);
         rescanRoot("a watcher error");

@@ -65,12 +65,13 @@ function git(cwd: string, args: string[]): string | undefined {
 }
 
 /** What git says about the work tree holding a folder, or undefined when it is in none (or git is missing). */
-export type GitTree = { top: string; excludeFile: string; userExcludes: string | undefined };
+export type GitTree = { top: string; excludeFile: string; userExcludes: string | undefined; indexFile: string };
 
 export function findGitTree(dirAbs: string): GitTree | undefined {
   const top = git(dirAbs, ["rev-parse", "--show-toplevel"])?.trim();
   if (top === undefined || top === "") return undefined;
   const excludeRel = git(top, ["rev-parse", "--git-path", "info/exclude"])?.trim() ?? ".git/info/exclude";
+  const indexRel = git(top, ["rev-parse", "--git-path", "index"])?.trim() ?? ".git/index";
   const configured = git(top, ["config", "--get", "core.excludesFile"])?.trim();
   let userExcludes: string | undefined;
   if (configured !== undefined && configured !== "") {
@@ -79,7 +80,7 @@ export function findGitTree(dirAbs: string): GitTree | undefined {
     const xdg = process.env.XDG_CONFIG_HOME;
     userExcludes = xdg !== undefined && xdg !== "" && isAbsolute(xdg) ? join(xdg, "git", "ignore") : join(homedir(), ".config", "git", "ignore");
   }
-  return { top, excludeFile: resolve(top, excludeRel), userExcludes };
+  return { top, excludeFile: resolve(top, excludeRel), userExcludes, indexFile: resolve(top, indexRel) };
 }
 
 /** The paths git tracks in a work tree (relative to its top), or an empty set when git cannot say. */
@@ -130,6 +131,16 @@ export class GitIgnoreTree {
   /** The work tree the root lies in, if any. */
   get repository(): GitTree | undefined {
     return this.gitTree;
+  }
+
+  /**
+   * Files outside the root's folders whose change changes the rules: git's index (what it tracks), the
+   * repository's info/exclude and the user's excludes file. None outside a git work tree.
+   */
+  gitFiles(): string[] {
+    const t = this.gitTree;
+    if (t === undefined) return [];
+    return [t.indexFile, t.excludeFile, ...(t.userExcludes === undefined ? [] : [t.userExcludes])];
   }
 
   /** Reads every ignore file again (they are read lazily per folder) and asks git again what it tracks. */

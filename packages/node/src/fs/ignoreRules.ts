@@ -82,6 +82,8 @@ export type IgnoreRules = {
 export type ExplainedIgnoreRules = IgnoreRules & {
   /** The verdict for a path and the rule that decided it (none: no pattern matched). */
   explain(rel: string, isDir: boolean): IgnoreVerdict;
+  /** Files outside the root whose change calls for {@link IgnoreRules.reload} (git's index and exclude files). */
+  gitFiles(): string[];
 };
 
 /**
@@ -100,6 +102,9 @@ export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = []):
     ignores(rel, isDir) {
       // The temp folder is ours and a repository's .git is never synced, whatever an ignore file says.
       return fixed(rel) || tree.ignores(rel, isDir);
+    },
+    gitFiles() {
+      return tree.gitFiles();
     },
     explain(rel, isDir) {
       if (fixed(rel)) return { ignored: true, rule: { file: "built-in", line: 0, pattern: isInsideGitDir(rel) ? ".git" : rel, negative: false } };
