@@ -89,6 +89,9 @@ function trackedPaths(top: string): Set<string> {
   return new Set(out === undefined ? [] : out.split("\0").filter((p) => p !== ""));
 }
 
+/** Folders whose ignore files and verdicts are kept in memory before they are all dropped (and read again). */
+const MAX_CACHED_FOLDERS = 100_000;
+
 /** Options of {@link GitIgnoreTree}. */
 export type GitIgnoreTreeOptions = {
   /** Patterns of zync's own, lowest in precedence (relative to the root). */
@@ -114,6 +117,7 @@ export class GitIgnoreTree {
   private prefix = "";
   private readonly perDir = new Map<string, Source[]>();
   private readonly dirVerdicts = new Map<string, IgnoreVerdict>();
+  private readonly chains = new Map<string, readonly Source[]>();
   private top: Source[] = [];
   private bottom: Source[] = [];
   private tracked = new Set<string>();
@@ -148,8 +152,7 @@ export class GitIgnoreTree {
     this.gitTree = findGitTree(this.rootAbs);
     this.prefix = this.gitTree === undefined ? "" : relative(this.gitTree.top, resolve(this.rootAbs));
     if (this.prefix.startsWith("..")) this.prefix = "";
-    this.perDir.clear();
-    this.dirVerdicts.clear();
+    this.forget();
     this.top = this.opts.extra.length > 0 ? [sourceOf("command line", this.prefix, this.opts.extra, true)] : [];
     const bottom: Source[] = [];
     if (this.gitTree !== undefined) {
@@ -172,10 +175,10 @@ export class GitIgnoreTree {
     const tp = this.prefix === "" ? rel : rel === "" ? this.prefix : `${this.prefix}/${rel}`;
     if (this.gitTree !== undefined && (isDir ? this.trackedDirs.has(tp) : this.tracked.has(tp))) return { ignored: false, tracked: true };
     // Folders above the path, inside the root: an excluded one settles it.
-    const segs = rel.split("/");
-    for (let i = 1; i < segs.length; i++) {
-      const dir = segs.slice(0, i).join("/");
-      const tdir = this.prefix === "" ? dir : `${this.prefix}/${dir}`;
+    const start = this.prefix === "" ? 0 : this.prefix.length + 1;
+    for (let cut = tp.indexOf("/", start); cut >= 0; cut = tp.indexOf("/", cut + 1)) {
+      const tdir = tp.slice(0, cut);
+      if (this.dirVerdicts.size > MAX_CACHED_FOLDERS) this.dirVerdicts.clear();
       let v = this.dirVerdicts.get(tdir);
       if (v === undefined) {
         v = this.decide(tdir, true);
@@ -192,26 +195,59 @@ export class GitIgnoreTree {
 
   /** The verdict of the patterns for one path (relative to the top of the tree), parents not considered. */
   private decide(tp: string, isDir: boolean): IgnoreVerdict {
-    for (const s of this.sourcesFor(tp)) {
-      const rel = s.base === "" ? tp : tp.slice(s.base.length + 1);
-      if (rel === "") continue;
-      const probe = isDir ? `${rel}/` : rel;
-      const r = ownMatch(s.ig, probe);
-      if (!r.ignored && !r.unignored) continue;
-      const matched = r.ignored ? r.rule : ownMatch(flippedOf(s), probe).rule;
-      const line = Number(matched?.mark ?? 0);
-      const pattern = s.lines.find((l) => l.line === line)?.pattern ?? matched?.pattern ?? "";
-      return { ignored: r.ignored, rule: { file: s.file, line, pattern, negative: r.unignored } };
+    const cut = tp.lastIndexOf("/");
+    for (const list of [this.top, this.chainOf(cut < 0 ? "" : tp.slice(0, cut)), this.bottom]) {
+      for (const s of list) {
+        const rel = s.base === "" ? tp : tp.slice(s.base.length + 1);
+        if (rel === "") continue;
+        const probe = isDir ? `${rel}/` : rel;
+        const r = ownMatch(s.ig, probe);
+        if (!r.ignored && !r.unignored) continue;
+        const matched = r.ignored ? r.rule : ownMatch(flippedOf(s), probe).rule;
+        const line = Number(matched?.mark ?? 0);
+        const pattern = s.lines.find((l) => l.line === line)?.pattern ?? matched?.pattern ?? "";
+        return { ignored: r.ignored, rule: { file: s.file, line, pattern, negative: r.unignored } };
+      }
     }
     return { ignored: false };
   }
 
-  /** The pattern files that apply to a path, highest precedence first. */
-  private *sourcesFor(tp: string): Generator<Source> {
-    yield* this.top;
-    const segs = tp.split("/");
-    for (let i = segs.length - 1; i >= 0; i--) yield* this.folderSources(segs.slice(0, i).join("/"));
-    yield* this.bottom;
+  /**
+   * The folder ignore files that apply to the entries of a folder, deepest first: its own, then its parent's
+   * list (the same array when it has none, so a deep path costs one look per folder, once).
+   */
+  private chainOf(dir: string): readonly Source[] {
+    const hit = this.chains.get(dir);
+    if (hit !== undefined) return hit;
+    if (this.chains.size > MAX_CACHED_FOLDERS) this.forget();
+    const missing: string[] = [];
+    let chain: readonly Source[] = [];
+    for (let d = dir; ; ) {
+      missing.push(d);
+      if (d === "") break;
+      const cut = d.lastIndexOf("/");
+      const parent = cut < 0 ? "" : d.slice(0, cut);
+      const known = this.chains.get(parent);
+      if (known !== undefined) {
+        chain = known;
+        break;
+      }
+      d = parent;
+    }
+    for (let i = missing.length - 1; i >= 0; i--) {
+      const d = missing[i]!;
+      const own = this.folderSources(d);
+      if (own.length > 0) chain = [...own, ...chain];
+      this.chains.set(d, chain);
+    }
+    return chain;
+  }
+
+  /** Drops what was read and decided per folder (it is read again on demand). */
+  private forget(): void {
+    this.perDir.clear();
+    this.chains.clear();
+    this.dirVerdicts.clear();
   }
 
   /** The ignore files of one folder (relative to the top of the tree), `.zyncignore` first. */
