@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, runClientOnce, spawnBin, startTestDaemon } from "../helpers/bins.js";
 import { allPaths, ensureGit, git, gitAnswers, gitIgnored, ignoreRichRepo } from "../helpers/gitRepo.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
+import { pushUpstream, showSession, stagedSessionId } from "../helpers/upstream.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
 import { waitFor } from "../helpers/waitFor.js";
 
@@ -121,6 +122,29 @@ describe("git ignores", () => {
       git(e, ["add", "-f", "main.o"]);
       await pullUntil("main.o on R", () => existsSync(`${r}/main.o`));
       expect(existsSync(`${r}/sub/other.o`)).toBe(false);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test("R's push upstream leaves out what the synced .gitignore files leave out, so E does not refuse it", async () => {
+    const e = tempDir("zync-git-e-");
+    const r = `${tempDir()}/target`;
+    ignoreRichRepo(e, join(tempDir(), "user-excludes"));
+    const clientDb = `${tempDir()}/client.db`;
+    const daemon = await startTestDaemon([`code:${e}`]);
+    try {
+      await waitFor(async () => (await runClientOnce(daemon, clientDb, [`code:${r}`])).code === 0 && existsSync(`${r}/sub/.gitignore`), "the first sync", 20_000, 100);
+      // R builds: output that E's .gitignore files leave out, next to a real edit.
+      mkdirSync(`${r}/build`, { recursive: true });
+      writeFileSync(`${r}/build/r-out.js`, "built on R\n");
+      writeFileSync(`${r}/sub/deep/r-note.txt`, "ignored by sub/deep/.gitignore\n");
+      writeFileSync(`${r}/src/main.c`, "edited on R\n");
+      const push = await pushUpstream(daemon, clientDb, [`code:${r}`]);
+      expect(push.stderr).toBe("");
+      expect(push.code).toBe(0);
+      const shown = await showSession(daemon.db, stagedSessionId(push));
+      expect(shown.changes.map((c) => c.path)).toEqual(["src/main.c"]);
     } finally {
       await daemon.stop();
     }

@@ -102,6 +102,11 @@ export type GitIgnoreTreeOptions = {
   zyncFile: string;
   /** Whether tracked files are synced whatever the patterns say (as git does). Default true. */
   honourTracked?: boolean;
+  /**
+   * Read `.gitignore` files also when the root is in no git work tree (R's copy of a repository has its
+   * `.gitignore` files but no `.git`): without info/exclude, the user's excludes file or tracked files.
+   */
+  gitIgnoreFilesAnywhere?: boolean;
 };
 
 /**
@@ -262,7 +267,7 @@ export class GitIgnoreTree {
       const z = readSource(join(abs, this.opts.zyncFile), dir, true);
       if (z !== undefined) found.push(z);
     }
-    if (this.gitTree !== undefined) {
+    if (this.gitTree !== undefined || this.opts.gitIgnoreFilesAnywhere === true) {
       const g = readSource(join(abs, GIT_IGNORE_FILE), dir, false);
       if (g !== undefined) found.push(g);
     }

@@ -89,11 +89,12 @@ export type ExplainedIgnoreRules = IgnoreRules & {
 /**
  * Builds the rules for a root: zync's defaults, then (in a git work tree) the user's `core.excludesFile` and
  * `.git/info/exclude`, then the `.gitignore` and `.zyncignore` files of every folder (see {@link GitIgnoreTree}),
- * then `extra` (from `--ignore`); later wins. A root's temp folder, `.git` folders and barrier cookies are
+ * then `extra` (from `--ignore`); later wins. With `gitIgnoreFilesAnywhere`, `.gitignore` files count outside a git
+ * work tree too (for what R offers upstream: E would refuse what they leave out). A root's temp folder, `.git` folders and barrier cookies are
  * always left out.
  */
-export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = []): ExplainedIgnoreRules {
-  const tree = new GitIgnoreTree(rootAbs, { defaults: DEFAULT_IGNORES, extra, zyncFile: IGNORE_FILE });
+export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = [], opts: { gitIgnoreFilesAnywhere?: boolean } = {}): ExplainedIgnoreRules {
+  const tree = new GitIgnoreTree(rootAbs, { defaults: DEFAULT_IGNORES, extra, zyncFile: IGNORE_FILE, ...opts });
   const fixed = (rel: string): boolean => rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`) || isInsideGitDir(rel) || isCookie(rel);
   return {
     reload() {
