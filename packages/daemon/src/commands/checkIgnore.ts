@@ -29,8 +29,8 @@ function rootOf(roots: { name: string; path: string }[], abs: string): { name: s
   return best;
 }
 
-function reasonOf(v: IgnoreVerdict, rootAbs: string): string {
-  if (v.tracked === true) return "git tracks it";
+function reasonOf(v: IgnoreVerdict, rootAbs: string, isDir: boolean): string {
+  if (v.tracked === true) return isDir ? "git tracks files in it" : "git tracks it";
   if (v.rule === undefined) return "no rule matches it";
   const inRoot = isAbsolute(v.rule.file) ? relative(rootAbs, v.rule.file) : v.rule.file;
   const file = isAbsolute(v.rule.file) && !inRoot.startsWith("..") ? inRoot : v.rule.file;
@@ -69,7 +69,7 @@ export function checkIgnore(dbPath: string, paths: readonly string[], cwd: strin
         // not there: a trailing slash says folder
       }
       const verdict = root.rel === "" ? { ignored: false } : rules.explain(root.rel, isDir);
-      return { path: p, root: root.name, rel: root.rel, synced: !verdict.ignored, reason: root.rel === "" ? "it is the root" : reasonOf(verdict, root.path), verdict };
+      return { path: p, root: root.name, rel: root.rel, synced: !verdict.ignored, reason: root.rel === "" ? "it is the root" : reasonOf(verdict, root.path, isDir), verdict };
     });
   } finally {
     db.close();
