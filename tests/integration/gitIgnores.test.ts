@@ -82,6 +82,11 @@ describe("git ignores", () => {
         paths.map((p) => [p, fromGit.get(p)?.ignored, fromGit.get(p)?.file, fromGit.get(p)?.line]),
       );
 
+      // A file git tracks is synced whatever the patterns say, and says so.
+      git(e, ["add", "-f", "main.o"]);
+      const tracked = await run(["main.o"], e);
+      expect(tracked.stdout).toBe("synced   main.o  (code:main.o)  git tracks it\n");
+
       // A path outside every root: one sentence, exit 2.
       const bad = await run([join(outside, "x.txt")], e);
       expect(bad.code).toBe(2);
