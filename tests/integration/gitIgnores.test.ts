@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, runClientOnce, spawnBin, startTestDaemon } from "../helpers/bins.js";
 import { allPaths, ensureGit, git, gitAnswers, gitIgnored, ignoreRichRepo } from "../helpers/gitRepo.js";
+import { inotifyWatches } from "../helpers/inotifyWatches.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { pushUpstream, showSession, stagedSessionId } from "../helpers/upstream.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
@@ -150,6 +151,33 @@ describe("git ignores", () => {
       expect(push.code).toBe(0);
       const shown = await showSession(daemon.db, stagedSessionId(push));
       expect(shown.changes.map((c) => c.path)).toEqual(["src/main.c"]);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  const canCount = existsSync(`/proc/${process.pid}/fdinfo`);
+  (canCount ? test : test.skip)("a folder the .gitignore leaves out gets no watches; when the .gitignore lets it in, its folders are watched, and unwatched again when it leaves it out", async () => {
+    const e = tempDir("zync-git-e-");
+    git(e, ["init", "-q", "-b", "main"]);
+    writeFileSync(`${e}/.gitignore`, "target/\n");
+    for (const d of ["src", "src/a", "docs"]) mkdirSync(`${e}/${d}`, { recursive: true });
+    writeFileSync(`${e}/src/a/main.rs`, "fn main() {}\n");
+    for (let i = 0; i < 100; i++) {
+      mkdirSync(`${e}/target/debug/deps${i}`, { recursive: true });
+      writeFileSync(`${e}/target/debug/deps${i}/lib.rlib`, "x");
+    }
+    const daemon = await startTestDaemon([`code:${e}`]);
+    try {
+      const pid = daemon.proc.pid!;
+      // The root, src, src/a and docs: nothing in target, nothing in .git.
+      await waitFor(() => (inotifyWatches(pid) ?? 0) >= 4, "the daemon's watches");
+      expect(inotifyWatches(pid)).toBe(4);
+      writeFileSync(`${e}/.gitignore`, "*.tmp\n");
+      // target, target/debug and its 100 folders.
+      await waitFor(() => inotifyWatches(pid) === 4 + 102, "watches on target's folders", 20_000, 50);
+      writeFileSync(`${e}/.gitignore`, "target/\n");
+      await waitFor(() => inotifyWatches(pid) === 4, "target's watches removed", 20_000, 50);
     } finally {
       await daemon.stop();
     }
