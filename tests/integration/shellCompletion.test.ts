@@ -9,7 +9,7 @@ afterAll(removeTempDirs);
 
 const COMMANDS = [
   ["zync-client", BIN.client, ["wait", "status", "log", "service", "completion"]],
-  ["zync-daemon", BIN.daemon, ["status", "wait", "log", "service", "completion"]],
+  ["zync-daemon", BIN.daemon, ["status", "wait", "log", "check-ignore", "service", "completion"]],
   ["zync-apply", BIN.apply, ["list", "show", "apply", "reject", "completion"]],
 ] as const;
 

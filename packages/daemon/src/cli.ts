@@ -5,6 +5,7 @@ import { boundMemory, completeWithoutDefaultCommand, configPathFromArgs, runServ
 import { daemonRuns, printDaemonRuns } from "./commands/daemonLog.js";
 import { daemonStatus, printDaemonStatus } from "./commands/daemonStatus.js";
 import { daemonWait } from "./commands/daemonWait.js";
+import { checkIgnore, printIgnoreChecks } from "./commands/checkIgnore.js";
 import { serve } from "./commands/serveCommand.js";
 import { COMPRESS_MODES, DEFAULT_COMPRESS_MODE } from "@zync/protocol";
 import { DAEMON_SERVICE } from "./commands/daemonService.js";
@@ -15,6 +16,7 @@ const EXAMPLES = [
   ["$0 --dirs code:/home/user/projects --tunnel user@gpu-box", "also keep a tunnel from ~/.zync/zync.sock on gpu-box (mode 0600) to this daemon"],
   ["$0 --dirs code:/home/user/projects --tunnel user@gpu-box --remote-port 8000", "a TCP tunnel instead: port 8000 on gpu-box's loopback"],
   ["$0 status --db sync.db", "roots, head, clients, staged sessions, latest errors"],
+  ["$0 check-ignore --db sync.db build/out.js src/", "is each path synced, and which rule in which file decided it"],
   ["$0 wait --db sync.db && ssh gpu-box make test", "wait until every connected client has E's latest saves, then use them"],
 ] as const;
 
@@ -27,7 +29,7 @@ async function main(): Promise<number | void> {
   let result: Promise<number | void> = Promise.resolve();
   await withZyncDefaults(yargs(args))
     .scriptName("zync-daemon")
-    .usage("$0 [status|log|wait] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nWatches folders on this workstation and serves their changes to zync clients.")
+    .usage("$0 [status|log|wait|check-ignore] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nWatches folders on this workstation and serves their changes to zync clients.")
     .option("db", { type: "string", default: "sync.db", describe: "SQLite change log (one daemon per database)" })
     .option("config", { type: "string", describe: "JSON file of flag values (default: ./zync.config.json if present); flags win" })
     .command(
@@ -93,6 +95,20 @@ async function main(): Promise<number | void> {
         const runs = daemonRuns(resolve(argv.db), argv.limit);
         if (argv.json) out(terminalJson(runs));
         else printDaemonRuns(runs, out);
+      },
+    )
+    .command(
+      "check-ignore <paths..>",
+      "say for each path whether it is synced and which rule in which file (and line) decided it, like git check-ignore -v",
+      (y) =>
+        y
+          .config(loadConfig("daemon", configPath, ["db"]))
+          .positional("paths", { type: "string", array: true, demandOption: true, describe: "paths relative to this folder, or absolute, inside a served root" })
+          .option("json", { type: "boolean", default: false, describe: "print JSON" }),
+      (argv) => {
+        const checks = checkIgnore(resolve(argv.db), argv.paths, process.cwd());
+        if (argv.json) out(terminalJson(checks));
+        else printIgnoreChecks(checks, out);
       },
     )
     .example(EXAMPLES.map(([a, b]) => [a, b]))

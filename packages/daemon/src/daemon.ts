@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { CompressMode } from "@zync/protocol";
-import { IGNORE_FILE, isCookie, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
+import { isCookie, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
 import { RootIndexer } from "./rootIndexer.js";
 import { startServer, type RunningServer } from "./server/httpServer.js";
@@ -9,7 +9,8 @@ import { ChangeLog } from "./store/changeLog.js";
 import { openDatabase, stagingDirFor } from "./store/database.js";
 import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
-import { ownFilePatterns } from "./upstream/servedPaths.js";
+import { isIgnoreFile, ownFilePatterns } from "./upstream/servedPaths.js";
+import { watchGitState } from "./gitStateWatch.js";
 import { BARRIER_TIMEOUT_MS, CookieBoard, passBarrier } from "./barrier/cookieBoard.js";
 import { followDaemon, followStaging, type DaemonEvents } from "./liveEvents.js";
 
@@ -142,9 +143,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       const onPaths = (all: string[]): void => {
         const seen = all.filter(isCookie);
         const paths = seen.length === 0 ? all : all.filter((p) => !isCookie(p));
-        if (paths.includes(IGNORE_FILE)) {
+        if (paths.some(isIgnoreFile)) {
           rules.reload();
-          rescanRoot("its ignore file changed");
+          hints.rulesChanged?.();
+          rescanRoot("an ignore file changed");
         }
         const indexed = indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
         // Once this batch is indexed, so is everything the watcher reported before a cookie in it.
@@ -152,6 +154,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         // So much at once that the kernel's event queue may have overflowed (that loss is silent): compare all.
         if (paths.length >= LARGE_BATCH) rescanRoot("a burst of changes");
       };
+      const gitFiles = rules.gitFiles();
+      if (gitFiles.length > 0) {
+        const stop = watchGitState(gitFiles, () => {
+          rules.reload();
+          hints.rulesChanged?.();
+          rescanRoot("git's index or exclude files changed");
+        });
+        hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(stop()) });
+      }
       const onError = (err: Error): void => {
         logger.warn(`watcher error in ${dir.name}: ${err.message}; rescanning`);
         rescanRoot("a watcher error");

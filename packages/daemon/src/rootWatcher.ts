@@ -17,6 +17,8 @@ export type ChangeHints = {
    * lost and the whole root should be compared with the disk.
    */
   start(onPaths: (paths: string[]) => void, onError: (err: Error) => void): Promise<void>;
+  /** The ignore rules changed: stop watching folders they now leave out, start watching folders they let in. */
+  rulesChanged?(): void;
   close(): Promise<void>;
 };
 
@@ -199,6 +201,29 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
         pollForRoot();
       }
       return Promise.resolve();
+    },
+    rulesChanged() {
+      if (closed) return;
+      for (const dir of [...watches.keys()]) if (dir !== "" && watches.has(dir) && rules.ignores(dir, true)) unwatchBelow(dir);
+      for (const dir of [...watches.keys()]) {
+        let names: string[];
+        try {
+          names = readdirSync(abs(dir));
+        } catch {
+          look(dir);
+          continue;
+        }
+        for (const name of names) {
+          const child = join(dir, name);
+          if (watches.has(child)) continue;
+          try {
+            const st = lstatSync(abs(child));
+            if (st.isDirectory() && !rules.ignores(child, true)) watchTree(child, identity(st), true);
+          } catch {
+            // Gone already: its folder's event covers it.
+          }
+        }
+      }
     },
     close() {
       closed = true;

@@ -83,12 +83,16 @@ describe(".zyncignore", () => {
     expect(rules.ignores("a.txt", false)).toBe(false);
   });
 
-  test("a .zyncignore in a subfolder is not read", () => {
+  test("a .zyncignore in a subfolder applies to that folder only, relative to it", () => {
     const root = rootWith();
     mkdirSync(`${root}/sub`);
-    writeFileSync(`${root}/sub/${IGNORE_FILE}`, "*.txt\n");
+    writeFileSync(`${root}/sub/${IGNORE_FILE}`, "*.txt\n/anchored\n");
     const rules = loadIgnoreRules(root);
-    expect(rules.ignores("sub/a.txt", false)).toBe(false);
+    expect(rules.ignores("sub/a.txt", false)).toBe(true);
+    expect(rules.ignores("sub/deep/b.txt", false)).toBe(true);
+    expect(rules.ignores("sub/anchored", false)).toBe(true);
+    expect(rules.ignores("sub/deep/anchored", false)).toBe(false);
+    expect(rules.ignores("a.txt", false)).toBe(false);
   });
 
   test("'!' re-includes a file the .zyncignore itself ignored", () => {

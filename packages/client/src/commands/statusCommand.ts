@@ -54,7 +54,7 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
     const roots: ClientStatus["roots"] = [];
     for (const d of known) {
       const cursor = cursors.find((c) => c.root === d.name)?.seq ?? 0;
-      const pending = existsSync(d.abs) ? (await scanUpstream(store, d.name, d.abs, loadIgnoreRules(d.abs, ignore))).length : undefined;
+      const pending = existsSync(d.abs) ? (await scanUpstream(store, d.name, d.abs, loadIgnoreRules(d.abs, ignore, { gitIgnoreFilesAnywhere: true }))).length : undefined;
       const traits = store.traits(d.name);
       const halt = halted.find((h) => h.root === d.name);
       roots.push({

@@ -79,7 +79,7 @@ export async function pushRoot(
 
 /** R's changes in one root, optionally only at or below `paths`. */
 async function scanRoot(store: ClientStore, dir: NamedDir, ignore: readonly string[], paths?: readonly string[]): Promise<UpstreamChange[]> {
-  const all = await scanUpstream(store, dir.name, dir.abs, loadIgnoreRules(dir.abs, ignore));
+  const all = await scanUpstream(store, dir.name, dir.abs, loadIgnoreRules(dir.abs, ignore, { gitIgnoreFilesAnywhere: true }));
   return paths === undefined ? all : all.filter((c) => paths.some((p) => isSameOrBelow(c.path, p)));
 }
 

@@ -1,5 +1,5 @@
 import { dirname, relative } from "node:path";
-import { IGNORE_FILE, isInsideGitDir, type IgnoreRules } from "@zync/node";
+import { GIT_IGNORE_FILE, IGNORE_FILE, isInsideGitDir, type IgnoreRules } from "@zync/node";
 import type { EntryState } from "@zync/protocol";
 
 /** Patterns that keep the daemon's own database files out of a root that contains them. */
@@ -24,7 +24,8 @@ export function unservedReason(rules: IgnoreRules, change: { path: string; base:
   return undefined;
 }
 
-/** True when a path names an ignore file (at any depth), whose changes can change what E serves. */
+/** True when a path names an ignore file (`.zyncignore` or `.gitignore`, at any depth), whose changes can change what E serves. */
 export function isIgnoreFile(rel: string): boolean {
-  return rel === IGNORE_FILE || rel.endsWith(`/${IGNORE_FILE}`);
+  const name = rel.slice(rel.lastIndexOf("/") + 1);
+  return name === IGNORE_FILE || name === GIT_IGNORE_FILE;
 }

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import ignore, { type Ignore } from "ignore";
+import { GitIgnoreTree, type IgnoreVerdict } from "./gitIgnoreRules.js";
 
 /** Name of the gitignore-syntax file read at the top of each root. */
 export const IGNORE_FILE = ".zyncignore";
@@ -75,30 +74,42 @@ export function mayWidenIgnores(before: string | undefined, after: string | unde
 export type IgnoreRules = {
   /** True when the path (a directory when `isDir`) is ignored. */
   ignores(rel: string, isDir: boolean): boolean;
-  /** Reads the root's `.zyncignore` again (after it changed). */
+  /** Reads the root's ignore files again, at every level (after one changed). */
   reload(): void;
 };
 
-/** Builds the rules for a root: defaults, then the root's `.zyncignore`, then `extra` (from `--ignore`). */
-export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = []): IgnoreRules {
-  const build = (): Ignore => {
-    const ig = ignore().add([...DEFAULT_IGNORES]);
-    try {
-      ig.add(readFileSync(`${rootAbs}/${IGNORE_FILE}`, "utf8"));
-    } catch {
-      // no .zyncignore: defaults only
-    }
-    return ig.add([...extra]);
-  };
-  let ig = build();
+/** Rules that can also say which pattern in which file decided a path. */
+export type ExplainedIgnoreRules = IgnoreRules & {
+  /** The verdict for a path and the rule that decided it (none: no pattern matched). */
+  explain(rel: string, isDir: boolean): IgnoreVerdict;
+  /** Files outside the root whose change calls for {@link IgnoreRules.reload} (git's index and exclude files). */
+  gitFiles(): string[];
+};
+
+/**
+ * Builds the rules for a root: zync's defaults, then (in a git work tree) the user's `core.excludesFile` and
+ * `.git/info/exclude`, then the `.gitignore` and `.zyncignore` files of every folder (see {@link GitIgnoreTree}),
+ * then `extra` (from `--ignore`); later wins. With `gitIgnoreFilesAnywhere`, `.gitignore` files count outside a git
+ * work tree too (for what R offers upstream: E would refuse what they leave out). A root's temp folder, `.git` folders and barrier cookies are
+ * always left out.
+ */
+export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = [], opts: { gitIgnoreFilesAnywhere?: boolean } = {}): ExplainedIgnoreRules {
+  const tree = new GitIgnoreTree(rootAbs, { defaults: DEFAULT_IGNORES, extra, zyncFile: IGNORE_FILE, ...opts });
+  const fixed = (rel: string): boolean => rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`) || isInsideGitDir(rel) || isCookie(rel);
   return {
     reload() {
-      ig = build();
+      tree.reload();
     },
     ignores(rel, isDir) {
-      // The temp folder is ours and a repository's .git is never synced, whatever a .zyncignore says.
-      if (rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`) || isInsideGitDir(rel) || isCookie(rel)) return true;
-      return ig.ignores(isDir ? `${rel}/` : rel);
+      // The temp folder is ours and a repository's .git is never synced, whatever an ignore file says.
+      return fixed(rel) || tree.ignores(rel, isDir);
+    },
+    gitFiles() {
+      return tree.gitFiles();
+    },
+    explain(rel, isDir) {
+      if (fixed(rel)) return { ignored: true, rule: { file: "built-in", line: 0, pattern: isInsideGitDir(rel) ? ".git" : rel, negative: false } };
+      return tree.explain(rel, isDir);
     },
   };
 }
