@@ -1,7 +1,8 @@
-import { resolveInside, SessionStatus } from "@zync/protocol";
+import { resolveInside, SessionStatus, type FileState } from "@zync/protocol";
 import { SessionStateError, type ReviewedChange } from "@zync/daemon";
 import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError } from "@zync/node";
 import { applyChange } from "../applyChange.js";
+import { mergedPath, planMerge, stageMerged, type MergePlan } from "../merge/mergeChange.js";
 import type { Paint } from "../render/colors.js";
 import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import { renderDiff } from "../render/diffText.js";
@@ -11,7 +12,8 @@ import { withReviewLease } from "../reviewLease.js";
 import { clearStaleTemps } from "../staleTemps.js";
 import { findSession, pendingReview, type FoundSession } from "./sessionLookup.js";
 
-export type ApplyOptions = { force: boolean; nonInteractive: boolean };
+/** `merge`: with --non-interactive, conflicts whose edits do not overlap are merged and applied; the rest stay pending. */
+export type ApplyOptions = { force: boolean; nonInteractive: boolean; merge?: boolean };
 export type ApplyIO = { out: (line: string) => void; prompter: Prompter; paint: Paint };
 
 /** Lines of diff shown before the developer asks for the full view. */
@@ -19,7 +21,7 @@ const PREVIEW_LINES = 40;
 
 type Tally = { applied: number; skipped: number; refused: number; left: number; kept: number };
 
-type Action = "apply" | "skip" | "view" | "rest" | "quit";
+type Action = "apply" | "skip" | "view" | "rest" | "quit" | "merge";
 
 const CHOICES: readonly Choice<Action>[] = [
   { key: "a", name: "apply R's version", value: "apply" },
@@ -28,6 +30,8 @@ const CHOICES: readonly Choice<Action>[] = [
   { key: "l", name: "apply all remaining changes that do not conflict", value: "rest" },
   { key: "q", name: "quit (the rest stays pending)", value: "quit" },
 ];
+
+const MERGE_CHOICE: Choice<Action> = { key: "m", name: "merge: keep both E's and R's changes (they do not overlap)", value: "merge" };
 
 const CONFLICT_CHOICES: readonly Choice<Action>[] = [
   { key: "r", name: "use R's version (E's copy is kept in the session's folder)", value: "apply" },
@@ -75,7 +79,7 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
   io.out(io.paint.bold(`session ${session.id} for root ${session.root} (${escapeControl(found.rootAbs)}): ${pending.length} change(s) pending, ${conflicts.length} in conflict with E`));
 
   if (opts.nonInteractive) {
-    if (conflicts.length > 0 && !opts.force) {
+    if (conflicts.length > 0 && !opts.force && !opts.merge) {
       for (const c of conflicts) io.out(`  conflict: ${escapeControl(c.path)} (${reasonOf(c)})`);
       throw new ExitError(
         ExitCode.Conflicts,
@@ -86,6 +90,10 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
       if (c.confirm !== undefined) {
         io.out(`  left pending: ${escapeControl(c.path)}: ${escapeControl(c.confirm)}; only 'zync-apply apply ${session.id}' run by a person can apply it`);
         tally.left++;
+        continue;
+      }
+      if (c.decision === "conflict" && opts.merge) {
+        await mergeOne(ctx, found, c, await planMerge(ctx, session.id, found.rootAbs, c), io, tally);
         continue;
       }
       await applyOne(ctx, found, c, io, tally);
@@ -106,8 +114,13 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
         await applyOne(ctx, found, c, io, tally);
         continue;
       }
-      const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io);
+      const plan = c.decision === "conflict" ? await planMerge(ctx, session.id, found.rootAbs, c) : undefined;
+      const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io, plan);
       if (action === "quit") break;
+      if (action === "merge" && plan !== undefined) {
+        await mergeOne(ctx, found, c, plan, io, tally);
+        continue;
+      }
       if (action === "skip") {
         ctx.staging.decide(session.id, c.path, "skipped", process.pid);
         tally.skipped++;
@@ -133,7 +146,7 @@ function refuse(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: 
 }
 
 /** Shows one change and asks until the answer is not "view". */
-async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, counter: string, io: ApplyIO): Promise<Action> {
+async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, counter: string, io: ApplyIO, plan?: MergePlan): Promise<Action> {
   const conflict = c.decision === "conflict";
   const label = conflict ? io.paint.red(c.confirm ? "CONFIRM" : "CONFLICT") : io.paint.cyan(kindOf(c));
   const path = escapeControl(c.path);
@@ -141,14 +154,51 @@ async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, c
   io.out(`${counter} ${label} ${io.paint.bold(path)}: E has ${describeState(c.current)}, R has ${describeState(c.state)}`);
   if (conflict) io.out(`  ${reasonOf(c)}.`);
   const sides = diffSides(ctx, found, c);
-  const preview = await renderDiff(c.path, sides.from, sides.to, io.paint, PREVIEW_LINES);
+  const clean = plan?.outcome.kind === "clean";
+  // With the base at hand, each side's own changes are shown; without it, E's file against R's.
+  const render = async (maxLines?: number): Promise<{ text: string; truncated: boolean }> => {
+    if (plan?.sides === undefined || c.base === null) return renderDiff(c.path, sides.from, sides.to, io.paint, maxLines);
+    const base = { label: "base", state: c.base, text: plan.sides.base.toString("utf8") };
+    const byR = await renderDiff(c.path, base, { ...sides.to, text: plan.sides.r.toString("utf8") }, io.paint, maxLines);
+    const byE = await renderDiff(c.path, base, { ...sides.from, text: plan.sides.e.toString("utf8") }, io.paint, maxLines);
+    return {
+      text: `${io.paint.bold("what R changed:")}\n${byR.text}\n${io.paint.bold("what E changed:")}\n${byE.text}`,
+      truncated: byR.truncated || byE.truncated,
+    };
+  };
+  const preview = await render(PREVIEW_LINES);
   io.out(preview.text);
   if (preview.truncated) io.out(io.paint.dim(`  … more lines: choose 'view the full diff'`));
+  if (plan !== undefined) io.out(`  ${mergeNote(plan)}`);
+  const choices = conflict ? (clean ? [MERGE_CHOICE, ...CONFLICT_CHOICES] : CONFLICT_CHOICES) : CHOICES;
   for (;;) {
-    const action = await io.prompter.choose(`${path}:`, conflict ? CONFLICT_CHOICES : CHOICES);
+    const action = await io.prompter.choose(`${path}:`, choices);
     if (action !== "view") return action;
-    io.out((await renderDiff(c.path, sides.from, sides.to, io.paint)).text);
+    io.out((await render()).text);
   }
+}
+
+/** One sentence on whether a merge is offered, and why not. */
+function mergeNote(plan: MergePlan): string {
+  switch (plan.outcome.kind) {
+    case "clean":
+      return "E's and R's changes do not overlap: they can be merged.";
+    case "overlap":
+      return `merge not offered: E's and R's changes overlap in ${plan.outcome.overlaps} place(s).`;
+    case "unavailable":
+      return `merge not offered: ${plan.outcome.reason}.`;
+  }
+}
+
+/** Applies the merge of a conflicting change when it is clean; otherwise leaves the change pending and says why. */
+async function mergeOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, plan: MergePlan, io: ApplyIO, tally: Tally): Promise<void> {
+  if (plan.outcome.kind !== "clean" || c.state.kind !== "file") {
+    io.out(`  left pending: ${escapeControl(c.path)}: ${mergeNote(plan)}`);
+    tally.left++;
+    return;
+  }
+  const merged = await stageMerged(ctx, found.session.id, c as ReviewedChange & { state: FileState }, plan.outcome.bytes);
+  await applyOne(ctx, found, merged, io, tally, mergedPath(ctx, found.session.id, merged.state.hash), "merged");
 }
 
 function diffSides(ctx: ReviewContext, found: FoundSession, c: ReviewedChange) {
@@ -159,7 +209,7 @@ function diffSides(ctx: ReviewContext, found: FoundSession, c: ReviewedChange) {
   };
 }
 
-async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally): Promise<void> {
+async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally, contentPath?: string, verb = "applied"): Promise<void> {
   const id = found.session.id;
   const path = escapeControl(c.path);
   if (c.blocked) {
@@ -169,7 +219,7 @@ async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChan
   }
   let result;
   try {
-    result = await applyChange(ctx.staging, id, found.rootAbs, c);
+    result = await applyChange(ctx.staging, id, found.rootAbs, c, { versions: ctx.versions, contentPath });
   } catch (err) {
     // One path E's disk will not take does not stop the rest of the session.
     const code = (err as NodeJS.ErrnoException).code;
@@ -187,7 +237,7 @@ async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChan
       ctx.staging.decide(id, c.path, "applied", process.pid, result.kept?.hash ?? null);
       tally.applied++;
       if (result.kept) tally.kept++;
-      io.out(`  applied ${path}${result.kept ? ` (E's previous version kept at ${escapeControl(result.kept.path)})` : ""}`);
+      io.out(`  ${verb} ${path}${result.kept ? ` (E's previous version kept at ${escapeControl(result.kept.path)})` : ""}`);
       return;
     case "changed-on-E":
       tally.left++;
