@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hashBytes } from "@zync/node";
+import { BIN, runBin } from "../helpers/bins.js";
 import { removeTempDirs } from "../helpers/tempDir.js";
 import { outcomes, withUpstreamPair } from "../helpers/upstream.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -15,6 +16,9 @@ describe("merging an upstream conflict on E", () => {
       // The daemon served five.txt to R during the initial sync, and keeps that version as the base of a merge.
       const baseHash = await hashBytes(Buffer.from(FIVE));
       await waitFor(() => existsSync(`${db}.versions/${baseHash}.gz`) || undefined, "the served version in E's version store");
+      const status = await runBin(BIN.daemon, ["status", "--json", "--db", db]);
+      expect(JSON.parse(status.stdout)).toEqual(expect.objectContaining({ versions: expect.objectContaining({ path: `${db}.versions`, files: 1 }) }));
+      expect((await runBin(BIN.daemon, ["status", "--db", db])).stdout).toMatch(/version store: 1 version\(s\)/);
 
       writeFileSync(`${r}/five.txt`, FIVE.replace("line5", "line5 R"));
       writeFileSync(`${r}/same.txt`, FIVE.replace("line3", "line3 R"));
