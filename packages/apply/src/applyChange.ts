@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { readFile } from "node:fs/promises";
 import type { ReviewedChange, StagingStore, VersionStore } from "@zync/daemon";
 import { copyToTemp, dropTempDirIfEmpty, FolderNotEmptyError, hashFile, placeDir, placeState, SafeRoot, stillAsSeen, syncFolder, type TempFile } from "@zync/node";
 import { ErrorCode, ProtocolError, type EntryState, type FileState } from "@zync/protocol";
@@ -86,7 +85,7 @@ export async function applyChange(staging: StagingStore, sessionId: number, root
     if (path === undefined) return { status: "changed-on-E" };
     kept = { hash: current.hash, path };
     // The kept copy was checked against the hash; the store checks it again before keeping it.
-    if (places.versions !== undefined && !places.versions.has(current.hash)) await places.versions.put(current.hash, await readFile(path));
+    if (places.versions !== undefined) await places.versions.putFile(current.hash, path);
   }
   staging.notePlacing(sessionId, change.path, current, kept?.hash ?? null, pid);
   let content: TempFile | undefined;

@@ -104,3 +104,20 @@ describe("the version store", () => {
     expect(existsSync(store.dir)).toBe(false);
   });
 });
+
+describe("keeping a file of E's in the version store", () => {
+  test("streams the file in and gives it back; a file that no longer has the hash is not kept", async () => {
+    const { store } = storeAt();
+    const dir = tempDir("zync-e-");
+    const text = "kept when an apply replaced it\n".repeat(5000);
+    writeFileSync(`${dir}/f.txt`, text);
+    const hash = await hashBytes(Buffer.from(text));
+    expect(await store.putFile(hash, `${dir}/f.txt`)).toBe(true);
+    expect((await store.get(hash))?.toString()).toBe(text);
+    writeFileSync(`${dir}/g.txt`, "changed meanwhile\n");
+    const other = await hashBytes(Buffer.from("what the review saw\n"));
+    expect(await store.putFile(other, `${dir}/g.txt`)).toBe(false);
+    expect(store.has(other)).toBe(false);
+    expect(readdirSync(store.dir)).toEqual([`${hash}.gz`]);
+  });
+});

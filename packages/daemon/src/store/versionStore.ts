@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { gunzip, gzip, constants as zlibConstants } from "node:zlib";
-import { hashBytes } from "@zync/node";
+import { createGzip, gunzip, gzip, constants as zlibConstants } from "node:zlib";
+import { createHasher, hashBytes } from "@zync/node";
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -33,6 +35,11 @@ export function versionDirFor(dbPath: string): string {
 }
 
 const HASH = /^[0-9a-f]{16}$/;
+
+/** A version served again within this long is not written or touched again (its age is far from the limit). */
+const RENEW_AFTER_MS = 60 * 60 * 1000;
+/** Bound of the memory of recently renewed versions. */
+const MAX_RENEWED = 100_000;
 const SUFFIX = ".gz";
 
 /** What a prune removed and what is left. */
@@ -50,6 +57,8 @@ export class VersionStore {
   readonly limits: VersionLimits;
   private readonly now: () => number;
   private readonly pending = new Set<string>();
+  /** When each version served lately was stored or renewed: serving it again within an hour touches no disk. */
+  private readonly renewed = new Map<string, number>();
 
   constructor(dir: string, limits: Partial<VersionLimits> = {}, now: () => number = Date.now) {
     this.dir = dir;
@@ -94,13 +103,50 @@ export class VersionStore {
   }
 
   /**
+   * Stores the file at `path` under `hash`, once, streamed (a large file is never held in memory): kept only when
+   * what was read hashes to `hash`. Returns false when it did not (the file changed meanwhile).
+   */
+  async putFile(hash: string, path: string): Promise<boolean> {
+    if (!HASH.test(hash)) return false;
+    const target = this.pathOf(hash);
+    if (existsSync(target)) {
+      this.touch(target);
+      return true;
+    }
+    mkdirSync(this.dir, { recursive: true });
+    const temp = join(this.dir, `.tmp-${randomBytes(6).toString("hex")}`);
+    const hasher = await createHasher();
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hasher.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(createReadStream(path), tap, createGzip({ level: zlibConstants.Z_BEST_SPEED }), createWriteStream(temp, { flush: true }));
+      if (hasher.digest() !== hash) return false;
+      renameSync(temp, target);
+      this.touch(target);
+      return true;
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  }
+
+  /**
    * Stores a version that was served to a client, without holding up the caller: only files up to
    * {@link VersionLimits.maxFileBytes}, errors (a full disk) are reported to `onError` and otherwise ignored.
    */
   keepServed(hash: string, bytes: Uint8Array, onError: (err: unknown) => void = () => undefined): void {
-    if (bytes.byteLength > this.limits.maxFileBytes) return;
-    if (this.pending.has(hash)) return;
-    setImmediate(() => void this.put(hash, bytes).catch(onError));
+    if (bytes.byteLength > this.limits.maxFileBytes || this.pending.has(hash)) return;
+    const now = this.now();
+    if ((this.renewed.get(hash) ?? Number.NEGATIVE_INFINITY) > now - RENEW_AFTER_MS) return;
+    if (this.renewed.size >= MAX_RENEWED) this.renewed.clear();
+    this.renewed.set(hash, now);
+    setImmediate(() => void this.put(hash, bytes).catch((err: unknown) => {
+      this.renewed.delete(hash);
+      onError(err);
+    }));
   }
 
   /** The content stored under `hash`, or undefined when none is stored or the stored copy is damaged. */
