@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { VersionStore } from "@zync/daemon";
 import { hashBytes } from "@zync/node";
-import { BIN, runBin } from "../helpers/bins.js";
-import { removeTempDirs } from "../helpers/tempDir.js";
+import { BIN, runBin, startTestDaemon } from "../helpers/bins.js";
+import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { outcomes, withUpstreamPair } from "../helpers/upstream.js";
 import { waitFor } from "../helpers/waitFor.js";
 
@@ -46,5 +47,39 @@ describe("merging an upstream conflict on E", () => {
       expect(run.stderr).toMatch(/--merge and --force exclude each other/);
       expect(run.stderr).not.toContain("    at ");
     });
+  });
+});
+
+describe("the daemon's version store retention", () => {
+  /** A database folder whose version store holds an old and a fresh version. */
+  async function storeWithOldAndFresh(): Promise<{ db: string; old: string; fresh: string }> {
+    const db = `${tempDir("zync-daemon-")}/sync.db`;
+    const store = new VersionStore(`${db}.versions`);
+    const [old, fresh] = await Promise.all([hashBytes(Buffer.from("old\n")), hashBytes(Buffer.from("fresh\n"))]);
+    await store.put(old, Buffer.from("old\n"));
+    await store.put(fresh, Buffer.from("fresh\n"));
+    const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000);
+    utimesSync(`${db}.versions/${old}.gz`, threeDaysAgo, threeDaysAgo);
+    return { db, old, fresh };
+  }
+
+  test("on start, versions older than --versions-days are pruned and the rest kept", async () => {
+    const { db, old, fresh } = await storeWithOldAndFresh();
+    const daemon = await startTestDaemon([`code:${tempDir("zync-e-")}`], { db, args: ["--versions-days", "2"] });
+    try {
+      expect([existsSync(`${db}.versions/${old}.gz`), existsSync(`${db}.versions/${fresh}.gz`)]).toEqual([false, true]);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test("on start, the store is cut to --versions-max-mb", async () => {
+    const { db, old, fresh } = await storeWithOldAndFresh();
+    const daemon = await startTestDaemon([`code:${tempDir("zync-e-")}`], { db, args: ["--versions-max-mb", "0"] });
+    try {
+      expect([existsSync(`${db}.versions/${old}.gz`), existsSync(`${db}.versions/${fresh}.gz`)]).toEqual([false, false]);
+    } finally {
+      await daemon.stop();
+    }
   });
 });
