@@ -31,7 +31,7 @@ describe("merging an upstream conflict on E", () => {
       expect(run.code).toBe(3);
       expect(run.stderr).toBe("");
       expect(run.stdout).toMatch(/merged five\.txt/);
-      expect(run.stdout).toMatch(/left pending: same\.txt: merge not offered: E's and R's changes overlap in 1 place/);
+      expect(run.stdout).toMatch(/left pending: same\.txt: no clean merge: E's and R's changes overlap in 1 place/);
       expect(readFileSync(`${e}/five.txt`, "utf8")).toBe("line1 E\nline2\nline3\nline4\nline5 R\n");
       expect(readFileSync(`${e}/same.txt`, "utf8")).toBe(FIVE.replace("line3", "line3 E"));
       expect(await outcomes(db, id)).toEqual({ "five.txt": "applied", "same.txt": "pending" });

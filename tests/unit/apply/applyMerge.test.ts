@@ -87,7 +87,7 @@ describe("zync-apply apply --merge", () => {
     expect(await runMerge(rig)).toBe(3);
     expect(readFileSync(`${rig.e}/notes.txt`, "utf8")).toBe(eText);
     expect(rig.staging.change(rig.id, "notes.txt")!.outcome).toBe("pending");
-    expect(rig.output.join("\n")).toMatch(/left pending: notes\.txt: merge not offered: E's and R's changes overlap in 1 place/);
+    expect(rig.output.join("\n")).toMatch(/left pending: notes\.txt: no clean merge: E's and R's changes overlap in 1 place/);
   });
 
   test("without the base in E's version store nothing is merged, and the reason is named", async () => {
@@ -126,12 +126,27 @@ describe("the interactive review of a conflict with its base stored", () => {
     expect(readFileSync(`${rig.e}/notes.txt`, "utf8")).toBe("line1 E\nline2\nline3\nline4\nline5 R\n");
   });
 
-  test("does not offer merge when the edits overlap, and says so", async () => {
+  test("does not offer a clean merge when the edits overlap, and says so", async () => {
     const rig = await conflict(FIVE, FIVE.replace("line3", "line3 E"), FIVE.replace("line3", "line3 R"));
     const prompter = scripted(["e"]);
     expect(await applySession(rig.ctx, String(rig.id), { force: false, nonInteractive: false }, { out: (l) => rig.output.push(l), prompter, paint: createPaint(false) })).toBe(0);
     expect(prompter.offered[0]).not.toContain("m");
-    expect(rig.output.join("\n")).toMatch(/merge not offered: E's and R's changes overlap in 1 place/);
+    expect(prompter.offered[0]?.[0]).toBe("p");
+    expect(rig.output.join("\n")).toMatch(/no clean merge: E's and R's changes overlap in 1 place/);
     expect(readFileSync(`${rig.e}/notes.txt`, "utf8")).toBe(FIVE.replace("line3", "line3 E"));
+  });
+
+  test("overlapping edits are merged part by part, each part taking the side the person chose", async () => {
+    const base = "a\nb\nc\nd\ne\nf\ng\n";
+    const rig = await conflict(base, "a E\nb\nc\nd\ne\nf E\ng\n", "a R\nb\nc\nd R\ne\nf R\ng\n");
+    const prompter = scripted(["p", "r", "e"]);
+    expect(await applySession(rig.ctx, String(rig.id), { force: false, nonInteractive: false }, { out: (l) => rig.output.push(l), prompter, paint: createPaint(false) })).toBe(0);
+    expect(prompter.offered.slice(1)).toEqual([["e", "r"], ["e", "r"]]);
+    const out = rig.output.join("\n");
+    expect(out).toMatch(/part 1\/2 of notes\.txt:\n {2}E\| a E\n {2}R\| a R/);
+    expect(out).toMatch(/part 2\/2 of notes\.txt:\n {2}E\| f E\n {2}R\| f R/);
+    // R's first line, R's edit of d (no overlap), E's f: no markers anywhere.
+    expect(readFileSync(`${rig.e}/notes.txt`, "utf8")).toBe("a R\nb\nc\nd R\ne\nf E\ng\n");
+    expect(rig.staging.change(rig.id, "notes.txt")!.outcome).toBe("applied");
   });
 });

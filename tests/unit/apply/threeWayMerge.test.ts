@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { looksBinary, mergeThreeWay } from "@zync/apply";
+import { looksBinary, mergeThreeWay, pickSides } from "@zync/apply";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
 
 afterAll(removeTempDirs);
@@ -63,5 +63,24 @@ describe("a 3-way merge of E's and R's versions against their base", () => {
   test("says why no merge is offered", () => {
     expect(mergeThreeWay(undefined, bytes("a"), bytes("b"))).toEqual({ kind: "unavailable", reason: expect.stringMatching(/not in E's version store/) });
     expect(mergeThreeWay(bytes("\0"), bytes("a"), bytes("b"))).toEqual({ kind: "unavailable", reason: "the file is binary" });
+  });
+
+  test.each([
+    { picks: ["e", "e"], merged: "1 E\n2\n3\n4 R\n5\n6 E\n" },
+    { picks: ["r", "e"], merged: "1 R\n2\n3\n4 R\n5\n6 E\n" },
+    { picks: ["r", "r"], merged: "1 R\n2\n3\n4 R\n5\n6 R\n" },
+  ] as const)("overlaps settled part by part ($picks) keep every change that did not overlap", ({ picks, merged }) => {
+    const got = mergeThreeWay(bytes("1\n2\n3\n4\n5\n6\n"), bytes("1 E\n2\n3\n4\n5\n6 E\n"), bytes("1 R\n2\n3\n4 R\n5\n6 R\n"));
+    if (got.kind !== "overlap") throw new Error(`expected overlaps, got ${got.kind}`);
+    expect(got.overlaps).toBe(2);
+    expect(pickSides(got.regions, picks)?.toString("latin1")).toBe(merged);
+  });
+
+  test("settling overlaps needs exactly one pick per overlap", () => {
+    const got = mergeThreeWay(bytes("1\n2\n3\n"), bytes("1\n2 E\n3\n"), bytes("1\n2 R\n3\n"));
+    if (got.kind !== "overlap") throw new Error(`expected an overlap, got ${got.kind}`);
+    expect(pickSides(got.regions, [])).toBeUndefined();
+    expect(pickSides(got.regions, ["e", "r"])).toBeUndefined();
+    expect(pickSides(got.regions, ["e"])?.toString("latin1")).toBe("1\n2 E\n3\n");
   });
 });

@@ -3,6 +3,7 @@ import { SessionStateError, type ReviewedChange } from "@zync/daemon";
 import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError } from "@zync/node";
 import { applyChange } from "../applyChange.js";
 import { mergedPath, planMerge, stageMerged, type MergePlan } from "../merge/mergeChange.js";
+import { pickSides, type Side } from "../merge/threeWayMerge.js";
 import type { Paint } from "../render/colors.js";
 import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import { renderDiff } from "../render/diffText.js";
@@ -21,7 +22,7 @@ const PREVIEW_LINES = 40;
 
 type Tally = { applied: number; skipped: number; refused: number; left: number; kept: number };
 
-type Action = "apply" | "skip" | "view" | "rest" | "quit" | "merge";
+type Action = "apply" | "skip" | "view" | "rest" | "quit" | "merge" | "parts";
 
 const CHOICES: readonly Choice<Action>[] = [
   { key: "a", name: "apply R's version", value: "apply" },
@@ -32,6 +33,13 @@ const CHOICES: readonly Choice<Action>[] = [
 ];
 
 const MERGE_CHOICE: Choice<Action> = { key: "m", name: "merge: keep both E's and R's changes (they do not overlap)", value: "merge" };
+
+const PARTS_CHOICE: Choice<Action> = { key: "p", name: "merge, choosing E's or R's text for each part where they overlap", value: "parts" };
+
+const PART_CHOICES: readonly Choice<Side>[] = [
+  { key: "e", name: "E's text", value: "e" },
+  { key: "r", name: "R's text", value: "r" },
+];
 
 const CONFLICT_CHOICES: readonly Choice<Action>[] = [
   { key: "r", name: "use R's version (E's copy is kept in the session's folder)", value: "apply" },
@@ -121,6 +129,10 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
         await mergeOne(ctx, found, c, plan, io, tally);
         continue;
       }
+      if (action === "parts" && plan !== undefined) {
+        await mergeByParts(ctx, found, c, plan, io, tally);
+        continue;
+      }
       if (action === "skip") {
         ctx.staging.decide(session.id, c.path, "skipped", process.pid);
         tally.skipped++;
@@ -170,7 +182,7 @@ async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, c
   io.out(preview.text);
   if (preview.truncated) io.out(io.paint.dim(`  … more lines: choose 'view the full diff'`));
   if (plan !== undefined) io.out(`  ${mergeNote(plan)}`);
-  const choices = conflict ? (clean ? [MERGE_CHOICE, ...CONFLICT_CHOICES] : CONFLICT_CHOICES) : CHOICES;
+  const choices = !conflict ? CHOICES : clean ? [MERGE_CHOICE, ...CONFLICT_CHOICES] : plan?.outcome.kind === "overlap" ? [PARTS_CHOICE, ...CONFLICT_CHOICES] : CONFLICT_CHOICES;
   for (;;) {
     const action = await io.prompter.choose(`${path}:`, choices);
     if (action !== "view") return action;
@@ -184,10 +196,32 @@ function mergeNote(plan: MergePlan): string {
     case "clean":
       return "E's and R's changes do not overlap: they can be merged.";
     case "overlap":
-      return `merge not offered: E's and R's changes overlap in ${plan.outcome.overlaps} place(s).`;
+      return `no clean merge: E's and R's changes overlap in ${plan.outcome.overlaps} place(s).`;
     case "unavailable":
       return `merge not offered: ${plan.outcome.reason}.`;
   }
+}
+
+/** Shows one side's text of an overlap, each line prefixed, control characters escaped. */
+function showPart(label: string, text: string, io: ApplyIO): void {
+  if (text === "") io.out(`  ${label}: (nothing: the lines are removed)`);
+  else for (const line of text.replace(/\n$/, "").split("\n")) io.out(`  ${label}| ${escapeControl(line)}`);
+}
+
+/** Merges a conflict whose changes overlap by asking, for each overlapping part, whose text to take; then applies it. */
+async function mergeByParts(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, plan: MergePlan, io: ApplyIO, tally: Tally): Promise<void> {
+  if (plan.outcome.kind !== "overlap" || c.state.kind !== "file") return mergeOne(ctx, found, c, plan, io, tally);
+  const parts = plan.outcome.regions.flatMap((x) => (x.kind === "overlap" ? [x] : []));
+  const picks: Side[] = [];
+  for (const [i, part] of parts.entries()) {
+    io.out(io.paint.bold(`  part ${i + 1}/${parts.length} of ${escapeControl(c.path)}:`));
+    showPart("E", Buffer.from(part.e, "latin1").toString("utf8"), io);
+    showPart("R", Buffer.from(part.r, "latin1").toString("utf8"), io);
+    picks.push(await io.prompter.choose(`part ${i + 1}/${parts.length}:`, PART_CHOICES));
+  }
+  const bytes = pickSides(plan.outcome.regions, picks);
+  if (bytes === undefined) throw new Error("a side was not chosen for every overlapping part");
+  await mergeOne(ctx, found, c, { ...plan, outcome: { kind: "clean", bytes } }, io, tally);
 }
 
 /** Applies the merge of a conflicting change when it is clean; otherwise leaves the change pending and says why. */
