@@ -1,4 +1,5 @@
-// npm run demo: a real daemon and client keep two local folders in step, with an edit shown propagating live.
+// npm run demo: a real daemon and client keep two local folders in step, with an edit shown propagating live,
+// and a fix made on R brought back to E and merged there with E's own edit of the same file.
 // Everything happens under a fresh temp folder, which is removed at the end.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const daemonBin = join(repo, "packages/daemon/bin/zync-daemon.js");
 const clientBin = join(repo, "packages/client/bin/zync-client.js");
+const applyBin = join(repo, "packages/apply/bin/zync-apply.js");
 
 const SAMPLE = {
   "README.md": "# sample project\n\nSynced by zync.\n",
@@ -92,6 +94,26 @@ try {
   await until(() => client.output().includes("conflict: project/README.md"), "the conflict to be reported");
   if (read(join(R, "README.md")) !== "# edited on R\n") throw new Error("R's edit was overwritten");
   say("R still holds its own README.md; nothing was lost");
+
+  say("a fix on R brought back to E: R edits the last line of src/main.py, E meanwhile its first line");
+  client.child.kill("SIGTERM");
+  await client.exited;
+  const fixedOnR = edited.replace("    main()\n", "    raise SystemExit(main())\n");
+  const mergedText = fixedOnR.replace("def main():", "def main() -> None:");
+  writeFileSync(join(R, "src/main.py"), fixedOnR);
+  writeFileSync(join(E, "src/main.py"), edited.replace("def main():", "def main() -> None:"));
+  say("zync-client --update-upstream --paths src/main.py: R's edit is staged on E for review");
+  const push = start(clientBin, ["--update-upstream", "--paths", "src/main.py", "--server", url, "--token-file", `${db}.token`, "--db", join(base, "client.db"), "--dirs", `project:${R}`], "client");
+  if ((await push.exited) !== 0) throw new Error("the upstream push failed");
+  const session = (/staged session (\d+) on E/.exec(push.output()) ?? [])[1];
+  if (session === undefined) throw new Error("the upstream push staged no session");
+  say(`zync-apply apply ${session} --merge: both edits changed the file, far apart, so they merge`);
+  const apply = start(applyBin, ["--db", db, "apply", session, "--merge"], "apply");
+  if ((await apply.exited) !== 0) throw new Error("the merge did not apply");
+  const merged = read(join(E, "src/main.py"));
+  if (merged !== mergedText) throw new Error("E's file is not the merge of both edits");
+  process.stdout.write(merged.trimEnd().split("\n").map((l) => `   | ${l}\n`).join(""));
+  say("E's src/main.py now holds E's edit and R's fix");
   say("demo finished");
 } catch (err) {
   process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hashBytes } from "@zync/node";
 import { BIN } from "../helpers/bins.js";
 import { freshPrompt, runInPty, type PtyStep } from "../helpers/pty.js";
 import { removeTempDirs } from "../helpers/tempDir.js";
 import { listSessions, outcomes, withUpstreamPair } from "../helpers/upstream.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 afterAll(removeTempDirs);
 
@@ -213,6 +215,31 @@ describe("zync-apply apply, interactively in a terminal", () => {
       // E's a.txt, which R's version overwrote, is kept; keeping E's b.txt copies nothing aside.
       const replacedDir = `${db}.staging/${id}/replaced`;
       expect(readdirSync(replacedDir).map((f) => readFileSync(`${replacedDir}/${f}`, "utf8"))).toEqual([A]);
+    });
+  });
+
+  test("a conflict whose edits do not overlap is merged in one keystroke, 'merge' offered first with each side's changes shown", async () => {
+    const FIVE = "line1\nline2\nline3\nline4\nline5\n";
+    await withUpstreamPair({ "five.txt": FIVE }, async ({ e, r, db, pushSession }) => {
+      // The base is the version the daemon served R in the initial sync, kept in the background.
+      const baseHash = await hashBytes(Buffer.from(FIVE));
+      await waitFor(() => existsSync(`${db}.versions/${baseHash}.gz`) || undefined, "the served version in E's version store");
+      writeFileSync(`${r}/five.txt`, FIVE.replace("line5", "line5 R"));
+      writeFileSync(`${e}/five.txt`, FIVE.replace("line1", "line1 E"));
+      const id = await pushSession();
+
+      const run = await applyInPty(db, id, [{ expect: freshPrompt("five.txt"), send: "m\r" }]);
+      expect(run.code).toBe(0);
+      const out = lines(run.output);
+      const offered = out.findIndex((l) => /m\) merge: keep both E's and R's changes/.test(l));
+      expect(offered).toBeGreaterThanOrEqual(0);
+      expect(offered).toBeLessThan(out.findIndex((l) => /r\) use R's version/.test(l)));
+      expect(out).toContain("what R changed:");
+      expect(out).toContain("what E changed:");
+      expect(out).toContain("+line5 R");
+      expect(out).toContain("+line1 E");
+      expect(readFileSync(`${e}/five.txt`, "utf8")).toBe("line1 E\nline2\nline3\nline4\nline5 R\n");
+      expect(await outcomes(db, id)).toEqual({ "five.txt": "applied" });
     });
   });
 });

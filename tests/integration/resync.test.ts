@@ -13,11 +13,11 @@ function daemonState(): { db: string; tokenFile: string; dir: string } {
   return { dir, db: `${dir}/sync.db`, tokenFile: writeToken(`${dir}/token`, "resync-test-token") };
 }
 
-/** Deletes the daemon's database and everything SQLite keeps beside it, leaving the token file. */
+/** Deletes the daemon's database and everything kept beside it (SQLite's files, the version store), leaving the token file. */
 function deleteDatabase(dir: string): void {
   const gone = readdirSync(dir).filter((n) => n.startsWith("sync.db"));
   expect(gone).toContain("sync.db");
-  for (const n of gone) rmSync(`${dir}/${n}`, { force: true });
+  for (const n of gone) rmSync(`${dir}/${n}`, { force: true, recursive: true });
 }
 
 function fill(e: string): void {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { ReviewedChange, StagingStore } from "@zync/daemon";
+import type { ReviewedChange, StagingStore, VersionStore } from "@zync/daemon";
 import { copyToTemp, dropTempDirIfEmpty, FolderNotEmptyError, hashFile, placeDir, placeState, SafeRoot, stillAsSeen, syncFolder, type TempFile } from "@zync/node";
 import { ErrorCode, ProtocolError, type EntryState, type FileState } from "@zync/protocol";
 
@@ -45,6 +45,14 @@ function losesContent(current: EntryState, state: EntryState): current is FileSt
   return current.kind === "file" && !(state.kind === "file" && state.hash === current.hash);
 }
 
+/** Where an apply finds the new content and keeps what it replaces, besides the session's folder. */
+export type ApplyPlaces = {
+  /** Also keeps every version of E's it replaces or deletes (the bases of later merges). */
+  versions?: VersionStore;
+  /** The new content, when it is not R's staged file (a merge). Must hold `change.state.hash`. */
+  contentPath?: string;
+};
+
 /**
  * Writes one staged change into E's folder, atomically, after checking that E's path is still what the review
  * showed. When it overwrites or deletes a file of E's, that file is first kept in the session's folder (see
@@ -52,7 +60,7 @@ function losesContent(current: EntryState, state: EntryState): current is FileSt
  * the next run finishes a run killed at any point; once the change is on E its folder is flushed, and only then
  * does the caller record the outcome. The daemon's watcher then records the result like any other change.
  */
-export async function applyChange(staging: StagingStore, sessionId: number, rootAbs: string, change: ReviewedChange, pid = process.pid): Promise<ApplyResult> {
+export async function applyChange(staging: StagingStore, sessionId: number, rootAbs: string, change: ReviewedChange, places: ApplyPlaces = {}, pid = process.pid): Promise<ApplyResult> {
   const root = new SafeRoot(rootAbs);
   let abs: string;
   try {
@@ -76,11 +84,13 @@ export async function applyChange(staging: StagingStore, sessionId: number, root
     const path = await keepCopy(staging.replacedPath(sessionId, current.hash), abs, current);
     if (path === undefined) return { status: "changed-on-E" };
     kept = { hash: current.hash, path };
+    // The kept copy was checked against the hash; the store checks it again before keeping it.
+    if (places.versions !== undefined) await places.versions.putFile(current.hash, path);
   }
   staging.notePlacing(sessionId, change.path, current, kept?.hash ?? null, pid);
   let content: TempFile | undefined;
   if (state.kind === "file") {
-    content = await copyToTemp(rootAbs, staging.blobPath(sessionId, state.hash), state, true);
+    content = await copyToTemp(rootAbs, places.contentPath ?? staging.blobPath(sessionId, state.hash), state, true);
     if (content === undefined) throw new Error(`the staged content of ${change.path} is missing or damaged`);
   }
   try {

@@ -37,11 +37,13 @@ async function main(): Promise<number | void> {
       y
         .positional("session", { type: "string", demandOption: true })
         .option("non-interactive", { type: "boolean", default: false, describe: "apply without asking; refused while conflicts exist" })
-        .option("force", { type: "boolean", default: false, describe: "with --non-interactive, apply R's versions over conflicts (E's copies are kept)" }),
+        .option("force", { type: "boolean", default: false, describe: "with --non-interactive, apply R's versions over conflicts (E's copies are kept)" })
+        .option("merge", { type: "boolean", default: false, describe: "apply without asking; conflicts whose edits do not overlap are merged, the rest stay pending (exit 3)" }),
       (argv) => {
         if (argv.force && !argv["non-interactive"]) throw new UsageError("--force goes with --non-interactive; interactively every conflict is asked about");
+        if (argv.force && argv.merge) throw new UsageError("--merge and --force exclude each other: --merge never applies R's version over an overlapping edit");
         withContext(argv, (ctx) =>
-          applySession(ctx, argv.session, { force: argv.force, nonInteractive: argv["non-interactive"] }, { out, prompter: inquirerPrompter(), paint: createPaint() }),
+          applySession(ctx, argv.session, { force: argv.force, nonInteractive: argv["non-interactive"] || argv.merge, merge: argv.merge }, { out, prompter: inquirerPrompter(), paint: createPaint() }),
         );
       },
     )
@@ -52,6 +54,7 @@ async function main(): Promise<number | void> {
       ["$0 --db ~/.zync/sync.db list", "sessions waiting for review"],
       ["$0 --db ~/.zync/sync.db apply 3", "review session 3 with diffs and apply it"],
       ["$0 --db ~/.zync/sync.db apply 3 --non-interactive", "apply a conflict-free session in a script"],
+      ["$0 --db ~/.zync/sync.db apply 3 --merge", "apply in a script, merging conflicts whose edits do not overlap"],
     ])
     .completion("completion", "print a bash/zsh completion script (zync-apply completion >> ~/.bashrc)", completeWithoutDefaultCommand)
     .demandCommand(1, "name a command: list, show, apply or reject")

@@ -45,6 +45,8 @@ async function main(): Promise<number | void> {
           .option("token-file", { type: "string", describe: `file holding the shared token (default: <db>.token; ${TOKEN_ENV} wins)` })
           .option("rescan-interval", { type: "number", default: 600, describe: "seconds between full rescans that catch missed events; 0 = never" })
           .option("tombstone-days", { type: "number", default: 30, describe: "days deletions are remembered for clients that are away" })
+          .option("versions-days", { type: "number", default: 14, describe: "days a version E served or an apply replaced is kept in <db>.versions, the bases of merges" })
+          .option("versions-max-mb", { type: "number", default: 1024, describe: "megabytes (compressed) <db>.versions may hold; the oldest versions go first" })
           .option("debounce", { type: "number", default: 5, describe: "milliseconds of quiet before a burst of events is indexed" })
           .option("allow-mass-delete", { type: "boolean", default: false, describe: "record it when a root vanishes or loses most files at once (else the root halts)" })
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files that may vanish at once before it halts" })

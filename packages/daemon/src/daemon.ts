@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from "./server/httpServer.js";
 import { ContentCache } from "./server/contentCache.js";
 import { ChangeLog } from "./store/changeLog.js";
 import { openDatabase, stagingDirFor } from "./store/database.js";
+import { VERSION_PRUNE_INTERVAL_MS, VersionStore, versionDirFor, type VersionLimits } from "./store/versionStore.js";
 import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
 import { isIgnoreFile, ownFilePatterns } from "./upstream/servedPaths.js";
@@ -39,6 +40,8 @@ export type DaemonOptions = {
   deleteGuard?: { allow: boolean; maxShare: number; retryMs?: number };
   /** How connections use feature `compress` (auto when not given). */
   compress?: CompressMode;
+  /** Retention of the version store next to the database (defaults: 14 days, 1 GiB, files up to 1 MiB). */
+  versionLimits?: Partial<VersionLimits>;
   logger: Logger;
   /** Where the daemon's events go (`--json`); nowhere unless given. */
   events?: DaemonEvents;
@@ -195,7 +198,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Upstream offers are judged by the same rules as E's own files, here and again by zync-apply.
     for (const [name, r] of rulesOf) staging.recordIgnoreExtras(name, r.extra);
     const rules = new Map([...rulesOf].map(([name, r]) => [name, r.rules]));
-    const content = new ContentCache();
+    // The versions served to clients are kept as the bases of later merges, off the live path (see VersionStore).
+    const versions = new VersionStore(versionDirFor(opts.dbPath), opts.versionLimits);
+    const pruneVersions = (): void => {
+      try {
+        versions.prune();
+      } catch (err) {
+        logger.warn(`pruning the version store failed: ${String(err)}`);
+      }
+    };
+    pruneVersions();
+    const versionTimer = setInterval(pruneVersions, VERSION_PRUNE_INTERVAL_MS);
+    versionTimer.unref();
+    const content = new ContentCache(undefined, undefined, undefined, (hash, bytes) =>
+      versions.keepServed(hash, bytes, (err) => logger.warn(`keeping a served version failed: ${String(err)}`)),
+    );
     const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, {
       compress: opts.compress ?? "auto",
       log: changeLog,
@@ -229,6 +246,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         // In this order: no new hints or scans; in-flight indexing finished; connections closed and their
         // bookkeeping written; only then the database.
         clearInterval(timer);
+        clearInterval(versionTimer);
         for (const ix of indexers) ix.stop();
         await Promise.all(hintSources.map((h) => h.close().catch(() => undefined)));
         await Promise.all(indexers.map((ix) => ix.idle()));

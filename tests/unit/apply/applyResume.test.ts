@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, test } from "@jest/globals";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { applySession, createPaint, type Prompter, type ReviewContext } from "@zync/apply";
-import { openDatabase, StagingStore } from "@zync/daemon";
+import { openDatabase, StagingStore, VersionStore } from "@zync/daemon";
 import { hashFile, loadIgnoreRules } from "@zync/node";
 import type { EntryState, FileState, UpstreamChange } from "@zync/protocol";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
@@ -43,7 +43,7 @@ async function stageSession(e: string, r: string, changes: { path: string; base:
   }
   staging.finalize(id);
   const output: string[] = [];
-  const ctx = (s: StagingStore = staging): ReviewContext => ({ staging: s, rootPath: () => e, rulesFor: () => loadIgnoreRules(e), close: () => undefined });
+  const ctx = (s: StagingStore = staging): ReviewContext => ({ staging: s, versions: new VersionStore(`${dbPath}.versions`), rootPath: () => e, rulesFor: () => loadIgnoreRules(e), close: () => undefined });
   return { e, r, staging, id, ctx, output };
 }
 

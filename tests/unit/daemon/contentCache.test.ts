@@ -28,6 +28,18 @@ async function served(cache: ContentCache, abs: string, recorded: FileState): Pr
 }
 
 describe("content cache", () => {
+  test("hands on the content it serves with the hash the change log records, and nothing else", async () => {
+    const abs = `${tempDir()}/f.txt`;
+    const recorded = await oldFile(abs, "served version\n");
+    const kept: [string, string][] = [];
+    const cache = new ContentCache(undefined, undefined, undefined, (hash, bytes) => kept.push([hash, bytes.toString("utf8")]));
+    await served(cache, abs, recorded);
+    // E rewrote the file and the log has not recorded it yet: what is sent is not the recorded version.
+    writeFileSync(abs, "newer on E\n");
+    await served(cache, abs, recorded);
+    expect(kept).toEqual([[recorded.hash, "served version\n"]]);
+  });
+
   test("a file served to many is read once, and each gets its content with its hash", async () => {
     const abs = `${tempDir()}/f.txt`;
     const recorded = await oldFile(abs, "shared content\n");

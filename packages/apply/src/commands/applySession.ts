@@ -1,7 +1,9 @@
-import { resolveInside, SessionStatus } from "@zync/protocol";
+import { resolveInside, SessionStatus, type FileState } from "@zync/protocol";
 import { SessionStateError, type ReviewedChange } from "@zync/daemon";
 import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError } from "@zync/node";
 import { applyChange } from "../applyChange.js";
+import { mergedPath, planMerge, stageMerged, type MergePlan } from "../merge/mergeChange.js";
+import { pickSides, type Side } from "../merge/threeWayMerge.js";
 import type { Paint } from "../render/colors.js";
 import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import { renderDiff } from "../render/diffText.js";
@@ -11,7 +13,8 @@ import { withReviewLease } from "../reviewLease.js";
 import { clearStaleTemps } from "../staleTemps.js";
 import { findSession, pendingReview, type FoundSession } from "./sessionLookup.js";
 
-export type ApplyOptions = { force: boolean; nonInteractive: boolean };
+/** `merge`: with --non-interactive, conflicts whose edits do not overlap are merged and applied; the rest stay pending. */
+export type ApplyOptions = { force: boolean; nonInteractive: boolean; merge?: boolean };
 export type ApplyIO = { out: (line: string) => void; prompter: Prompter; paint: Paint };
 
 /** Lines of diff shown before the developer asks for the full view. */
@@ -19,7 +22,7 @@ const PREVIEW_LINES = 40;
 
 type Tally = { applied: number; skipped: number; refused: number; left: number; kept: number };
 
-type Action = "apply" | "skip" | "view" | "rest" | "quit";
+type Action = "apply" | "skip" | "view" | "rest" | "quit" | "merge" | "parts";
 
 const CHOICES: readonly Choice<Action>[] = [
   { key: "a", name: "apply R's version", value: "apply" },
@@ -27,6 +30,15 @@ const CHOICES: readonly Choice<Action>[] = [
   { key: "v", name: "view the full diff", value: "view" },
   { key: "l", name: "apply all remaining changes that do not conflict", value: "rest" },
   { key: "q", name: "quit (the rest stays pending)", value: "quit" },
+];
+
+const MERGE_CHOICE: Choice<Action> = { key: "m", name: "merge: keep both E's and R's changes (they do not overlap)", value: "merge" };
+
+const PARTS_CHOICE: Choice<Action> = { key: "p", name: "merge, choosing E's or R's text for each part where they overlap", value: "parts" };
+
+const PART_CHOICES: readonly Choice<Side>[] = [
+  { key: "e", name: "E's text", value: "e" },
+  { key: "r", name: "R's text", value: "r" },
 ];
 
 const CONFLICT_CHOICES: readonly Choice<Action>[] = [
@@ -75,7 +87,7 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
   io.out(io.paint.bold(`session ${session.id} for root ${session.root} (${escapeControl(found.rootAbs)}): ${pending.length} change(s) pending, ${conflicts.length} in conflict with E`));
 
   if (opts.nonInteractive) {
-    if (conflicts.length > 0 && !opts.force) {
+    if (conflicts.length > 0 && !opts.force && !opts.merge) {
       for (const c of conflicts) io.out(`  conflict: ${escapeControl(c.path)} (${reasonOf(c)})`);
       throw new ExitError(
         ExitCode.Conflicts,
@@ -86,6 +98,10 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
       if (c.confirm !== undefined) {
         io.out(`  left pending: ${escapeControl(c.path)}: ${escapeControl(c.confirm)}; only 'zync-apply apply ${session.id}' run by a person can apply it`);
         tally.left++;
+        continue;
+      }
+      if (c.decision === "conflict" && opts.merge) {
+        await mergeOne(ctx, found, c, await planMerge(ctx, session.id, found.rootAbs, c), io, tally);
         continue;
       }
       await applyOne(ctx, found, c, io, tally);
@@ -106,8 +122,17 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
         await applyOne(ctx, found, c, io, tally);
         continue;
       }
-      const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io);
+      const plan = c.decision === "conflict" ? await planMerge(ctx, session.id, found.rootAbs, c) : undefined;
+      const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io, plan);
       if (action === "quit") break;
+      if (action === "merge" && plan !== undefined) {
+        await mergeOne(ctx, found, c, plan, io, tally);
+        continue;
+      }
+      if (action === "parts" && plan !== undefined) {
+        await mergeByParts(ctx, found, c, plan, io, tally);
+        continue;
+      }
       if (action === "skip") {
         ctx.staging.decide(session.id, c.path, "skipped", process.pid);
         tally.skipped++;
@@ -133,7 +158,7 @@ function refuse(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: 
 }
 
 /** Shows one change and asks until the answer is not "view". */
-async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, counter: string, io: ApplyIO): Promise<Action> {
+async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, counter: string, io: ApplyIO, plan?: MergePlan): Promise<Action> {
   const conflict = c.decision === "conflict";
   const label = conflict ? io.paint.red(c.confirm ? "CONFIRM" : "CONFLICT") : io.paint.cyan(kindOf(c));
   const path = escapeControl(c.path);
@@ -141,14 +166,73 @@ async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, c
   io.out(`${counter} ${label} ${io.paint.bold(path)}: E has ${describeState(c.current)}, R has ${describeState(c.state)}`);
   if (conflict) io.out(`  ${reasonOf(c)}.`);
   const sides = diffSides(ctx, found, c);
-  const preview = await renderDiff(c.path, sides.from, sides.to, io.paint, PREVIEW_LINES);
+  const clean = plan?.outcome.kind === "clean";
+  // With the base at hand, each side's own changes are shown; without it, E's file against R's.
+  const render = async (maxLines?: number): Promise<{ text: string; truncated: boolean }> => {
+    if (plan?.sides === undefined || c.base === null) return renderDiff(c.path, sides.from, sides.to, io.paint, maxLines);
+    const base = { label: "base", state: c.base, text: plan.sides.base.toString("utf8") };
+    const byR = await renderDiff(c.path, base, { ...sides.to, text: plan.sides.r.toString("utf8") }, io.paint, maxLines);
+    const byE = await renderDiff(c.path, base, { ...sides.from, text: plan.sides.e.toString("utf8") }, io.paint, maxLines);
+    return {
+      text: `${io.paint.bold("what R changed:")}\n${byR.text}\n${io.paint.bold("what E changed:")}\n${byE.text}`,
+      truncated: byR.truncated || byE.truncated,
+    };
+  };
+  const preview = await render(PREVIEW_LINES);
   io.out(preview.text);
   if (preview.truncated) io.out(io.paint.dim(`  … more lines: choose 'view the full diff'`));
+  if (plan !== undefined) io.out(`  ${mergeNote(plan)}`);
+  const choices = !conflict ? CHOICES : clean ? [MERGE_CHOICE, ...CONFLICT_CHOICES] : plan?.outcome.kind === "overlap" ? [PARTS_CHOICE, ...CONFLICT_CHOICES] : CONFLICT_CHOICES;
   for (;;) {
-    const action = await io.prompter.choose(`${path}:`, conflict ? CONFLICT_CHOICES : CHOICES);
+    const action = await io.prompter.choose(`${path}:`, choices);
     if (action !== "view") return action;
-    io.out((await renderDiff(c.path, sides.from, sides.to, io.paint)).text);
+    io.out((await render()).text);
   }
+}
+
+/** One sentence on whether a merge is offered, and why not. */
+function mergeNote(plan: MergePlan): string {
+  switch (plan.outcome.kind) {
+    case "clean":
+      return "E's and R's changes do not overlap: they can be merged.";
+    case "overlap":
+      return `no clean merge: E's and R's changes overlap in ${plan.outcome.overlaps} place(s).`;
+    case "unavailable":
+      return `merge not offered: ${plan.outcome.reason}.`;
+  }
+}
+
+/** Shows one side's text of an overlap, each line prefixed, control characters escaped. */
+function showPart(label: string, text: string, io: ApplyIO): void {
+  if (text === "") io.out(`  ${label}: (nothing: the lines are removed)`);
+  else for (const line of text.replace(/\n$/, "").split("\n")) io.out(`  ${label}| ${escapeControl(line)}`);
+}
+
+/** Merges a conflict whose changes overlap by asking, for each overlapping part, whose text to take; then applies it. */
+async function mergeByParts(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, plan: MergePlan, io: ApplyIO, tally: Tally): Promise<void> {
+  if (plan.outcome.kind !== "overlap" || c.state.kind !== "file") return mergeOne(ctx, found, c, plan, io, tally);
+  const parts = plan.outcome.regions.flatMap((x) => (x.kind === "overlap" ? [x] : []));
+  const picks: Side[] = [];
+  for (const [i, part] of parts.entries()) {
+    io.out(io.paint.bold(`  part ${i + 1}/${parts.length} of ${escapeControl(c.path)}:`));
+    showPart("E", Buffer.from(part.e, "latin1").toString("utf8"), io);
+    showPart("R", Buffer.from(part.r, "latin1").toString("utf8"), io);
+    picks.push(await io.prompter.choose(`part ${i + 1}/${parts.length}:`, PART_CHOICES));
+  }
+  const bytes = pickSides(plan.outcome.regions, picks);
+  if (bytes === undefined) throw new Error("a side was not chosen for every overlapping part");
+  await mergeOne(ctx, found, c, { ...plan, outcome: { kind: "clean", bytes } }, io, tally);
+}
+
+/** Applies the merge of a conflicting change when it is clean; otherwise leaves the change pending and says why. */
+async function mergeOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, plan: MergePlan, io: ApplyIO, tally: Tally): Promise<void> {
+  if (plan.outcome.kind !== "clean" || c.state.kind !== "file") {
+    io.out(`  left pending: ${escapeControl(c.path)}: ${mergeNote(plan)}`);
+    tally.left++;
+    return;
+  }
+  const merged = await stageMerged(ctx, found.session.id, c as ReviewedChange & { state: FileState }, plan.outcome.bytes);
+  await applyOne(ctx, found, merged, io, tally, mergedPath(ctx, found.session.id, merged.state.hash), "merged");
 }
 
 function diffSides(ctx: ReviewContext, found: FoundSession, c: ReviewedChange) {
@@ -159,7 +243,7 @@ function diffSides(ctx: ReviewContext, found: FoundSession, c: ReviewedChange) {
   };
 }
 
-async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally): Promise<void> {
+async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally, contentPath?: string, verb = "applied"): Promise<void> {
   const id = found.session.id;
   const path = escapeControl(c.path);
   if (c.blocked) {
@@ -169,7 +253,7 @@ async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChan
   }
   let result;
   try {
-    result = await applyChange(ctx.staging, id, found.rootAbs, c);
+    result = await applyChange(ctx.staging, id, found.rootAbs, c, { versions: ctx.versions, contentPath });
   } catch (err) {
     // One path E's disk will not take does not stop the rest of the session.
     const code = (err as NodeJS.ErrnoException).code;
@@ -187,7 +271,7 @@ async function applyOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChan
       ctx.staging.decide(id, c.path, "applied", process.pid, result.kept?.hash ?? null);
       tally.applied++;
       if (result.kept) tally.kept++;
-      io.out(`  applied ${path}${result.kept ? ` (E's previous version kept at ${escapeControl(result.kept.path)})` : ""}`);
+      io.out(`  ${verb} ${path}${result.kept ? ` (E's previous version kept at ${escapeControl(result.kept.path)})` : ""}`);
       return;
     case "changed-on-E":
       tally.left++;

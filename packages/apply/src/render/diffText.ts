@@ -20,10 +20,11 @@ async function looksBinary(path: string): Promise<boolean> {
   }
 }
 
-/** One side of a diff: a state and, for a file, where its content can be read. */
-export type Side = { label: string; state: EntryState; contentPath?: string };
+/** One side of a diff: a state and, for a file, where its content can be read (or the text itself, already read). */
+export type Side = { label: string; state: EntryState; contentPath?: string; text?: string };
 
 async function textOf(side: Side): Promise<string | undefined> {
+  if (side.text !== undefined) return side.text;
   if (side.state.kind !== "file" || side.contentPath === undefined) return "";
   if (side.state.size > MAX_DIFF_BYTES || (await looksBinary(side.contentPath))) return undefined;
   return readFile(side.contentPath, "utf8");

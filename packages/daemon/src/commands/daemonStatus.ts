@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
-import { escapeControl as e, UsageError } from "@zync/node";
+import { escapeControl as e, formatBytes, UsageError } from "@zync/node";
 import { SessionStatus } from "@zync/protocol";
 import { ActivityLog, type DaemonEvent } from "../store/activityLog.js";
 import { ChangeLog } from "../store/changeLog.js";
 import { openDatabase, stagingDirFor } from "../store/database.js";
 import { StagingStore } from "../upstream/stagingStore.js";
+import { versionDirFor, VersionStore } from "../store/versionStore.js";
 
 /** What `zync-daemon status` reports. */
 export type DaemonStatus = {
@@ -20,6 +21,8 @@ export type DaemonStatus = {
   /** Paths left out for now (unreadable, FIFOs, sockets, devices, unsendable names): the first few, and the count. */
   skipped: { root: string; path: string; reason: string }[];
   skippedTotal: number;
+  /** E's version store (the bases of merges): where it is, how many versions it holds and their size on disk. */
+  versions: { path: string; files: number; bytes: number };
 };
 
 /** How many left-out paths status lists by name. */
@@ -67,6 +70,7 @@ export function daemonStatus(dbPath: string): DaemonStatus {
         .map((s) => ({ id: s.id, status: s.status, root: s.root, changes: s.changes, pending: s.pending, created: new Date(s.createdAt).toISOString() })),
       skipped: skipped.paths.map((p) => ({ root: p.root, path: p.path, reason: p.reason })),
       skippedTotal: skipped.total,
+      versions: { path: versionDirFor(dbPath), ...new VersionStore(versionDirFor(dbPath)).size() },
       lastErrors: activity.events(5).map((e) => ({ at: new Date(e.at).toISOString(), level: e.level, message: e.message })),
     };
   } finally {
@@ -85,6 +89,7 @@ export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void):
   for (const c of s.clients) {
     out(`client ${e(c.id)}: ${c.connected ? "connected" : "not connected"}, acknowledged ${c.ackedSeq}${c.behind ? ` (${c.behind} behind)` : " (up to date)"}, last seen ${time(c.lastSeen)}`);
   }
+  out(`version store: ${s.versions.files} version(s), ${formatBytes(s.versions.bytes)} in ${e(s.versions.path)}`);
   if (s.sessions.length === 0) out("upstream sessions waiting: none");
   for (const x of s.sessions) out(`upstream session ${x.id} (${x.status}) for ${e(x.root)}: ${x.pending} of ${x.changes} change(s) pending; review with 'zync-apply apply ${x.id}'`);
   if (s.skippedTotal > 0) {

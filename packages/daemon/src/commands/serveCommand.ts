@@ -16,6 +16,8 @@ export type ServeArgs = {
   "token-file"?: string;
   "rescan-interval": number;
   "tombstone-days": number;
+  "versions-days": number;
+  "versions-max-mb": number;
   debounce: number;
   "allow-mass-delete": boolean;
   "max-delete": number;
@@ -91,6 +93,7 @@ export async function serve(argv: ServeArgs): Promise<void> {
     watchTiming: { debounceMs: atLeastZero("debounce", argv.debounce), maxWaitMs: 500 },
     deleteGuard: { allow: argv["allow-mass-delete"], maxShare: maxDelete / 100 },
     compress: argv.compress,
+    versionLimits: { maxAgeMs: atLeastZero("versions-days", argv["versions-days"]) * 86_400_000, maxBytes: atLeastZero("versions-max-mb", argv["versions-max-mb"]) * 1024 * 1024 },
     logger,
     ...(events ? { events } : {}),
   });

@@ -39,8 +39,12 @@ export class ContentCache {
 
   private readonly clock: () => number;
 
-  constructor(maxBytes = CACHE_MAX_BYTES, maxFileBytes = CACHE_MAX_FILE_BYTES, clock: () => number = Date.now) {
+  /** Called with every small file's content served with its recorded hash (the daemon keeps it in its version store). */
+  private readonly onServed: ((hash: string, bytes: Buffer) => void) | undefined;
+
+  constructor(maxBytes = CACHE_MAX_BYTES, maxFileBytes = CACHE_MAX_FILE_BYTES, clock: () => number = Date.now, onServed?: (hash: string, bytes: Buffer) => void) {
     this.clock = clock;
+    this.onServed = onServed;
     this.maxBytes = maxBytes;
     this.maxFileBytes = Math.min(maxFileBytes, maxBytes);
   }
@@ -91,7 +95,10 @@ export class ContentCache {
     this.counts.served++;
     if (recorded.size <= this.maxFileBytes) {
       const held = await this.content(root, path, abs, recorded.hash);
-      if (held !== undefined) return sendHeldContent(held, id, send);
+      if (held !== undefined) {
+        if (held.sent.hash === recorded.hash) this.onServed?.(held.sent.hash, held.bytes);
+        return sendHeldContent(held, id, send);
+      }
     }
     this.counts.reads++;
     return sendFileFrames(abs, id, send);

@@ -7,7 +7,7 @@ export function ownFilePatterns(dbPath: string, rootAbs: string): string[] {
   const rel = relative(rootAbs, dirname(dbPath));
   if (rel.startsWith("..") || rel.startsWith("/")) return [];
   const base = relative(rootAbs, dbPath);
-  return [`/${base}`, `/${base}-wal`, `/${base}-shm`, `/${base}-journal`, `/${base}.lock`, `/${base}.token`, `/${base}.staging/`];
+  return [`/${base}`, `/${base}-wal`, `/${base}-shm`, `/${base}-journal`, `/${base}.lock`, `/${base}.token`, `/${base}.staging/`, `/${base}.versions/`];
 }
 
 /**
