@@ -1,6 +1,7 @@
 // Timing and memory helpers for the benchmark: whole processes, wall time, peak resident memory.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** Resident memory of a process in KiB (VmRSS), or undefined once it is gone. */
 export function rssKb(pid) {
@@ -92,4 +93,21 @@ export function readIfExists(p) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Saves `count` small files under `rel` in E, one at a time, and times each until R holds it (milliseconds):
+ * the live-latency case of both links.
+ */
+export async function saveLatencies(eRoot, rRoot, rel, count, timeoutMs) {
+  const lat = [];
+  for (let i = 0; i < count; i++) {
+    const text = `sample ${i} ${Date.now()}\n`;
+    const path = join(rel, `sample_${i}.txt`);
+    const t0 = performance.now();
+    writeFileSync(join(eRoot, path), text);
+    await until(() => readIfExists(join(rRoot, path)) === text, `live sample ${i}`, timeoutMs, 1);
+    lat.push(performance.now() - t0);
+  }
+  return lat;
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { ensureSshTools, freeLoopbackPort, startLoopbackSshd } from "../tests/dist/helpers/loopbackSsh.js";
-import { median, peakKb, percentile, readIfExists, startTracked, timed, until } from "./measure.js";
+import { median, peakKb, percentile, readIfExists, saveLatencies, startTracked, timed, until } from "./measure.js";
 import { syncthingCases, syncthingRows } from "./syncthing.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 import { printWanTable, runWan, wanLinkFromArgs } from "./wan.js";
@@ -243,15 +243,7 @@ async function main() {
   await until(() => live.output().includes("connected"), "the live client", 30_000, 20);
   mkdirSync(join(E, "live"), { recursive: true });
   await until(() => readIfExists(join(R("zync"), "live")) !== undefined || isDir(join(R("zync"), "live")), "the live folder", 30_000, 5);
-  const lat = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const text = `sample ${i} ${Date.now()}\n`;
-    const rel = join("live", `sample_${i}.txt`);
-    const t0 = performance.now();
-    writeFileSync(join(E, rel), text);
-    await until(() => readIfExists(join(R("zync"), rel)) === text, `live sample ${i}`, 30_000, 1);
-    lat.push(performance.now() - t0);
-  }
+  const lat = await saveLatencies(E, R("zync"), "live", LATENCY_SAMPLES, 30_000);
   await live.stop();
   results.cases["live latency (20 saves)"] = { p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), samplesMs: lat };
   log(`live latency p50 ${percentile(lat, 50).toFixed(0)} ms, p99 ${percentile(lat, 99).toFixed(0)} ms`);

@@ -21,7 +21,7 @@ import Database from "better-sqlite3";
 import { parseRate, SEGMENT_BYTES } from "../tests/dist/helpers/linkModel.js";
 import { ensureSshTools, freeLoopbackPort, startLoopbackSshd } from "../tests/dist/helpers/loopbackSsh.js";
 import { startLink } from "./linkModel.js";
-import { median, percentile, readIfExists, startTracked, timed, until } from "./measure.js";
+import { median, percentile, saveLatencies, startTracked, timed, until } from "./measure.js";
 import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -317,15 +317,7 @@ async function cases({ quick, runs, spec, log, work, cleanups, startProcess }) {
   await until(() => live.output().includes("connected"), "the live client", 60_000, 20);
   mkdirSync(join(E, "live"), { recursive: true });
   await until(() => isDir(join(R("zync"), "live")), "the live folder on R", 60_000, 5);
-  const lat = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const text = `sample ${i} ${Date.now()}\n`;
-    const rel = join("live", `sample_${i}.txt`);
-    const t0 = performance.now();
-    writeFileSync(join(E, rel), text);
-    await until(() => readIfExists(join(R("zync"), rel)) === text, `live sample ${i}`, 60_000, 1);
-    lat.push(performance.now() - t0);
-  }
+  const lat = await saveLatencies(E, R("zync"), "live", LATENCY_SAMPLES, 60_000);
   await live.stop();
   const p50 = percentile(lat, 50);
   const p99 = percentile(lat, 99);

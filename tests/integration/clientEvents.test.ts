@@ -2,20 +2,13 @@ import { afterAll, describe, expect, test } from "@jest/globals";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { startClient } from "../helpers/bins.js";
 import { freePort, startDaemonOnPort } from "../helpers/daemonProc.js";
+import { eventsOf, type JsonEvent } from "../helpers/jsonLines.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 afterAll(removeTempDirs);
 
-type Event = { time: string; event: string } & Record<string, unknown>;
-
-/** Every line of stdout parsed as JSON (a line that is not JSON fails the test). */
-function eventsOf(stdout: string): Event[] {
-  return stdout
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as Event);
-}
+type Event = JsonEvent;
 
 describe("zync-client --json on a live client", () => {
   test("prints one JSON object per line per event: passes, applied counts, conflicts, hooks, connection lost and regained", async () => {

@@ -1,20 +1,13 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { BIN, runBin, spawnBin, startClient } from "../helpers/bins.js";
+import { eventsOf, type JsonEvent } from "../helpers/jsonLines.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 afterAll(removeTempDirs);
 
-type Event = { time: string; event: string } & Record<string, unknown>;
-
-/** Every line of stdout parsed as JSON (a line that is not JSON fails the test). */
-function eventsOf(stdout: string): Event[] {
-  return stdout
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as Event);
-}
+type Event = JsonEvent;
 
 describe("--json events of a running daemon and a live client", () => {
   test("the daemon reports clients, recorded changes, halts and staged sessions; the client reports the halt too", async () => {
