@@ -14,6 +14,7 @@ import {
   KNOWN_FEATURES,
   MAX_FRAME_BYTES,
   SUPPORTED_PROTOCOL_VERSIONS,
+  FEATURE_SINCE,
   type ClientRequest,
   type CompressMode,
   type FileEnd,
@@ -276,6 +277,12 @@ export class DaemonConnection {
         if (unasked !== undefined) {
           ws.terminate();
           fail(new ConnectionError("protocol", `the daemon at ${opts.url} chose the feature "${unasked}", which this client never offered`));
+          return;
+        }
+        const tooNew = msg.features.find((f) => (FEATURE_SINCE[f] ?? 3) > msg.version);
+        if (tooNew !== undefined) {
+          ws.terminate();
+          fail(new ConnectionError("protocol", `the daemon at ${opts.url} chose the feature "${tooNew}" on a protocol-${msg.version} connection, which cannot carry it`));
           return;
         }
         if (msg.features.includes("compress") && !deflateNegotiated(ws)) {

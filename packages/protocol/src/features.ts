@@ -18,10 +18,22 @@ export const KNOWN_FEATURES: readonly string[] = [
 ];
 
 /**
- * The features a connection uses: those the client offered that the daemon also supports, in the daemon's order,
- * each once. Unknown names in the offer are ignored (a newer client may offer more).
+ * The first protocol version in which a feature may be agreed; a feature not listed here exists since version 3.
+ * A version-4 feature is never agreed on a version-3 connection, so an older peer never sees its messages.
  */
-export function agreeFeatures(offered: readonly string[], supported: readonly string[]): string[] {
+export const FEATURE_SINCE: Readonly<Record<string, number>> = {};
+
+/**
+ * The features a connection of `version` uses: those the client offered that the daemon also supports and that the
+ * version allows, in the daemon's order, each once. Unknown names in the offer are ignored (a newer client may
+ * offer more).
+ */
+export function agreeFeatures(
+  offered: readonly string[],
+  supported: readonly string[],
+  version: number,
+  since: Readonly<Record<string, number>> = FEATURE_SINCE,
+): string[] {
   const wanted = new Set(offered);
-  return supported.filter((f, i) => wanted.has(f) && supported.indexOf(f) === i);
+  return supported.filter((f, i) => wanted.has(f) && supported.indexOf(f) === i && (since[f] ?? 3) <= version);
 }

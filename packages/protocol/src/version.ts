@@ -2,11 +2,13 @@
  * Protocol versions this build can speak, newest first. The handshake picks the newest both sides know. Version 1
  * is refused (its client sent the token in clear in the upgrade request), and so is version 2: version 3 added
  * negotiated features (docs/protocol.md section 3.7) and the frames they use, which a version-2 peer would misread.
+ * Version 4 adds features that a version-3 connection cannot agree (FEATURE_SINCE in features.ts); a version-3
+ * peer is still served, without them.
  */
-export const SUPPORTED_PROTOCOL_VERSIONS = [3] as const;
+export const SUPPORTED_PROTOCOL_VERSIONS = [4, 3] as const;
 
 /** The protocol version this build prefers. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** How long a connection may take from its opening to a verified proof, on either side, in milliseconds. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;

@@ -20,6 +20,13 @@ describe("the daemon's side of the handshake", () => {
     expect(challenge).toEqual({ type: "CHALLENGE", version: 3, nonce: "cd".repeat(32) });
   });
 
+  test("a version-4 client gets version 4, and a version-3 client is still served at version 3", () => {
+    const both = new DaemonHandshake(TOKEN, "cd".repeat(32), []).hello(hello({ versions: [4, 3] }));
+    const older = new DaemonHandshake(TOKEN, "cd".repeat(32), []).hello(hello({ versions: [3] }));
+    expect(both).toMatchObject({ kind: "challenge", message: { version: 4 } });
+    expect(older).toMatchObject({ kind: "challenge", message: { version: 3 } });
+  });
+
   test("a right proof authenticates, and the daemon's proof checks out for the client", () => {
     const { hs, t } = challenged();
     const answer = hs.auth({ type: "AUTH", proof: handshakeProof(TOKEN, "client", t) });
@@ -61,9 +68,9 @@ describe("the daemon's side of the handshake", () => {
   });
 
   test.each([
-    ["protocol 1 only", hello({ versions: [1] }), "VERSION_MISMATCH", /daemon speaks 3, client offered 1\); version 1 sent the token in clear/],
-    ["protocol 2 only", hello({ versions: [2] }), "VERSION_MISMATCH", /^no common protocol version \(daemon speaks 3, client offered 2\); the client is older than this daemon: upgrade zync-client on R$/],
-    ["only newer versions", hello({ versions: [7, 8] }), "VERSION_MISMATCH", /^no common protocol version \(daemon speaks 3, client offered 7, 8\); the client is newer than this daemon: upgrade zync-daemon on E$/],
+    ["protocol 1 only", hello({ versions: [1] }), "VERSION_MISMATCH", /daemon speaks 4, 3, client offered 1\); version 1 sent the token in clear/],
+    ["protocol 2 only", hello({ versions: [2] }), "VERSION_MISMATCH", /^no common protocol version \(daemon speaks 4, 3, client offered 2\); the client is older than this daemon: upgrade zync-client on R$/],
+    ["only newer versions", hello({ versions: [7, 8] }), "VERSION_MISMATCH", /^no common protocol version \(daemon speaks 4, 3, client offered 7, 8\); the client is newer than this daemon: upgrade zync-daemon on E$/],
     ["no nonce", hello({ nonce: undefined }), "BAD_MESSAGE", /must carry a nonce/],
   ])("a HELLO with %s is refused with a close", (_why, msg, code, message) => {
     const answer = new DaemonHandshake(TOKEN).hello(msg);

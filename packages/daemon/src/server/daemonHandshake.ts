@@ -77,7 +77,7 @@ export class DaemonHandshake {
     }
     if (msg.nonce === undefined) return refuse(ErrorCode.BadMessage, `HELLO for version ${version} must carry a nonce`, 1002, "no nonce");
     const transcript = { version, clientNonce: msg.nonce, daemonNonce: this.nonce, clientId: msg.clientId };
-    this.state = { step: "awaiting-auth", transcript, live: msg.live === true, features: agreeFeatures(msg.features ?? [], this.supported) };
+    this.state = { step: "awaiting-auth", transcript, live: msg.live === true, features: agreeFeatures(msg.features ?? [], this.supported, version) };
     return { kind: "challenge", message: { type: "CHALLENGE", version, nonce: this.nonce } };
   }
 
