@@ -9,6 +9,8 @@ import { showSession } from "./commands/showSession.js";
 import { inquirerPrompter } from "./prompter.js";
 import { createPaint } from "./render/colors.js";
 import { openReview, type ReviewContext } from "./reviewContext.js";
+import { takeOption } from "./commands/takeOption.js";
+import { terminalPager } from "./render/pager.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -38,12 +40,20 @@ async function main(): Promise<number | void> {
         .positional("session", { type: "string", demandOption: true })
         .option("non-interactive", { type: "boolean", default: false, describe: "apply without asking; refused while conflicts exist" })
         .option("force", { type: "boolean", default: false, describe: "with --non-interactive, apply R's versions over conflicts (E's copies are kept)" })
-        .option("merge", { type: "boolean", default: false, describe: "apply without asking; conflicts whose edits do not overlap are merged, the rest stay pending (exit 3)" }),
+        .option("merge", { type: "boolean", default: false, describe: "apply without asking; conflicts whose edits do not overlap are merged, the rest stay pending (exit 3)" })
+        .option("take", { type: "string", choices: ["r", "e"] as const, describe: "apply without asking; the conflicts --paths names take R's (r) or keep E's (e) version, the rest stay pending (exit 3)" })
+        .option("paths", { type: "string", array: true, describe: "with --take: globs of root-relative paths (a glob naming a folder names all under it)" }),
       (argv) => {
+        const take = takeOption(argv.take, argv.paths, { force: argv.force, merge: argv.merge });
         if (argv.force && !argv["non-interactive"]) throw new UsageError("--force goes with --non-interactive; interactively every conflict is asked about");
         if (argv.force && argv.merge) throw new UsageError("--merge and --force exclude each other: --merge never applies R's version over an overlapping edit");
         withContext(argv, (ctx) =>
-          applySession(ctx, argv.session, { force: argv.force, nonInteractive: argv["non-interactive"] || argv.merge, merge: argv.merge }, { out, prompter: inquirerPrompter(), paint: createPaint() }),
+          applySession(
+            ctx,
+            argv.session,
+            { force: argv.force, nonInteractive: argv["non-interactive"] || argv.merge || take !== undefined, merge: argv.merge, ...(take ? { take } : {}) },
+            { out, prompter: inquirerPrompter(), paint: createPaint(), page: terminalPager(out) },
+          ),
         );
       },
     )
@@ -55,6 +65,7 @@ async function main(): Promise<number | void> {
       ["$0 --db ~/.zync/sync.db apply 3", "review session 3 with diffs and apply it"],
       ["$0 --db ~/.zync/sync.db apply 3 --non-interactive", "apply a conflict-free session in a script"],
       ["$0 --db ~/.zync/sync.db apply 3 --merge", "apply in a script, merging conflicts whose edits do not overlap"],
+      ["$0 --db ~/.zync/sync.db apply 3 --take r --paths 'gen/**'", "take R's version of every conflict under gen/"],
     ])
     .completion("completion", "print a bash/zsh completion script (zync-apply completion >> ~/.bashrc)", completeWithoutDefaultCommand)
     .demandCommand(1, "name a command: list, show, apply or reject")

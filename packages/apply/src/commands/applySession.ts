@@ -1,4 +1,4 @@
-import { resolveInside, SessionStatus, type FileState } from "@zync/protocol";
+import { parentOf, resolveInside, SessionStatus, type FileState } from "@zync/protocol";
 import { SessionStateError, type ReviewedChange } from "@zync/daemon";
 import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError } from "@zync/node";
 import { applyChange } from "../applyChange.js";
@@ -7,22 +7,31 @@ import { pickSides, type Side } from "../merge/threeWayMerge.js";
 import type { Paint } from "../render/colors.js";
 import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import { renderDiff } from "../render/diffText.js";
+import { mergeNote } from "../render/mergeNote.js";
 import { PromptCancelled, type Choice, type Prompter } from "../prompter.js";
 import type { ReviewContext } from "../reviewContext.js";
 import { withReviewLease } from "../reviewLease.js";
 import { clearStaleTemps } from "../staleTemps.js";
 import { findSession, pendingReview, type FoundSession } from "./sessionLookup.js";
+import { checkTakeGlobs, takeVerdict, type TakeOption } from "./bulkTake.js";
+import { folderChoices, folderTakeFor, type FolderAction, type FolderTake } from "./folderChoice.js";
+import { folderOverview } from "../render/folderGroups.js";
+import type { Pager } from "../render/pager.js";
 
-/** `merge`: with --non-interactive, conflicts whose edits do not overlap are merged and applied; the rest stay pending. */
-export type ApplyOptions = { force: boolean; nonInteractive: boolean; merge?: boolean };
-export type ApplyIO = { out: (line: string) => void; prompter: Prompter; paint: Paint };
+/**
+ * `merge`: with --non-interactive, conflicts whose edits do not overlap are merged and applied; the rest stay pending.
+ * `take`: with --non-interactive, the conflicts a glob names take that side; the rest stay pending.
+ */
+export type ApplyOptions = { force: boolean; nonInteractive: boolean; merge?: boolean; take?: TakeOption };
+/** `page` shows the full diff (through a pager when it does not fit the terminal); without it, the diff is printed. */
+export type ApplyIO = { out: (line: string) => void; prompter: Prompter; paint: Paint; page?: Pager };
 
 /** Lines of diff shown before the developer asks for the full view. */
 const PREVIEW_LINES = 40;
 
 type Tally = { applied: number; skipped: number; refused: number; left: number; kept: number };
 
-type Action = "apply" | "skip" | "view" | "rest" | "quit" | "merge" | "parts";
+type Action = "apply" | "skip" | "view" | "rest" | "quit" | "merge" | "parts" | FolderAction;
 
 const CHOICES: readonly Choice<Action>[] = [
   { key: "a", name: "apply R's version", value: "apply" },
@@ -79,15 +88,16 @@ export async function applySession(ctx: ReviewContext, idText: string, opts: App
 async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOptions, io: ApplyIO): Promise<number> {
   const { session } = found;
   const all = await pendingReview(ctx, found);
+  if (opts.take) checkTakeGlobs(session.id, all.filter((c) => c.refused === undefined && c.decision === "conflict"), opts.take);
   await clearStaleTemps(ctx.staging, session.id, found.rootAbs);
   const tally: Tally = { applied: 0, skipped: 0, refused: 0, left: 0, kept: 0 };
   for (const c of all.filter((c) => c.refused !== undefined)) refuse(ctx, found, c, io, tally);
   const pending = all.filter((c) => c.refused === undefined);
   const conflicts = pending.filter((c) => c.decision === "conflict");
-  io.out(io.paint.bold(`session ${session.id} for root ${session.root} (${escapeControl(found.rootAbs)}): ${pending.length} change(s) pending, ${conflicts.length} in conflict with E`));
+  io.out(io.paint.bold(`session ${session.id} for root ${escapeControl(session.root)} (${escapeControl(found.rootAbs)}): ${pending.length} change(s) pending, ${conflicts.length} in conflict with E`));
 
   if (opts.nonInteractive) {
-    if (conflicts.length > 0 && !opts.force && !opts.merge) {
+    if (conflicts.length > 0 && !opts.force && !opts.merge && !opts.take) {
       for (const c of conflicts) io.out(`  conflict: ${escapeControl(c.path)} (${reasonOf(c)})`);
       throw new ExitError(
         ExitCode.Conflicts,
@@ -95,6 +105,16 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
       );
     }
     for (const c of pending) {
+      if (c.decision === "conflict" && opts.take) {
+        const verdict = takeVerdict(c, opts.take);
+        if (verdict.kind === "apply") await applyOne(ctx, found, c, io, tally);
+        else if (verdict.kind === "skip") skipOne(ctx, found, c, io, tally, "kept E's version of");
+        else {
+          io.out(`  left pending: ${escapeControl(c.path)}: ${escapeControl(verdict.why)}`);
+          tally.left++;
+        }
+        continue;
+      }
       if (c.confirm !== undefined) {
         io.out(`  left pending: ${escapeControl(c.path)}: ${escapeControl(c.confirm)}; only 'zync-apply apply ${session.id}' run by a person can apply it`);
         tally.left++;
@@ -110,7 +130,9 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
     return (await finish(ctx, found, tally, io)) > 0 ? ExitCode.Conflicts : ExitCode.Ok;
   }
 
+  for (const line of folderOverview(pending.map((c) => ({ path: c.path, conflict: c.decision === "conflict" })))) io.out(`  ${line}`);
   let applyRest = false;
+  const folderTakes: FolderTake[] = [];
   try {
     for (const [i, c] of pending.entries()) {
       if (c.decision === "record" && c.placing === null) {
@@ -122,9 +144,22 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
         await applyOne(ctx, found, c, io, tally);
         continue;
       }
+      const chosen = c.decision === "conflict" ? folderTakeFor(c, folderTakes) : undefined;
+      if (chosen !== undefined) {
+        if (chosen.side === "r") await applyOne(ctx, found, c, io, tally);
+        else skipOne(ctx, found, c, io, tally, "kept E's version of");
+        continue;
+      }
       const plan = c.decision === "conflict" ? await planMerge(ctx, session.id, found.rootAbs, c) : undefined;
-      const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io, plan);
+      const extra = c.decision === "conflict" ? folderChoices(c, pending.slice(i + 1)) : [];
+      const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io, plan, extra);
       if (action === "quit") break;
+      if (action === "take-folder" || action === "keep-folder") {
+        folderTakes.push({ folder: parentOf(c.path), side: action === "take-folder" ? "r" : "e" });
+        if (action === "take-folder") await applyOne(ctx, found, c, io, tally);
+        else skipOne(ctx, found, c, io, tally, "kept E's version of");
+        continue;
+      }
       if (action === "merge" && plan !== undefined) {
         await mergeOne(ctx, found, c, plan, io, tally);
         continue;
@@ -150,6 +185,13 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
   return ExitCode.Ok;
 }
 
+/** Records a change as skipped (E keeps its version); nothing is written. `verb`, when given, is printed with the path. */
+function skipOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally, verb?: string): void {
+  ctx.staging.decide(found.session.id, c.path, "skipped", process.pid);
+  tally.skipped++;
+  if (verb !== undefined) io.out(`  ${verb} ${escapeControl(c.path)}`);
+}
+
 /** Records a change E will never hold as refused; nothing is written. */
 function refuse(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally): void {
   ctx.staging.decide(found.session.id, c.path, "refused", process.pid);
@@ -158,7 +200,7 @@ function refuse(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: 
 }
 
 /** Shows one change and asks until the answer is not "view". */
-async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, counter: string, io: ApplyIO, plan?: MergePlan): Promise<Action> {
+async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, counter: string, io: ApplyIO, plan?: MergePlan, extra: readonly Choice<Action>[] = []): Promise<Action> {
   const conflict = c.decision === "conflict";
   const label = conflict ? io.paint.red(c.confirm ? "CONFIRM" : "CONFLICT") : io.paint.cyan(kindOf(c));
   const path = escapeControl(c.path);
@@ -181,24 +223,14 @@ async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, c
   const preview = await render(PREVIEW_LINES);
   io.out(preview.text);
   if (preview.truncated) io.out(io.paint.dim(`  … more lines: choose 'view the full diff'`));
-  if (plan !== undefined) io.out(`  ${mergeNote(plan)}`);
-  const choices = !conflict ? CHOICES : clean ? [MERGE_CHOICE, ...CONFLICT_CHOICES] : plan?.outcome.kind === "overlap" ? [PARTS_CHOICE, ...CONFLICT_CHOICES] : CONFLICT_CHOICES;
+  if (plan !== undefined) io.out(`  ${mergeNote(plan.outcome)}`);
+  const choices = [...(!conflict ? CHOICES : clean ? [MERGE_CHOICE, ...CONFLICT_CHOICES] : plan?.outcome.kind === "overlap" ? [PARTS_CHOICE, ...CONFLICT_CHOICES] : CONFLICT_CHOICES), ...extra];
   for (;;) {
     const action = await io.prompter.choose(`${path}:`, choices);
     if (action !== "view") return action;
-    io.out((await render()).text);
-  }
-}
-
-/** One sentence on whether a merge is offered, and why not. */
-function mergeNote(plan: MergePlan): string {
-  switch (plan.outcome.kind) {
-    case "clean":
-      return "E's and R's changes do not overlap: they can be merged.";
-    case "overlap":
-      return `no clean merge: E's and R's changes overlap in ${plan.outcome.overlaps} place(s).`;
-    case "unavailable":
-      return `merge not offered: ${plan.outcome.reason}.`;
+    const full = (await render()).text;
+    if (io.page !== undefined) await io.page(full);
+    else io.out(full);
   }
 }
 
@@ -227,7 +259,7 @@ async function mergeByParts(ctx: ReviewContext, found: FoundSession, c: Reviewed
 /** Applies the merge of a conflicting change when it is clean; otherwise leaves the change pending and says why. */
 async function mergeOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, plan: MergePlan, io: ApplyIO, tally: Tally): Promise<void> {
   if (plan.outcome.kind !== "clean" || c.state.kind !== "file") {
-    io.out(`  left pending: ${escapeControl(c.path)}: ${mergeNote(plan)}`);
+    io.out(`  left pending: ${escapeControl(c.path)}: ${mergeNote(plan.outcome)}`);
     tally.left++;
     return;
   }

@@ -43,12 +43,18 @@ export async function renderDiff(path: string, from: Side, to: Side, paint: Pain
     const text = `${paint.red(`- ${from.label}: ${describeState(from.state)}${hash(from.state)}`)}\n${paint.green(`+ ${to.label}: ${describeState(to.state)}${hash(to.state)}`)}`;
     return { text, truncated: false };
   }
-  const patch = createTwoFilesPatch(`${from.label}/${path}`, `${to.label}/${path}`, a ?? "", b ?? "", undefined, undefined, { context: 3 });
-  // drop the "====" banner line; R's text is shown with its control characters escaped (tabs kept for indentation)
-  const lines = patch
-    .split("\n")
-    .slice(1)
-    .map((l) => l.trimEnd().split("\t").map(escapeControl).join("\t"));
+  const patch = createTwoFilesPatch(from.label, to.label, a ?? "", b ?? "", undefined, undefined, { context: 3 });
+  // The "====" banner and the two file lines are replaced by our own: a path may hold a newline, which would split
+  // a file line in two. R's text is shown with its control characters escaped (tabs kept for indentation).
+  const shown = escapeControl(path);
+  const lines = [
+    `--- ${from.label}/${shown}`,
+    `+++ ${to.label}/${shown}`,
+    ...patch
+      .split("\n")
+      .slice(3)
+      .map((l) => l.trimEnd().split("\t").map(escapeControl).join("\t")),
+  ];
   const coloured = lines.map((l) =>
     l.startsWith("+++") || l.startsWith("---") ? paint.bold(l) : l.startsWith("+") ? paint.green(l) : l.startsWith("-") ? paint.red(l) : l.startsWith("@@") ? paint.cyan(l) : l,
   );
