@@ -22,6 +22,8 @@ export type ShownChange = {
   conflict: boolean;
   outcome: string;
   reason: string | null;
+  /** Whether a pending conflict can be merged (clean, overlap, or unavailable with a reason); null for no conflict. */
+  merge: { kind: "clean" } | { kind: "overlap"; overlaps: number } | { kind: "unavailable"; reason: string } | null;
   /** Where E's previous version of the file the change overwrote or deleted is kept, or null. */
   kept: string | null;
 };
