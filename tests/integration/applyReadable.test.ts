@@ -14,12 +14,12 @@ function applyInPty(db: string, id: number, steps: readonly PtyStep[], env: Reco
   return runInPty([process.execPath, BIN.apply, "--db", db, "apply", String(id)], steps, { env: { ZYNC_TOKEN: "", NO_COLOR: "1", ...env } });
 }
 
-/** A PAGER that records that it ran, with LESS and everything it was given, and shows nothing. */
+/** A PAGER that records each run (LESS and everything it was given), and shows nothing. */
 function fakePager(): { command: string; record: string; ran(): boolean; input(): string } {
   const dir = tempDir("zync-pager-");
   const record = `${dir}/paged.txt`;
   const command = `${dir}/pager.sh`;
-  writeFileSync(command, `#!/bin/sh\n{ echo "LESS=$LESS"; cat; } > '${record}'\n`);
+  writeFileSync(command, `#!/bin/sh\n{ echo "LESS=$LESS"; cat; } >> '${record}'\n`);
   chmodSync(command, 0o755);
   return { command, record, ran: () => existsSync(record), input: () => readFileSync(record, "utf8") };
 }
@@ -191,50 +191,44 @@ describe("the interactive review settles every remaining conflict under a folder
   });
 });
 
-describe("the full diff pages through PAGER when it does not fit the terminal", () => {
-  test("a diff longer than the terminal goes to PAGER (with LESS=FRX), not to the screen", async () => {
+describe("the full diff pages through PAGER only when it does not fit a terminal", () => {
+  test("on a terminal, a diff longer than it goes to PAGER (with LESS=FRX) and one that fits is printed; with stdout a pipe, nothing is paged", async () => {
     const pager = fakePager();
-    await withUpstreamPair({ "long.txt": LONG }, async ({ r, db, pushSession }) => {
-      writeFileSync(`${r}/long.txt`, LONG.replace(/^line (\d+)$/gm, "LINE $1 on R"));
+    await withUpstreamPair({ "a-long.txt": LONG, "b-short.txt": FIVE }, async ({ db, r, pushSession }) => {
+      writeFileSync(`${r}/a-long.txt`, LONG.replace(/^line (\d+)$/gm, "LINE $1 on R"));
+      writeFileSync(`${r}/b-short.txt`, FIVE.replace("line5", "line5 R"));
       const id = await pushSession();
-      const run = await applyInPty(db, id, [{ expect: freshPrompt("long.txt"), send: "v\r" }, { expect: freshPrompt("long.txt"), send: "s\r" }], { PAGER: pager.command });
-      expect(run.code).toBe(0);
-      expect(pager.ran()).toBe(true);
-      expect(pager.input()).toMatch(/^LESS=FRX\n/);
-      expect(pager.input()).toContain("+LINE 60 on R");
-      expect(run.output).not.toContain("+LINE 60 on R");
-      expect(await outcomes(db, id)).toEqual({ "long.txt": "skipped" });
-    });
-  });
+      const viewLong: PtyStep[] = [{ expect: freshPrompt("a-long.txt"), send: "v\r" }];
+      const env = { ZYNC_TOKEN: "", NO_COLOR: "1", PAGER: pager.command };
 
-  test("a diff that fits is printed, and PAGER is not run", async () => {
-    const pager = fakePager();
-    await withUpstreamPair({ "five.txt": FIVE }, async ({ r, db, pushSession }) => {
-      writeFileSync(`${r}/five.txt`, FIVE.replace("line5", "line5 R"));
-      const id = await pushSession();
-      const run = await applyInPty(db, id, [{ expect: freshPrompt("five.txt"), send: "v\r" }, { expect: freshPrompt("five.txt"), send: "s\r" }], { PAGER: pager.command });
-      expect(run.code).toBe(0);
+      // stdin stays the terminal (the prompt needs it); stdout is a pipe to cat. 'q' leaves both pending.
+      const piped = await runInPty(["/bin/bash", "-c", 'set -o pipefail; "$@" | cat', "bash", process.execPath, BIN.apply, "--db", db, "apply", String(id)], [...viewLong, { expect: freshPrompt("a-long.txt"), send: "q\r" }], { env });
+      expect(piped.code).toBe(0);
       expect(pager.ran()).toBe(false);
-      // Once in the preview, once in the full view.
-      expect(run.output.split("\n").filter((l) => l.trimEnd() === "+line5 R")).toHaveLength(2);
-    });
-  });
+      expect(piped.output).toContain("+LINE 60 on R");
+      expect(await outcomes(db, id)).toEqual({ "a-long.txt": "pending", "b-short.txt": "pending" });
 
-  test("with stdout not a terminal, a long diff is printed and PAGER is not run", async () => {
-    const pager = fakePager();
-    await withUpstreamPair({ "long.txt": LONG }, async ({ r, db, pushSession }) => {
-      writeFileSync(`${r}/long.txt`, LONG.replace(/^line (\d+)$/gm, "LINE $1 on R"));
-      const id = await pushSession();
-      // stdin stays the terminal (the prompt needs it); stdout is a pipe to cat.
-      const run = await runInPty(
-        ["/bin/bash", "-c", 'set -o pipefail; "$@" | cat', "bash", process.execPath, BIN.apply, "--db", db, "apply", String(id)],
-        [{ expect: freshPrompt("long.txt"), send: "v\r" }, { expect: freshPrompt("long.txt"), send: "s\r" }],
-        { env: { ZYNC_TOKEN: "", NO_COLOR: "1", PAGER: pager.command } },
+      const run = await applyInPty(
+        db,
+        id,
+        [
+          ...viewLong,
+          { expect: freshPrompt("a-long.txt"), send: "s\r" },
+          { expect: freshPrompt("b-short.txt"), send: "v\r" },
+          { expect: freshPrompt("b-short.txt"), send: "s\r" },
+        ],
+        { PAGER: pager.command },
       );
       expect(run.code).toBe(0);
-      expect(pager.ran()).toBe(false);
-      expect(run.output).toContain("+LINE 60 on R");
-      expect(await outcomes(db, id)).toEqual({ "long.txt": "skipped" });
+      const paged = pager.input();
+      expect(paged.match(/^LESS=/gm)).toEqual(["LESS="]);
+      expect(paged).toMatch(/^LESS=FRX\n/);
+      expect(paged).toContain("+LINE 60 on R");
+      expect(paged).not.toContain("line5 R");
+      expect(run.output).not.toContain("+LINE 60 on R");
+      // The short one: once in the preview, once in the full view.
+      expect(run.output.split("\n").filter((l) => l.trimEnd() === "+line5 R")).toHaveLength(2);
+      expect(await outcomes(db, id)).toEqual({ "a-long.txt": "skipped", "b-short.txt": "skipped" });
     });
   });
 });
