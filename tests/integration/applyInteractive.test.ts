@@ -16,9 +16,12 @@ const START = { "a.txt": A, "b.txt": B };
 const R_A = "one\nTWO, changed on R\nthree\nfour\n";
 const R_B = "bee\nbuzz, changed on R\n";
 
-/** Runs `zync-apply --db DB apply ID` in a pseudo-terminal, typing each step's keys once its prompt is shown. */
+/**
+ * Runs `zync-apply --db DB apply ID` in a pseudo-terminal, typing each step's keys once its prompt is shown. The
+ * full diff is printed, not paged (PAGER=cat), so the output holds it.
+ */
 function applyInPty(db: string, id: number, steps: readonly PtyStep[], env: Record<string, string> = { NO_COLOR: "1" }) {
-  return runInPty([process.execPath, BIN.apply, "--db", db, "apply", String(id)], steps, { env: { ZYNC_TOKEN: "", ...env } });
+  return runInPty([process.execPath, BIN.apply, "--db", db, "apply", String(id)], steps, { env: { ZYNC_TOKEN: "", PAGER: "cat", ...env } });
 }
 
 /** The lines of `output`, trimmed at the end. */

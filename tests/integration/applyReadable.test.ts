@@ -9,9 +9,9 @@ import { waitFor } from "../helpers/waitFor.js";
 
 afterAll(removeTempDirs);
 
-/** Runs `zync-apply --db DB apply ID` in a pseudo-terminal (50 lines high), typing each step's keys once its prompt is shown. */
+/** Runs `zync-apply --db DB apply ID` in a pseudo-terminal (50 lines high), typing each step's keys once its prompt is shown; PAGER=cat unless `env` says otherwise. */
 function applyInPty(db: string, id: number, steps: readonly PtyStep[], env: Record<string, string> = {}) {
-  return runInPty([process.execPath, BIN.apply, "--db", db, "apply", String(id)], steps, { env: { ZYNC_TOKEN: "", NO_COLOR: "1", ...env } });
+  return runInPty([process.execPath, BIN.apply, "--db", db, "apply", String(id)], steps, { env: { ZYNC_TOKEN: "", NO_COLOR: "1", PAGER: "cat", ...env } });
 }
 
 /** A PAGER that records each run (LESS and everything it was given), and shows nothing. */
