@@ -13,7 +13,7 @@ import type { ReviewContext } from "../reviewContext.js";
 import { withReviewLease } from "../reviewLease.js";
 import { clearStaleTemps } from "../staleTemps.js";
 import { findSession, pendingReview, type FoundSession } from "./sessionLookup.js";
-import { checkTakeGlobs, takeVerdict, type TakeOption } from "./bulkTake.js";
+import { checkTakeGlobs, takeVerdict, type TakeOption, type TakeSide } from "./bulkTake.js";
 import { folderChoices, folderTakeFor, type FolderAction, type FolderTake } from "./folderChoice.js";
 import { folderOverview } from "../render/folderGroups.js";
 import type { Pager } from "../render/pager.js";
@@ -107,8 +107,7 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
     for (const c of pending) {
       if (c.decision === "conflict" && opts.take) {
         const verdict = takeVerdict(c, opts.take);
-        if (verdict.kind === "apply") await applyOne(ctx, found, c, io, tally);
-        else if (verdict.kind === "skip") skipOne(ctx, found, c, io, tally, "kept E's version of");
+        if (verdict.kind !== "leave") await takeSide(ctx, found, c, verdict.kind === "apply" ? "r" : "e", io, tally);
         else {
           io.out(`  left pending: ${escapeControl(c.path)}: ${escapeControl(verdict.why)}`);
           tally.left++;
@@ -146,8 +145,7 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
       }
       const chosen = c.decision === "conflict" ? folderTakeFor(c, folderTakes) : undefined;
       if (chosen !== undefined) {
-        if (chosen.side === "r") await applyOne(ctx, found, c, io, tally);
-        else skipOne(ctx, found, c, io, tally, "kept E's version of");
+        await takeSide(ctx, found, c, chosen.side, io, tally);
         continue;
       }
       const plan = c.decision === "conflict" ? await planMerge(ctx, session.id, found.rootAbs, c) : undefined;
@@ -155,9 +153,9 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
       const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io, plan, extra);
       if (action === "quit") break;
       if (action === "take-folder" || action === "keep-folder") {
-        folderTakes.push({ folder: parentOf(c.path), side: action === "take-folder" ? "r" : "e" });
-        if (action === "take-folder") await applyOne(ctx, found, c, io, tally);
-        else skipOne(ctx, found, c, io, tally, "kept E's version of");
+        const side = action === "take-folder" ? "r" : "e";
+        folderTakes.push({ folder: parentOf(c.path), side });
+        await takeSide(ctx, found, c, side, io, tally);
         continue;
       }
       if (action === "merge" && plan !== undefined) {
@@ -185,11 +183,12 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
   return ExitCode.Ok;
 }
 
-/** Records a change as skipped (E keeps its version); nothing is written. `verb`, when given, is printed with the path. */
-function skipOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: ApplyIO, tally: Tally, verb?: string): void {
+/** Settles a conflict by a bulk choice: R's version applied, or E's kept (recorded as skipped, and said). */
+async function takeSide(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, side: TakeSide, io: ApplyIO, tally: Tally): Promise<void> {
+  if (side === "r") return applyOne(ctx, found, c, io, tally);
   ctx.staging.decide(found.session.id, c.path, "skipped", process.pid);
   tally.skipped++;
-  if (verb !== undefined) io.out(`  ${verb} ${escapeControl(c.path)}`);
+  io.out(`  kept E's version of ${escapeControl(c.path)}`);
 }
 
 /** Records a change E will never hold as refused; nothing is written. */
