@@ -77,14 +77,14 @@ describe("git's ignore rules", () => {
     expect(rules.explain("sub/y.c", false).rule).toMatchObject({ file: join(root, "sub/.zyncignore"), line: 1, pattern: "*.c" });
   });
 
-  test("reload picks up an ignore file added in a subfolder", () => {
+  test("reload picks up an ignore file added in a subfolder", async () => {
     const root = tempDir("zync-git-");
     git(root, ["init", "-q", "-b", "main"]);
     writeTree(root, { "sub/a.tmp": "x" });
     const rules = loadIgnoreRules(root);
     expect(rules.ignores("sub/a.tmp", false)).toBe(false);
     writeFileSync(join(root, "sub/.gitignore"), "*.tmp\n");
-    rules.reload();
+    await rules.reload();
     expect(rules.ignores("sub/a.tmp", false)).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import { escapeControl as e, loadIgnoreRules, UsageError, type IgnoreVerdict } f
 import { ChangeLog } from "../store/changeLog.js";
 import { openDatabase, stagingDirFor } from "../store/database.js";
 import { StagingStore } from "../upstream/stagingStore.js";
+import { reasonOf } from "../explain/ignoreExplanation.js";
 
 /** What `zync-daemon check-ignore` says about one path. */
 export type IgnoreCheck = {
@@ -29,14 +30,6 @@ function rootOf(roots: { name: string; path: string }[], abs: string): { name: s
   return best;
 }
 
-function reasonOf(v: IgnoreVerdict, rootAbs: string, isDir: boolean): string {
-  if (v.tracked === true) return isDir ? "git tracks files in it" : "git tracks it";
-  if (v.rule === undefined) return "no rule matches it";
-  const inRoot = isAbsolute(v.rule.file) ? relative(rootAbs, v.rule.file) : v.rule.file;
-  const file = isAbsolute(v.rule.file) && !inRoot.startsWith("..") ? inRoot : v.rule.file;
-  return `${file}:${v.rule.line}:${v.rule.pattern}`;
-}
-
 /**
  * For each path (relative to `cwd` or absolute), whether the daemon on `dbPath` syncs it and which rule in which
  * file decided it, judged by the same rules the daemon uses (its --ignore patterns included, as it last recorded
@@ -59,7 +52,7 @@ export function checkIgnore(dbPath: string, paths: readonly string[], cwd: strin
     return located.map(({ p, abs, root }) => {
       let rules = rulesOf.get(root.name);
       if (rules === undefined) {
-        rules = loadIgnoreRules(root.path, staging.ignoreExtras(root.name));
+        rules = loadIgnoreRules(root.path, staging.ignoreExtras(root.name), { trackedOnly: staging.trackedOnly(root.name) });
         rulesOf.set(root.name, rules);
       }
       let isDir = p.endsWith("/");
