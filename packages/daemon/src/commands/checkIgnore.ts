@@ -1,10 +1,9 @@
 import { existsSync, lstatSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { escapeControl as e, loadIgnoreRules, UsageError, type IgnoreVerdict } from "@zync/node";
+import { escapeControl as e, ignoreReason, loadIgnoreRules, UsageError, type IgnoreVerdict } from "@zync/node";
 import { ChangeLog } from "../store/changeLog.js";
 import { openDatabase, stagingDirFor } from "../store/database.js";
 import { StagingStore } from "../upstream/stagingStore.js";
-import { reasonOf } from "../explain/ignoreExplanation.js";
 
 /** What `zync-daemon check-ignore` says about one path. */
 export type IgnoreCheck = {
@@ -62,7 +61,7 @@ export function checkIgnore(dbPath: string, paths: readonly string[], cwd: strin
         // not there: a trailing slash says folder
       }
       const verdict = root.rel === "" ? { ignored: false } : rules.explain(root.rel, isDir);
-      return { path: p, root: root.name, rel: root.rel, synced: !verdict.ignored, reason: root.rel === "" ? "it is the root" : reasonOf(verdict, root.path, isDir), verdict };
+      return { path: p, root: root.name, rel: root.rel, synced: !verdict.ignored, reason: root.rel === "" ? "it is the root" : ignoreReason(verdict, root.path, isDir), verdict };
     });
   } finally {
     db.close();

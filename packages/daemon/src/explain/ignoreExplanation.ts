@@ -1,4 +1,3 @@
-import { isAbsolute, relative } from "node:path";
 import type { ExplainedIgnoreRules, IgnoreRule, IgnoreVerdict } from "@zync/node";
 import {
   ErrorCode,
@@ -10,20 +9,6 @@ import {
   type IgnoreChecked,
   type WireIgnoreRule,
 } from "@zync/protocol";
-
-/**
- * What decided a path, as one phrase for a person on E: `file:line:pattern` (the file relative to the root when
- * inside it), or why no pattern did. `zync-daemon check-ignore` prints it; the wire form is {@link wireVerdict}.
- */
-export function reasonOf(v: IgnoreVerdict, rootAbs: string, isDir: boolean): string {
-  if (v.tracked === true) return isDir ? "git tracks files in it" : "git tracks it";
-  if (v.trackedOnly === "nested-repository") return "a repository of its own, whose files git does not list (--git-tracked-only)";
-  if (v.rule === undefined) return "no rule matches it";
-  const inRoot = isAbsolute(v.rule.file) ? relative(rootAbs, v.rule.file) : v.rule.file;
-  const file = isAbsolute(v.rule.file) && !inRoot.startsWith("..") ? inRoot : v.rule.file;
-  const rule = `${file}:${v.rule.line}:${v.rule.pattern}`;
-  return v.trackedOnly === "git-ignores-it" ? `git ignores it (--git-tracked-only): ${rule}` : rule;
-}
 
 const cut = (pattern: string): string => pattern.slice(0, MAX_IGNORE_PATTERN_CHARS);
 
