@@ -2,6 +2,7 @@ export * from "./fs/hash.js";
 export * from "./fs/ignoreRules.js";
 export * from "./fs/gitIgnoreRules.js";
 export * from "./fs/ignoreReason.js";
+export * from "./fs/gitCommand.js";
 export * from "./fs/localEntry.js";
 export * from "./fs/statKey.js";
 export * from "./fs/scanTree.js";

@@ -222,8 +222,8 @@ export class GitIgnoreTree {
 
   /**
    * Reads every ignore file again (they are read lazily per folder) and asks git again what it tracks, without
-   * blocking the event loop: until git has answered, every question is answered by the rules as they were, and
-   * then the new ones replace them at once, so no path is judged by half of each. When git cannot list what it
+   * blocking the event loop: until git has answered, the rules in force keep answering (what they had read and
+   * what git tracked), then the new ones replace them in one step, caches included. When git cannot list what it
    * tracks (it failed, or said more than the output bound), the files it tracked before stay tracked, so a
    * failed reload never drops a tracked file. Calls made while one runs are served by one more reload after it.
    */
