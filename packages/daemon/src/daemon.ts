@@ -152,6 +152,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         rules
           .reload()
           .then(() => {
+            if (stopping) return;
             hints.rulesChanged?.();
             rescanRoot(why);
           })
