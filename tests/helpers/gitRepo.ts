@@ -113,3 +113,42 @@ export function gitIgnored(root: string): Set<string> {
   );
   return new Set([...answers].filter(([, a]) => a.ignored).map(([p]) => p));
 }
+
+/**
+ * The files git itself counts as the work tree's: tracked ones and untracked ones it does not ignore, by
+ * `git ls-files --cached --others --exclude-standard` (relative to the top). An embedded repository, which git
+ * lists as one `name/` entry and never by its files, is left out.
+ */
+export function gitListedFiles(root: string): Set<string> {
+  const out = git(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]);
+  return new Set(out.split("\0").filter((p) => p !== "" && !p.endsWith("/")));
+}
+
+/**
+ * A work tree where git and zync's own files disagree: `.zyncignore` files and an extra pattern re-include what
+ * git ignores, a tracked file matches a pattern, an embedded repository holds files, and info/exclude leaves a file
+ * out. Returns the extra (command-line) patterns to load the rules with. Nothing in it matches zync's built-in list.
+ */
+export function trackedOnlyRepo(root: string): string[] {
+  git(root, ["init", "-q", "-b", "main"]);
+  writeTree(root, {
+    ".gitignore": "build/\n*.log\n/out\n",
+    ".zyncignore": "!build/\n!*.log\n",
+    "sub/.gitignore": "*.tmp\n",
+    "sub/.zyncignore": "!keep.tmp\n",
+    ".git/info/exclude": "*.secret\n",
+    "build/x.js": "x",
+    "build/tracked.js": "x",
+    "a.log": "x",
+    "src/main.c": "x",
+    "sub/a.tmp": "x",
+    "sub/keep.tmp": "x",
+    "sub/ok.c": "x",
+    out: "x",
+    "z.secret": "x",
+    "vendor/lib/lib.c": "x",
+  });
+  git(join(root, "vendor/lib"), ["init", "-q", "-b", "main"]);
+  git(root, ["add", "-f", "build/tracked.js", "out", "src/main.c"]);
+  return ["!*.secret"];
+}

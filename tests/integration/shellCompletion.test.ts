@@ -8,7 +8,7 @@ import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 afterAll(removeTempDirs);
 
 const COMMANDS = [
-  ["zync-client", BIN.client, ["wait", "status", "log", "service", "completion"]],
+  ["zync-client", BIN.client, ["wait", "status", "log", "check-ignore", "service", "completion"]],
   ["zync-daemon", BIN.daemon, ["status", "wait", "log", "check-ignore", "service", "completion"]],
   ["zync-apply", BIN.apply, ["list", "show", "apply", "reject", "completion"]],
 ] as const;

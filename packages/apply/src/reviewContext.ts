@@ -29,7 +29,7 @@ export function openReview(dbPath: string, dirs: readonly NamedDir[] | undefined
     versions: new VersionStore(versionDirFor(dbPath)),
     rootPath: (name) => roots.get(name),
     // The database's own files are left out even if the daemon never recorded its patterns.
-    rulesFor: (name, rootAbs) => loadIgnoreRules(rootAbs, [...staging.ignoreExtras(name), ...ownFilePatterns(dbPath, rootAbs)]),
+    rulesFor: (name, rootAbs) => loadIgnoreRules(rootAbs, [...staging.ignoreExtras(name), ...ownFilePatterns(dbPath, rootAbs)], { trackedOnly: staging.trackedOnly(name) }),
     close: () => db.close(),
   };
 }

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
@@ -6,6 +7,8 @@ import { boundMemory, completeWithoutDefaultCommand, configPathFromArgs, runServ
 import { checkServerUrl, dbPathOf, loggerFor, readToken } from "./commands/clientOptions.js";
 import { clientRuns, printRuns } from "./commands/logCommand.js";
 import { clientStatus, printStatus } from "./commands/statusCommand.js";
+import { checkIgnoreOnClient, printClientIgnoreChecks } from "./commands/checkIgnoreCommand.js";
+import { ClientStore } from "./store/clientStore.js";
 import { runSync } from "./commands/syncCommand.js";
 import { CLIENT_SERVICE } from "./commands/clientService.js";
 import { parseHookRule, type HookRule } from "./hooks/hookRule.js";
@@ -17,6 +20,7 @@ const SUBCOMMAND_KEYS = {
   wait: ["db", "server", "token-file", "dirs", "ignore", "timeout"],
   status: ["db", "server", "token-file", "dirs", "ignore"],
   log: ["db"],
+  "check-ignore": ["db", "server", "token-file", "dirs", "ignore"],
 } as const;
 
 /** Options every command shares. */
@@ -47,7 +51,7 @@ async function main(): Promise<number | void> {
   let result: Promise<number | void> = Promise.resolve();
   await withZyncDefaults(common(yargs(args)))
     .scriptName("zync-client")
-    .usage("$0 [status|log|wait] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nPulls changes from a zync daemon into local folders, never overwriting an edit made here.")
+    .usage("$0 [status|log|wait|check-ignore] --dirs NAME:PATH [NAME:PATH ...] [options]\n\nPulls changes from a zync daemon into local folders, never overwriting an edit made here.")
     .command(
       "$0",
       "pull changes from the daemon (live, every --interval, or --once), or push R's own with --update-upstream",
@@ -157,6 +161,31 @@ async function main(): Promise<number | void> {
       },
     )
     .command(
+      "check-ignore <paths..>",
+      "say for each path whether E serves it and which rule in which file decided it (asked of the daemon), and whether R would push it upstream, like git check-ignore -v",
+      (y) =>
+        y
+          .config(loadConfig("client", configPath, SUBCOMMAND_KEYS["check-ignore"]))
+          .positional("paths", { type: "string", array: true, demandOption: true, describe: "paths relative to this folder, or absolute, inside one of --dirs" })
+          .option("dirs", { type: "string", array: true, describe: "local roots, as name:/path (default: those this client has synced)" })
+          .example([["$0 check-ignore build/out.js src/ --dirs code:~/code", "is each path synced from E, and would R push it back?"]]),
+      (argv) => {
+        const dirs = withoutWord(argv.dirs, "check-ignore");
+        const dbPath = dbPathOf(argv.db);
+        result = checkIgnoreOnClient(argv.paths, {
+          dbPath,
+          url: checkServerUrl(argv.server),
+          token: readToken(argv["token-file"]),
+          dirs: dirs?.length ? parseDirs(dirs) : rememberedDirs(dbPath),
+          ignore: withoutWord(argv.ignore, "check-ignore") ?? [],
+          cwd: process.cwd(),
+        }).then((checks) => {
+          if (argv.json) out(terminalJson(checks));
+          else printClientIgnoreChecks(checks, out);
+        });
+      },
+    )
+    .command(
       "log",
       "show the history of pulls and pushes",
       (y) => y.config(loadConfig("client", configPath, SUBCOMMAND_KEYS.log)).option("limit", { type: "number", default: 20, describe: "how many runs, newest first" }),
@@ -193,6 +222,19 @@ function hookRules(values: readonly unknown[]): HookRule[] {
     if ("problem" in rule) throw new UsageError(rule.problem);
     return rule;
   });
+}
+
+/** The roots this client's database remembers, for a command given no --dirs (a sentence when there are none). */
+function rememberedDirs(dbPath: string): { name: string; abs: string }[] {
+  if (!existsSync(dbPath)) throw new UsageError(`no client database at ${dbPath}; pass --dirs, or --db of a client that has synced`);
+  const store = new ClientStore(dbPath);
+  try {
+    const dirs = store.cursors().flatMap((c) => (c.path === undefined ? [] : [{ name: c.root, abs: c.path }]));
+    if (dirs.length === 0) throw new UsageError("this client has no roots yet; pass --dirs NAME:PATH");
+    return dirs;
+  } finally {
+    store.close();
+  }
 }
 
 /** An array option without the subcommand word that a greedy array option also took in. */

@@ -109,6 +109,7 @@ const ANSWER_TO = {
   BARRIER: "BARRIER_PASSED",
   PREPARE_UPSTREAM: "UPSTREAM_READY",
   FINALIZE_UPSTREAM: "UPSTREAM_DONE",
+  CHECK_IGNORE: "IGNORE_CHECKED",
 } as const;
 type AnswerTo = typeof ANSWER_TO;
 type Answer<T extends keyof AnswerTo> = Extract<FromServerMessage, { type: AnswerTo[T] }>;

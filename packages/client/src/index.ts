@@ -20,3 +20,4 @@ export { parseHookRule, matchingPaths, type HookRule, type ChangedPath } from ".
 export { HookRunner, hookOutcome, HOOK_ENV, type HookResult } from "./hooks/hookRunner.js";
 export { jsonLineEvents, type ClientEvent, type ClientEvents } from "./events.js";
 export { recheckRoot, type RecheckResult } from "./pull/fullRecheck.js";
+export { checkIgnoreOnClient, daemonReason, type ClientIgnoreCheck } from "./commands/checkIgnoreCommand.js";

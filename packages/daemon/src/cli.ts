@@ -42,6 +42,11 @@ async function main(): Promise<number | void> {
           .option("port", { type: "number", default: 8000, describe: "port to listen on; 0 picks a free one" })
           .option("dirs", { type: "string", array: true, demandOption: true, describe: "roots to serve, as name:/path" })
           .option("ignore", { type: "string", array: true, default: [] as string[], describe: "extra gitignore-style pattern (repeatable)" })
+          .option("git-tracked-only", {
+            type: "boolean",
+            default: false,
+            describe: "sync at most what git lists (tracked files and untracked ones git does not ignore), for every root: a ! in .zyncignore or --ignore no longer brings back what git ignores",
+          })
           .option("token-file", { type: "string", describe: `file holding the shared token (default: <db>.token; ${TOKEN_ENV} wins)` })
           .option("rescan-interval", { type: "number", default: 600, describe: "seconds between full rescans that catch missed events; 0 = never" })
           .option("tombstone-days", { type: "number", default: 30, describe: "days deletions are remembered for clients that are away" })

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { CompressMode } from "@zync/protocol";
-import { isCookie, loadIgnoreRules, lockDatabase, SafeRoot, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
+import { isCookie, loadIgnoreRules, lockDatabase, SafeRoot, UsageError, type ExplainedIgnoreRules, type IgnoreRules, type Logger, type NamedDir } from "@zync/node";
 import { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
 import { RootIndexer } from "./rootIndexer.js";
 import { startServer, type RunningServer } from "./server/httpServer.js";
@@ -30,6 +30,8 @@ export type DaemonOptions = {
   dirs: readonly NamedDir[];
   /** Extra gitignore-syntax patterns for every root. */
   ignore: readonly string[];
+  /** `--git-tracked-only`: git alone decides the most each root syncs (every root must be in a git work tree). */
+  gitTrackedOnly?: boolean;
   token: string;
   /** Full rescans at this interval to catch anything the watcher missed; 0 turns them off. */
   rescanIntervalMs: number;
@@ -126,10 +128,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     activity.clearSkipped();
     const indexers: RootIndexer[] = [];
     const starts: Promise<void>[] = [];
-    const rulesOf = new Map<string, { rules: IgnoreRules; extra: string[] }>();
+    const rulesOf = new Map<string, { rules: ExplainedIgnoreRules; extra: string[] }>();
+    const trackedOnly = opts.gitTrackedOnly === true;
     for (const dir of opts.dirs) {
       const extra = [...opts.ignore, ...ownFilePatterns(opts.dbPath, dir.abs)];
-      const rules = loadIgnoreRules(dir.abs, extra);
+      const rules = loadIgnoreRules(dir.abs, extra, { trackedOnly, onGitProblem: (msg) => logger.warn(`${dir.name}: ${msg}`) });
+      if (trackedOnly && rules.gitFiles().length === 0) throw new UsageError(`--git-tracked-only: root ${dir.name} (${dir.abs}) is not in a git work tree`);
       rulesOf.set(dir.name, { rules, extra });
       const indexer = new RootIndexer(changeLog, { name: dir.name, abs: dir.abs }, rules, (msg) => logger.warn(msg), guard, Date.now, {
         onSkip: (path, reason) => dbOpen && activity.skipped(dir.name, path, reason),
@@ -143,14 +147,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       const rescanRoot = (why: string): void => {
         indexer.reconcile().catch((err: unknown) => logger.warn(`rescan of ${dir.name} (${why}) failed: ${String(err)}`));
       };
+      // git is asked off the event loop; the old rules serve until the new ones are complete, then a rescan applies them.
+      const reloadRules = (why: string): void => {
+        rules
+          .reload()
+          .then(() => {
+            if (stopping) return;
+            hints.rulesChanged?.();
+            rescanRoot(why);
+          })
+          .catch((err: unknown) => logger.warn(`reloading the ignore rules of ${dir.name} failed: ${String(err)}`));
+      };
       const onPaths = (all: string[]): void => {
         const seen = all.filter(isCookie);
         const paths = seen.length === 0 ? all : all.filter((p) => !isCookie(p));
-        if (paths.some(isIgnoreFile)) {
-          rules.reload();
-          hints.rulesChanged?.();
-          rescanRoot("an ignore file changed");
-        }
+        if (paths.some(isIgnoreFile)) reloadRules("an ignore file changed");
         const indexed = indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
         // Once this batch is indexed, so is everything the watcher reported before a cookie in it.
         if (seen.length > 0) void indexed.then(() => dbOpen && seen.forEach((c) => cookies.seen(dir.name, c, changeLog.head())));
@@ -159,11 +170,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       };
       const gitFiles = rules.gitFiles();
       if (gitFiles.length > 0) {
-        const stop = watchGitState(gitFiles, () => {
-          rules.reload();
-          hints.rulesChanged?.();
-          rescanRoot("git's index or exclude files changed");
-        });
+        const stop = watchGitState(gitFiles, () => reloadRules("git's index or exclude files changed"));
         hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(stop()) });
       }
       const onError = (err: Error): void => {
@@ -196,7 +203,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const staging = new StagingStore(changeLog.db, stagingDirFor(opts.dbPath));
     if (events) followStaging(staging, events);
     // Upstream offers are judged by the same rules as E's own files, here and again by zync-apply.
-    for (const [name, r] of rulesOf) staging.recordIgnoreExtras(name, r.extra);
+    for (const [name, r] of rulesOf) {
+      staging.recordIgnoreExtras(name, r.extra);
+      staging.recordTrackedOnly(name, trackedOnly);
+    }
     const rules = new Map([...rulesOf].map(([name, r]) => [name, r.rules]));
     // The versions served to clients are kept as the bases of later merges, off the live path (see VersionStore).
     const versions = new VersionStore(versionDirFor(opts.dbPath), opts.versionLimits);

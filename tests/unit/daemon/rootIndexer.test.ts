@@ -247,7 +247,7 @@ describe("RootIndexer.reconcile", () => {
     const head = log.head();
     expect(log.get("code", "build/out.js")).toBeDefined();
     writeFileSync(`${root}/${IGNORE_FILE}`, "build/\n*.log\n");
-    rules.reload();
+    await rules.reload();
     await ix.reconcile();
     for (const p of ["build", "build/out.js", "debug.log"]) expect([p, log.get("code", p)]).toEqual([p, undefined]);
     const c = changesAfter(log, head);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadIgnoreRules } from "@zync/node";
-import { allPaths, ensureGit, git, gitAnswers, ignoreRichRepo, writeTree, type Answer } from "../../helpers/gitRepo.js";
+import { loadIgnoreRules, scanTree } from "@zync/node";
+import { allPaths, ensureGit, git, gitAnswers, gitListedFiles, ignoreRichRepo, trackedOnlyRepo, writeTree, type Answer } from "../../helpers/gitRepo.js";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
 
 beforeAll(() => ensureGit());
@@ -77,14 +77,93 @@ describe("git's ignore rules", () => {
     expect(rules.explain("sub/y.c", false).rule).toMatchObject({ file: join(root, "sub/.zyncignore"), line: 1, pattern: "*.c" });
   });
 
-  test("reload picks up an ignore file added in a subfolder", () => {
+  test("reload picks up an ignore file added in a subfolder", async () => {
     const root = tempDir("zync-git-");
     git(root, ["init", "-q", "-b", "main"]);
     writeTree(root, { "sub/a.tmp": "x" });
     const rules = loadIgnoreRules(root);
     expect(rules.ignores("sub/a.tmp", false)).toBe(false);
     writeFileSync(join(root, "sub/.gitignore"), "*.tmp\n");
-    rules.reload();
+    await rules.reload();
     expect(rules.ignores("sub/a.tmp", false)).toBe(true);
+  });
+});
+
+/** The files a root syncs by its rules, walked as the daemon walks it. */
+async function syncedFiles(root: string, rules: ReturnType<typeof loadIgnoreRules>): Promise<Set<string>> {
+  const files = new Set<string>();
+  for await (const { path, key } of scanTree(root, rules)) if (key.kind === "file") files.add(path);
+  return files;
+}
+
+describe("core.ignorecase", () => {
+  test("with core.ignorecase set, git's files match without regard to case, as git check-ignore says", () => {
+    const root = tempDir("zync-git-");
+    ignoreRichRepo(root, join(root, ".xdg-excludes"));
+    git(root, ["config", "core.ignorecase", "true"]);
+    writeTree(root, {
+      ".gitignore": "*.LOG\n!KEEP.log\nBuild/\n/Root-Only\n",
+      "sub/deep/.gitignore": "*.TXT\n!Wanted.txt\n",
+      ".git/info/exclude": "*.Local\n",
+      "Keep.LOG": "x",
+      "BUILD/y.js": "x",
+      "root-only": "x",
+      "sub/deep/NOTE.txt": "x",
+      "sub/deep/wanted.TXT": "x",
+      "x.LOCAL": "x",
+    });
+    writeFileSync(join(root, ".xdg-excludes"), "*.User-Excluded\n");
+    const paths = allPaths(root);
+    const fromGit = gitAnswers(
+      root,
+      paths.map((p) => p.rel),
+    );
+    expect([...zyncAnswers(root, paths)].sort()).toEqual([...fromGit].sort());
+    // The tree does depend on case: git without core.ignorecase answers differently.
+    const caseSensitive = git(root, ["-c", "core.ignorecase=false", "check-ignore", "--no-index", "BUILD/y.js", "Keep.LOG", "x.LOCAL"]).trim();
+    expect(caseSensitive).toBe("Keep.LOG");
+    expect([fromGit.get("BUILD/y.js")?.ignored, fromGit.get("x.LOCAL")?.ignored, fromGit.get("Keep.LOG")?.ignored]).toEqual([true, true, false]);
+  });
+
+  test("a .gitignore is case-sensitive when core.ignorecase is false, as git is", () => {
+    const root = tempDir("zync-git-");
+    git(root, ["init", "-q", "-b", "main"]);
+    git(root, ["config", "core.ignorecase", "false"]);
+    writeTree(root, { ".gitignore": "*.LOG\n", "a.log": "x", "b.LOG": "x" });
+    const rules = loadIgnoreRules(root);
+    expect([rules.ignores("a.log", false), rules.ignores("b.LOG", false)]).toEqual([false, true]);
+  });
+});
+
+describe("--git-tracked-only", () => {
+  test("with it, a root syncs exactly the files git ls-files --cached --others --exclude-standard lists", async () => {
+    const root = tempDir("zync-git-");
+    const extra = trackedOnlyRepo(root);
+    const listed = gitListedFiles(root);
+    expect(listed.has("build/tracked.js")).toBe(true);
+    expect(listed.has("build/x.js")).toBe(false);
+    expect([...(await syncedFiles(root, loadIgnoreRules(root, extra, { trackedOnly: true })))].sort()).toEqual([...listed].sort());
+  });
+
+  test("without it, zync's own files re-include what git ignores, and a nested repository's files are synced", async () => {
+    const root = tempDir("zync-git-");
+    const extra = trackedOnlyRepo(root);
+    const listed = gitListedFiles(root);
+    const synced = await syncedFiles(root, loadIgnoreRules(root, extra));
+    expect([...synced].filter((p) => !listed.has(p)).sort()).toEqual(["a.log", "build/x.js", "sub/keep.tmp", "vendor/lib/lib.c", "z.secret"]);
+    expect([...listed].filter((p) => !synced.has(p))).toEqual([]);
+  });
+
+  test("it names git's rule for what only it leaves out, and zync's own rules still leave out more", () => {
+    const root = tempDir("zync-git-");
+    const extra = trackedOnlyRepo(root);
+    writeTree(root, { "sub/.zyncignore": "!keep.tmp\nok.c\n" });
+    const rules = loadIgnoreRules(root, extra, { trackedOnly: true });
+    expect(rules.explain("build/x.js", false)).toMatchObject({ ignored: true, trackedOnly: "git-ignores-it", rule: { file: join(root, ".gitignore"), line: 1, pattern: "build/" } });
+    expect(rules.explain("z.secret", false)).toMatchObject({ ignored: true, trackedOnly: "git-ignores-it", rule: { kind: "info-exclude", line: 1 } });
+    expect(rules.explain("vendor/lib", true)).toEqual({ ignored: true, trackedOnly: "nested-repository" });
+    expect(rules.explain("sub/ok.c", false)).toMatchObject({ ignored: true, rule: { file: join(root, "sub/.zyncignore"), line: 2 } });
+    expect(rules.explain("sub/ok.c", false).trackedOnly).toBeUndefined();
+    expect(rules.explain("build/tracked.js", false)).toEqual({ ignored: false, tracked: true });
   });
 });

@@ -114,29 +114,29 @@ describe(".zyncignore", () => {
     expect(rules.ignores(`${TEMP_DIR}/x`, false)).toBe(true);
   });
 
-  test("reload() picks up a changed, created or removed .zyncignore; without it the old rules stay", () => {
+  test("reload() picks up a changed, created or removed .zyncignore; without it the old rules stay", async () => {
     const root = rootWith("*.log\n");
     const rules = loadIgnoreRules(root);
     expect(rules.ignores("a.log", false)).toBe(true);
 
     writeFileSync(`${root}/${IGNORE_FILE}`, "*.tmp\n");
     expect(rules.ignores("a.log", false)).toBe(true); // not re-read until reload()
-    rules.reload();
+    await rules.reload();
     expect(rules.ignores("a.log", false)).toBe(false);
     expect(rules.ignores("a.tmp", false)).toBe(true);
 
     rmSync(`${root}/${IGNORE_FILE}`);
-    rules.reload();
+    await rules.reload();
     expect(rules.ignores("a.tmp", false)).toBe(false);
     expect(rules.ignores("x.swp", false)).toBe(true); // defaults remain
   });
 
-  test("reload() on a root that had no .zyncignore reads one created later", () => {
+  test("reload() on a root that had no .zyncignore reads one created later", async () => {
     const root = rootWith();
     const rules = loadIgnoreRules(root);
     expect(rules.ignores("dist", true)).toBe(false);
     writeFileSync(`${root}/${IGNORE_FILE}`, "dist/\n");
-    rules.reload();
+    await rules.reload();
     expect(rules.ignores("dist", true)).toBe(true);
   });
 });
@@ -157,11 +157,11 @@ describe("extra patterns", () => {
     expect(rules.ignores("other.log", false)).toBe(true);
   });
 
-  test("extra patterns survive reload()", () => {
+  test("extra patterns survive reload()", async () => {
     const root = rootWith();
     const rules = loadIgnoreRules(root, ["*.bak"]);
     writeFileSync(`${root}/${IGNORE_FILE}`, "*.log\n");
-    rules.reload();
+    await rules.reload();
     expect(rules.ignores("a.bak", false)).toBe(true);
     expect(rules.ignores("a.log", false)).toBe(true);
   });

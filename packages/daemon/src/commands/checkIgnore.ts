@@ -1,6 +1,6 @@
 import { existsSync, lstatSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { escapeControl as e, loadIgnoreRules, UsageError, type IgnoreVerdict } from "@zync/node";
+import { escapeControl as e, ignoreReason, loadIgnoreRules, UsageError, type IgnoreVerdict } from "@zync/node";
 import { ChangeLog } from "../store/changeLog.js";
 import { openDatabase, stagingDirFor } from "../store/database.js";
 import { StagingStore } from "../upstream/stagingStore.js";
@@ -29,14 +29,6 @@ function rootOf(roots: { name: string; path: string }[], abs: string): { name: s
   return best;
 }
 
-function reasonOf(v: IgnoreVerdict, rootAbs: string, isDir: boolean): string {
-  if (v.tracked === true) return isDir ? "git tracks files in it" : "git tracks it";
-  if (v.rule === undefined) return "no rule matches it";
-  const inRoot = isAbsolute(v.rule.file) ? relative(rootAbs, v.rule.file) : v.rule.file;
-  const file = isAbsolute(v.rule.file) && !inRoot.startsWith("..") ? inRoot : v.rule.file;
-  return `${file}:${v.rule.line}:${v.rule.pattern}`;
-}
-
 /**
  * For each path (relative to `cwd` or absolute), whether the daemon on `dbPath` syncs it and which rule in which
  * file decided it, judged by the same rules the daemon uses (its --ignore patterns included, as it last recorded
@@ -59,7 +51,7 @@ export function checkIgnore(dbPath: string, paths: readonly string[], cwd: strin
     return located.map(({ p, abs, root }) => {
       let rules = rulesOf.get(root.name);
       if (rules === undefined) {
-        rules = loadIgnoreRules(root.path, staging.ignoreExtras(root.name));
+        rules = loadIgnoreRules(root.path, staging.ignoreExtras(root.name), { trackedOnly: staging.trackedOnly(root.name) });
         rulesOf.set(root.name, rules);
       }
       let isDir = p.endsWith("/");
@@ -69,7 +61,7 @@ export function checkIgnore(dbPath: string, paths: readonly string[], cwd: strin
         // not there: a trailing slash says folder
       }
       const verdict = root.rel === "" ? { ignored: false } : rules.explain(root.rel, isDir);
-      return { path: p, root: root.name, rel: root.rel, synced: !verdict.ignored, reason: root.rel === "" ? "it is the root" : reasonOf(verdict, root.path, isDir), verdict };
+      return { path: p, root: root.name, rel: root.rel, synced: !verdict.ignored, reason: root.rel === "" ? "it is the root" : ignoreReason(verdict, root.path, isDir), verdict };
     });
   } finally {
     db.close();

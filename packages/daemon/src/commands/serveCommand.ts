@@ -13,6 +13,7 @@ export type ServeArgs = {
   db: string;
   dirs: string[];
   ignore: string[];
+  "git-tracked-only"?: boolean;
   "token-file"?: string;
   "rescan-interval": number;
   "tombstone-days": number;
@@ -87,6 +88,7 @@ export async function serve(argv: ServeArgs): Promise<void> {
     dbPath,
     dirs,
     ignore: argv.ignore,
+    gitTrackedOnly: argv["git-tracked-only"] === true,
     token,
     rescanIntervalMs: atLeastZero("rescan-interval", argv["rescan-interval"]) * 1000,
     tombstoneMs: atLeastZero("tombstone-days", argv["tombstone-days"]) * 86_400_000,

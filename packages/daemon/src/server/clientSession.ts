@@ -33,7 +33,7 @@ import {
   sendDeltaFrames,
   sendWithBackpressure,
   type FlowSocket,
-  type IgnoreRules,
+  type ExplainedIgnoreRules,
   type Logger,
 } from "@zync/node";
 import type { ChangeLog } from "../store/changeLog.js";
@@ -44,6 +44,7 @@ import { DeltaBases } from "./deltaBases.js";
 import { DaemonHandshake, type HandshakeComplaint, type HandshakeRefusal } from "./daemonHandshake.js";
 import type { ContentCache } from "./contentCache.js";
 import { LivePush } from "./livePush.js";
+import { answerCheckIgnore } from "../explain/ignoreExplanation.js";
 
 /** What a connection needs from the daemon. */
 export type SessionContext = {
@@ -56,8 +57,8 @@ export type SessionContext = {
   staging: StagingStore;
   /** Served roots by name. */
   roots: ReadonlyMap<string, SafeRoot>;
-  /** E's ignore rules of each served root, which upstream offers are checked against. */
-  rules?: ReadonlyMap<string, IgnoreRules>;
+  /** E's ignore rules of each served root, which upstream offers are checked against and CHECK_IGNORE explains. */
+  rules?: ReadonlyMap<string, ExplainedIgnoreRules>;
   logger: Logger;
   /** Passes a barrier in the named roots and resolves with the head then (docs/protocol.md section 5.12). */
   barrier?: (roots: string[]) => Promise<number>;
@@ -445,6 +446,12 @@ export class ClientSession {
         return this.send(await this.upstream.endFile(msg.id, msg.size, msg.hash));
       case "FINALIZE_UPSTREAM":
         return this.send(await this.upstream.finalize(msg.id, msg.session, this.clientId!));
+      case "CHECK_IGNORE": {
+        if (!this.features.has("explain")) throw new ProtocolError(ErrorCode.BadMessage, "CHECK_IGNORE needs feature explain, which this connection did not agree");
+        const rules = this.ctx.roots.has(msg.root) ? this.ctx.rules?.get(msg.root) : undefined;
+        if (rules === undefined) throw unknownRoot(msg.root);
+        return this.send(answerCheckIgnore(msg, rules));
+      }
     }
   }
 }

@@ -75,6 +75,7 @@ function fromClause(move: SessionMove): string {
 
 /** Meta key under which the daemon records the extra ignore patterns it applies to a root. */
 const IGNORE_META = "ignore-extra:";
+const TRACKED_ONLY_META = "git-tracked-only:";
 
 /**
  * Upstream sessions staged on E, in the daemon's database, with their content in `<db>.staging/<id>/<hash>`
@@ -323,6 +324,16 @@ export class StagingStore {
   /** Records the ignore patterns the daemon adds to a root's own (`--ignore`, its database files), for zync-apply. */
   recordIgnoreExtras(root: string, patterns: readonly string[]): void {
     this.stmt.putMeta.run(`${IGNORE_META}${root}`, JSON.stringify(patterns));
+  }
+
+  /** Records whether the daemon serves a root with --git-tracked-only, for zync-apply and check-ignore. */
+  recordTrackedOnly(root: string, on: boolean): void {
+    this.stmt.putMeta.run(`${TRACKED_ONLY_META}${root}`, JSON.stringify(on));
+  }
+
+  /** Whether the daemon last served a root with --git-tracked-only (false when it never said). */
+  trackedOnly(root: string): boolean {
+    return this.stmt.getMeta.get(`${TRACKED_ONLY_META}${root}`)?.value === "true";
   }
 
   /** The extra ignore patterns the daemon last recorded for a root (none when it never did). */

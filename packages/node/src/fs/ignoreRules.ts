@@ -1,4 +1,4 @@
-import { GitIgnoreTree, type IgnoreVerdict } from "./gitIgnoreRules.js";
+import { GitIgnoreTree, type GitIgnoreTreeOptions, type IgnoreVerdict } from "./gitIgnoreRules.js";
 
 /** Name of the gitignore-syntax file read at the top of each root. */
 export const IGNORE_FILE = ".zyncignore";
@@ -74,8 +74,11 @@ export function mayWidenIgnores(before: string | undefined, after: string | unde
 export type IgnoreRules = {
   /** True when the path (a directory when `isDir`) is ignored. */
   ignores(rel: string, isDir: boolean): boolean;
-  /** Reads the root's ignore files again, at every level (after one changed). */
-  reload(): void;
+  /**
+   * Reads the root's ignore files again, at every level (after one changed), and asks git again what it tracks;
+   * resolves once the new rules are in force (until then the old ones answer).
+   */
+  reload(): Promise<void>;
 };
 
 /** Rules that can also say which pattern in which file decided a path. */
@@ -93,12 +96,16 @@ export type ExplainedIgnoreRules = IgnoreRules & {
  * work tree too (for what R offers upstream: E would refuse what they leave out). A root's temp folder, `.git` folders and barrier cookies are
  * always left out.
  */
-export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = [], opts: { gitIgnoreFilesAnywhere?: boolean } = {}): ExplainedIgnoreRules {
+export function loadIgnoreRules(
+  rootAbs: string,
+  extra: readonly string[] = [],
+  opts: Pick<GitIgnoreTreeOptions, "gitIgnoreFilesAnywhere" | "trackedOnly" | "runGit" | "onGitProblem"> = {},
+): ExplainedIgnoreRules {
   const tree = new GitIgnoreTree(rootAbs, { defaults: DEFAULT_IGNORES, extra, zyncFile: IGNORE_FILE, ...opts });
   const fixed = (rel: string): boolean => rel === TEMP_DIR || rel.startsWith(`${TEMP_DIR}/`) || isInsideGitDir(rel) || isCookie(rel);
   return {
     reload() {
-      tree.reload();
+      return tree.reload();
     },
     ignores(rel, isDir) {
       // The temp folder is ours and a repository's .git is never synced, whatever an ignore file says.
@@ -108,7 +115,7 @@ export function loadIgnoreRules(rootAbs: string, extra: readonly string[] = [], 
       return tree.gitFiles();
     },
     explain(rel, isDir) {
-      if (fixed(rel)) return { ignored: true, rule: { file: "built-in", line: 0, pattern: isInsideGitDir(rel) ? ".git" : rel, negative: false } };
+      if (fixed(rel)) return { ignored: true, rule: { file: "built-in", line: 0, pattern: isInsideGitDir(rel) ? ".git" : rel, negative: false, kind: "built-in" } };
       return tree.explain(rel, isDir);
     },
   };

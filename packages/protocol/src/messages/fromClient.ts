@@ -2,6 +2,7 @@ import { z } from "zod";
 import { BLOCK_LIMIT_BYTES } from "../delta/deltaSignatures.js";
 import { HashSchema, RootNameSchema, WirePathSchema } from "../entry.js";
 import { AuthSchema, HelloSchema, type Auth, type Hello } from "./handshake.js";
+import { CheckIgnoreSchema } from "./explain.js";
 import { FinalizeUpstreamSchema, PrepareUpstreamSchema, UpstreamFileEndSchema, UpstreamFileSchema } from "./upstream.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
@@ -76,6 +77,7 @@ export const FromClientMessageSchema = z.discriminatedUnion("type", [
   UpstreamFileSchema,
   UpstreamFileEndSchema,
   FinalizeUpstreamSchema,
+  CheckIgnoreSchema,
 ]);
 
 export type GetChanges = z.infer<typeof GetChangesSchema>;

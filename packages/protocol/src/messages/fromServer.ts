@@ -4,6 +4,7 @@ import { ErrorCode, MAX_ERROR_MESSAGE } from "../errors.js";
 import { ChallengeSchema, HaltedRootsSchema, WelcomeSchema } from "./handshake.js";
 import { UpstreamDoneSchema, UpstreamReadySchema, UpstreamStoredSchema } from "./upstream.js";
 import { PushSchema } from "./push.js";
+import { IgnoreCheckedSchema } from "./explain.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
@@ -78,6 +79,7 @@ export const FromServerMessageSchema = z.discriminatedUnion("type", [
   UpstreamStoredSchema,
   UpstreamDoneSchema,
   PushSchema,
+  IgnoreCheckedSchema,
 ]);
 
 export type Changes = z.infer<typeof ChangesSchema>;
