@@ -6,4 +6,4 @@ export { openReview, type ReviewContext } from "./reviewContext.js";
 export { inquirerPrompter, PromptCancelled, type Prompter, type Choice } from "./prompter.js";
 export { createPaint, type Paint } from "./render/colors.js";
 export { applyOrder, resumeInterrupted } from "./commands/sessionLookup.js";
-export { mergeThreeWay, looksBinary, pickSides, type MergeOutcome, type MergeRegion } from "./merge/threeWayMerge.js";
+export { mergeThreeWay, looksBinary, pickSides, type MergeOutcome, type MergeRegion } from "@zync/node";
