@@ -3,6 +3,7 @@ import { BLOCK_LIMIT_BYTES } from "../delta/deltaSignatures.js";
 import { HashSchema, RootNameSchema, WirePathSchema } from "../entry.js";
 import { AuthSchema, HelloSchema, type Auth, type Hello } from "./handshake.js";
 import { FinalizeUpstreamSchema, PrepareUpstreamSchema, UpstreamFileEndSchema, UpstreamFileSchema } from "./upstream.js";
+import { GetVersionSchema } from "./versions.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
@@ -76,6 +77,7 @@ export const FromClientMessageSchema = z.discriminatedUnion("type", [
   UpstreamFileSchema,
   UpstreamFileEndSchema,
   FinalizeUpstreamSchema,
+  GetVersionSchema,
 ]);
 
 export type GetChanges = z.infer<typeof GetChangesSchema>;
