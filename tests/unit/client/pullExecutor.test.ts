@@ -10,7 +10,7 @@ afterAll(removeTempDirs);
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, verbose: () => undefined } as unknown as Logger;
 
 function emptyReport(): RunReport {
-  return { written: 0, deleted: 0, changed: [], bytes: 0, copied: 0, conflicts: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
+  return { written: 0, deleted: 0, changed: [], bytes: 0, copied: 0, conflicts: [], merged: [], notMerged: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
 }
 
 /** E's side in memory: path → bytes. The source sends whatever E holds now, like the daemon does. */
