@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -96,8 +97,9 @@ export class VersionStore {
       const packed = await gzipAsync(bytes, { level: zlibConstants.Z_BEST_SPEED });
       mkdirSync(this.dir, { recursive: true });
       const temp = join(this.dir, `.tmp-${randomBytes(6).toString("hex")}`);
-      writeFileSync(temp, packed, { flush: true });
-      renameSync(temp, target);
+      // Written and flushed off the event loop: a daemon serving a live save never waits for this disk's flush.
+      await writeFile(temp, packed, { flush: true });
+      await rename(temp, target);
       this.touch(target);
       return true;
     } finally {
