@@ -2,9 +2,10 @@ import { afterAll, describe, expect, test } from "@jest/globals";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { hashBytes } from "@zync/node";
-import { BIN, runBin } from "../helpers/bins.js";
+import { BIN, runBin, startClient } from "../helpers/bins.js";
+import { eventsOf } from "../helpers/jsonLines.js";
 import { RawSocket, readToken } from "../helpers/rawSocket.js";
-import { removeTempDirs } from "../helpers/tempDir.js";
+import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { withUpstreamPair, type UpstreamPair } from "../helpers/upstream.js";
 import { waitFor } from "../helpers/waitFor.js";
 
@@ -120,6 +121,31 @@ describe("zync-client --merge: a conflict is merged on R when the edits do not o
       expect(run.stderr.match(/not merged: code\/five\.txt: E's daemon does not offer stored versions/g)).toHaveLength(1);
       expect(run.stderr).toMatch(/conflict: code\/five\.txt/);
       expect(readFileSync(`${p.r}/five.txt`, "utf8")).toBe(FIVE.replace("line5", "line5 R"));
+    });
+  });
+
+  test("a live client with merge in its config file merges as changes arrive, with merged and not-merged events", async () => {
+    await withUpstreamPair({ "five.txt": FIVE, "same.txt": FIVE }, async (p) => {
+      await versionKept(p.db, "five.txt", FIVE);
+      await versionKept(p.db, "same.txt", FIVE);
+      const config = `${tempDir("zync-config-")}/zync.config.json`;
+      writeFileSync(config, JSON.stringify({ client: { merge: true } }));
+      const live = startClient(p.daemon.url, p.daemon.tokenFile, p.clientDb, [`code:${p.r}`], ["--json", "--interval", "3600", "--config", config]);
+      const events = () => eventsOf(live.stdout());
+      try {
+        await waitFor(() => events().some((ev) => ev.event === "pass-finished") || undefined, "the live client's first pass");
+        await editBoth(p, "five.txt", FIVE.replace("line5", "line5 R"), FIVE.replace("line1", "line1 E"));
+        await editBoth(p, "same.txt", FIVE.replace("line3", "line3 R"), FIVE.replace("line3", "line3 E"));
+        await waitFor(() => events().some((ev) => ev.event === "merged" && ev.path === "code/five.txt") || undefined, "the merged event");
+        await waitFor(() => events().some((ev) => ev.event === "not-merged" && ev.path === "code/same.txt") || undefined, "the not-merged event");
+        expect(events().find((ev) => ev.event === "not-merged")).toMatchObject({ reason: "R's and E's edits overlap (1 place)" });
+        expect(events().some((ev) => ev.event === "pass-finished" && ev.merged === 1)).toBe(true);
+        expect(readFileSync(`${p.r}/five.txt`, "utf8")).toBe(MERGED);
+        expect(readFileSync(`${p.r}/same.txt`, "utf8")).toBe(FIVE.replace("line3", "line3 R"));
+      } finally {
+        await live.stop();
+      }
+      expect(events().filter((ev) => ev.event === "not-merged")).toHaveLength(1);
     });
   });
 

@@ -60,7 +60,7 @@ export type ContentSource = {
    * Fetches a past version of the file at `path` by hash from E's version store (feature `versions`), checked
    * against `hash`; undefined when E does not hold it. Absent when the daemon does not serve stored versions.
    */
-  version?(path: string, hash: string): Promise<Buffer | undefined>;
+  version?: (path: string, hash: string) => Promise<Buffer | undefined>;
 };
 
 /** Everything the executor needs for one root. */
