@@ -341,9 +341,10 @@ export class DaemonConnection {
       if (err instanceof RemoteError && err.code === ErrorCode.NotFound) return undefined;
       throw err;
     }
-    if (total > maxBytes) throw new Error(`E's version ${hash} of ${root}/${path} is larger than ${maxBytes} bytes`);
+    // Either is E's fault, not the connection's: that path stays a conflict and the pass goes on.
+    if (total > maxBytes) throw new RemoteError(ErrorCode.ContentMismatch, `E's version ${hash} of ${root}/${path} is larger than ${maxBytes} bytes`);
     const bytes = Buffer.concat(parts);
-    if (end.hash !== hash || (await hashBytes(bytes)) !== hash) throw new Error(`E's version ${hash} of ${root}/${path} arrived damaged`);
+    if (end.hash !== hash || (await hashBytes(bytes)) !== hash) throw new RemoteError(ErrorCode.ContentMismatch, `E's version ${hash} of ${root}/${path} arrived damaged`);
     return bytes;
   }
 

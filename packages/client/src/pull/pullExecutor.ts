@@ -257,11 +257,19 @@ async function prepareMerge(ctx: PullContext, action: PullAction & { kind: "merg
   let fetched: Fetched;
   try {
     baseBytes = await ctx.source.version!(item.path, candidate.baseHash);
+  } catch (err) {
+    if (ctx.source.classify(err).kind === "fatal") throw err;
+    // What arrived is not the version asked for (or more than a merge takes): it is never used.
+    return keep(`E's stored base could not be used (${err instanceof Error ? err.message : String(err)})`);
+  }
+  try {
     fetched = await download(ctx, item.path, remote, undefined);
   } catch (err) {
     const sorted = ctx.source.classify(err);
     if (sorted.kind === "fatal" && !isPathError(err)) throw err;
-    return keep(`E's versions could not be fetched (${"reason" in sorted ? sorted.reason : err instanceof Error ? err.message : sorted.kind})`);
+    // E changed or removed the file meanwhile: its next change is tried again.
+    if (sorted.kind === "gone" || sorted.kind === "torn" || sorted.kind === "base-changed") return keep(undefined);
+    return keep(`E's file could not be fetched (${"reason" in sorted ? sorted.reason : err instanceof Error ? err.message : sorted.kind})`);
   }
   if (!("temp" in fetched)) return keep(fetched.skipped === "gone" ? undefined : fetched.reason);
   let eBytes: Buffer;
