@@ -14,6 +14,7 @@ import { editFiles, generateTree, prng, randomBytes } from "./tree.js";
 import { printWanTable, runWan, wanLinkFromArgs } from "./wan.js";
 import { runDeltaCases } from "./deltaCases.js";
 import { runFanout } from "./fanout.js";
+import { runVersionsCost } from "./versionsCost.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const BIN = {
@@ -248,6 +249,9 @@ async function main() {
   results.cases["live latency (20 saves)"] = { p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), samplesMs: lat };
   log(`live latency p50 ${percentile(lat, 50).toFixed(0)} ms, p99 ${percentile(lat, 99).toFixed(0)} ms`);
   await daemon.stop();
+
+  // 5a. The same with E's version store on and off, in the same run (bench/versionsCost.js).
+  Object.assign(results.cases, await runVersionsCost({ quick, log }));
 
   // 5b. One daemon, many clients at once (bench/fanout.js), on loopback.
   results.cases["fan-out, 20 clients"] = await runFanout(quick ? { files: 500, saves: 10 } : {});

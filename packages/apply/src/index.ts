@@ -6,7 +6,6 @@ export { openReview, type ReviewContext } from "./reviewContext.js";
 export { inquirerPrompter, PromptCancelled, type Prompter, type Choice } from "./prompter.js";
 export { createPaint, type Paint } from "./render/colors.js";
 export { applyOrder, resumeInterrupted } from "./commands/sessionLookup.js";
-export { mergeThreeWay, looksBinary, pickSides, type MergeOutcome, type MergeRegion } from "./merge/threeWayMerge.js";
 export { globNames } from "./select/pathGlob.js";
 export { groupByFolder, folderOverview, type FolderGroup } from "./render/folderGroups.js";
 export { pagerCommand, terminalPager, type Pager, type PagerTerminal } from "./render/pager.js";
@@ -14,3 +13,4 @@ export { takeVerdict, checkTakeGlobs, type TakeOption, type TakeVerdict } from "
 export { takeOption } from "./commands/takeOption.js";
 export { folderChoices, folderTakeFor } from "./commands/folderChoice.js";
 export { mergeNote, type MergeVerdict } from "./render/mergeNote.js";
+export { mergeThreeWay, looksBinary, pickSides, type MergeOutcome, type MergeRegion } from "@zync/node";

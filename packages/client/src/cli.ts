@@ -66,6 +66,7 @@ async function main(): Promise<number | void> {
           .option("dry-run", { type: "boolean", default: false, describe: "with --once or --update-upstream: print what would happen, change nothing" })
           .option("paths", { type: "string", array: true, describe: "only these sub-paths of each root (the cursor does not move)" })
           .option("prefer-daemon", { type: "boolean", default: false, describe: "on a conflict take E's version and keep R's beside it as NAME.zync-conflict-TIME" })
+          .option("merge", { type: "boolean", default: false, describe: "on a conflict of a text file whose edits on R and on E do not overlap, merge the two on R (the base fetched from E's version store); the merge goes upstream with --update-upstream" })
           .option("allow-mass-delete", { type: "boolean", default: false, describe: "let a pull delete more than --max-delete of a root's files" })
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files one pull may delete without --allow-mass-delete" })
           .option("timeout", { type: "number", default: 120, describe: "with --once: seconds to wait for a running client of the same --db to catch up" })
@@ -86,6 +87,7 @@ async function main(): Promise<number | void> {
             ["$0 --dirs code:~/code --on-change 'package-lock.json=npm ci'", "run npm ci in the root after a pass that changed package-lock.json"],
           ]),
       (argv) => {
+        if (argv.merge && argv["prefer-daemon"]) throw new UsageError("--merge and --prefer-daemon cannot be combined: one keeps both edits in R's file, the other puts R's aside; give one of them");
         if (argv["update-upstream"] && argv.once) throw new UsageError("--update-upstream and --once are separate runs; give one of them");
         if (argv.full && (argv["update-upstream"] || argv["dry-run"] || argv.paths !== undefined)) {
           throw new UsageError("--full re-reads and compares every file of every root; give it without --update-upstream, --dry-run or --paths");
@@ -104,6 +106,7 @@ async function main(): Promise<number | void> {
           json: argv.json,
           intervalMs: number("interval", argv.interval, Number.MIN_VALUE) * 1000,
           preferDaemon: argv["prefer-daemon"],
+          merge: argv.merge,
           fsync: argv.fsync,
           compress: argv.compress,
           policy: { paths: checkPaths(paths), allowMassDelete: argv["allow-mass-delete"], maxDeleteShare: percent("max-delete", argv["max-delete"]) / 100 },

@@ -27,6 +27,7 @@ import {
   CompressionChoice,
   deflateNegotiated,
   handshakeProof,
+  hashBytes,
   InboundFlow,
   PER_MESSAGE_DEFLATE,
   TurnCorker,
@@ -320,6 +321,32 @@ export class DaemonConnection {
   /** Fetches a file; `sink` receives each chunk in order and is awaited before later chunks are written. */
   getFile(root: string, path: string, hash: string | undefined, sink: (data: Uint8Array) => Promise<void>): Promise<FileEnd> {
     return this.stream(BinaryFrameKind.FileData, sink, (id) => [encodeMessage({ type: "GET_FILE", id, root, path, ...(hash ? { hash } : {}) })]);
+  }
+
+  /**
+   * Fetches a past version of `root`/`path` by hash from E's version store (feature "versions", docs/protocol.md
+   * section 14.10): the bytes, checked against `hash`, or undefined when E does not hold that version of that
+   * path (NOT_FOUND). More than `maxBytes`, or bytes that do not hash to `hash`, is an error.
+   */
+  async getVersion(root: string, path: string, hash: string, maxBytes: number): Promise<Buffer | undefined> {
+    const parts: Buffer[] = [];
+    let total = 0;
+    let end: FileEnd;
+    try {
+      end = await this.stream(BinaryFrameKind.FileData, (data) => {
+        total += data.byteLength;
+        if (total <= maxBytes) parts.push(Buffer.from(data));
+        return Promise.resolve();
+      }, (id) => [encodeMessage({ type: "GET_VERSION", id, root, path, hash })]);
+    } catch (err) {
+      if (err instanceof RemoteError && err.code === ErrorCode.NotFound) return undefined;
+      throw err;
+    }
+    // Either is E's fault, not the connection's: that path stays a conflict and the pass goes on.
+    if (total > maxBytes) throw new RemoteError(ErrorCode.ContentMismatch, `E's version ${hash} of ${root}/${path} is larger than ${maxBytes} bytes`);
+    const bytes = Buffer.concat(parts);
+    if (end.hash !== hash || (await hashBytes(bytes)) !== hash) throw new RemoteError(ErrorCode.ContentMismatch, `E's version ${hash} of ${root}/${path} arrived damaged`);
+    return bytes;
   }
 
   /**

@@ -13,11 +13,15 @@ export type ClientEvent =
   /** A pass (pull of every root) begins. */
   | { event: "pass-started" }
   /** A pass ended; the counts are what it applied. */
-  | { event: "pass-finished"; written: number; deleted: number; copied: number; bytes: number; conflicts: number; unplaced: number }
+  | { event: "pass-finished"; written: number; deleted: number; copied: number; bytes: number; merged: number; conflicts: number; unplaced: number }
   /** A pass failed; the next change or interval tries again. */
   | { event: "pass-failed"; message: string }
   /** A path changed on R and on E: R's version is kept (reported once per path). */
   | { event: "conflict"; path: string }
+  /** With --merge: a path changed on R and on E was merged on R (R's file holds both edits, to go upstream). */
+  | { event: "merged"; path: string }
+  /** With --merge: a conflict that could not be merged, and why (reported once per path and reason). */
+  | { event: "not-merged"; path: string; reason: string }
   /** A hook's command was started for the paths of one root that matched its pattern. */
   | { event: "hook-started"; rule: string; root: string; files: number }
   /** A hook's command ended: its exit status, or the signal that ended it. */

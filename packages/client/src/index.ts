@@ -5,6 +5,7 @@ export { syncAll, prepareRoots, connect, type SyncOptions } from "./syncSession.
 export { runLoop, type LoopTiming } from "./syncLoop.js";
 export { emptyReport, type RunReport } from "./pull/runReport.js";
 export { planChange, adoptPlacement, caseRenames, contentLosingDeletions, needsRetouch, recheckVerdict, type PullAction, type PlanInput, type LocalFact } from "./pull/pullPlan.js";
+export { mergeCandidate, mergeVerdict, MAX_MERGE_ON_R_BYTES, type MergeFacts, type MergeCandidate, type MergeVerdict } from "./pull/mergeOnR.js";
 export { probeRoot, withIntendedMode, SlotNames, type RootTraits } from "./pull/rootTraits.js";
 export { executePage, recoverPlacements, FETCH_WINDOW, type ContentSource, type LocalBase, type PullContext, type PullItem } from "./pull/pullExecutor.js";
 export { inOrderWindow, type WindowLimit } from "./pull/inOrderWindow.js";

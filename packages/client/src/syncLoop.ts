@@ -42,6 +42,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export function reportRun(report: RunReport, opts: SyncOptions, alreadyShown: Set<string>, events: ClientEvents = NO_EVENTS): void {
   const line = summarize(report);
   if (line) opts.logger.info(line);
+  for (const m of report.merged) {
+    alreadyShown.delete(m);
+    events({ event: "merged", path: m });
+    opts.logger.info(`merged: ${m} changed on R and on E; R's file now holds both edits (push it with --update-upstream)`);
+  }
+  for (const n of report.notMerged) {
+    const line = `not merged: ${n.path}: ${n.reason}`;
+    if (alreadyShown.has(line)) continue;
+    alreadyShown.add(line);
+    events({ event: "not-merged", path: n.path, reason: n.reason });
+    opts.logger.warn(`${line}; it stays a conflict`);
+  }
   for (const c of report.conflicts) {
     if (alreadyShown.has(c)) continue;
     alreadyShown.add(c);
@@ -210,5 +222,5 @@ async function serve(conn: DaemonConnection, store: ClientStore, opts: SyncOptio
 
 /** The event for a finished pass: what it applied. */
 export function passFinished(report: RunReport): ClientEvent {
-  return { event: "pass-finished", written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: report.conflicts.length, unplaced: report.unplaced.length };
+  return { event: "pass-finished", written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, merged: report.merged.length, conflicts: report.conflicts.length, unplaced: report.unplaced.length };
 }

@@ -10,6 +10,7 @@ import { emptyReport, type RunReport } from "./pull/runReport.js";
 import { pullRoot, type PullPolicy } from "./pull/pullRoot.js";
 import { formatBytes } from "@zync/node";
 import { startProgress } from "./progress.js";
+import { MAX_MERGE_ON_R_BYTES } from "./pull/mergeOnR.js";
 import type { ClientStore } from "./store/clientStore.js";
 
 
@@ -18,6 +19,8 @@ export type SyncOptions = {
   dirs: readonly NamedDir[];
   ignore: readonly string[];
   preferDaemon: boolean;
+  /** Merge a conflict of R's edit with E's on R when the two do not overlap (--merge; needs feature `versions`). */
+  merge?: boolean;
   /** Flush written files and folders before recording them (off only with --no-fsync). */
   fsync: boolean;
   logger: Logger;
@@ -92,6 +95,7 @@ const probed = new Map<string, RootTraits>();
 export function daemonContent(conn: DaemonConnection, root: string): ContentSource {
   return {
     fetch: (path, hash, sink, base) => (wantsDelta(conn, base) ? fetchDelta(conn, root, path, hash, base, sink) : conn.getFile(root, path, hash, sink)),
+    ...(conn.features.has("versions") ? { version: (path: string, hash: string) => conn.getVersion(root, path, hash, MAX_MERGE_ON_R_BYTES) } : {}),
     classify: (err) => {
       if (err instanceof BaseChangedError) return { kind: "base-changed" };
       if (err instanceof ConnectionError) return { kind: "fatal" };
@@ -158,13 +162,26 @@ export function pullContext(store: ClientStore, opts: SyncOptions, d: NamedDir, 
     rules: loadIgnoreRules(d.abs, opts.ignore),
     source,
     durability: opts.fsync ? filesystemDurability(d.abs) : NO_DURABILITY,
-    policy: { preferDaemon: opts.preferDaemon },
+    policy: { preferDaemon: opts.preferDaemon, merge: opts.merge === true },
+    mergesTried: mergesTriedBy(store),
     logger: opts.logger,
     report,
     dryRun: opts.dryRun,
     traits: rootTraits(store, d, opts.dryRun),
     ...(signal === undefined ? {} : { signal }),
   };
+}
+
+/** The merges each store's client found impossible in this process (a live client keeps them across passes). */
+const mergesTried = new WeakMap<ClientStore, Map<string, string>>();
+
+function mergesTriedBy(store: ClientStore): Map<string, string> {
+  let tried = mergesTried.get(store);
+  if (tried === undefined) {
+    tried = new Map();
+    mergesTried.set(store, tried);
+  }
+  return tried;
 }
 
 /** A one-line summary of a run, or undefined when nothing happened. */
@@ -174,6 +191,7 @@ export function summarize(report: RunReport): string | undefined {
   if (report.deleted > 0) parts.push(`${report.deleted} deleted`);
   if (report.copied > 0) parts.push(`${report.copied} copied locally`);
   if (report.bytes > 0) parts.push(`${formatBytes(report.bytes)} received`);
+  if (report.merged.length > 0) parts.push(`${report.merged.length} merged`);
   if (report.conflicts.length > 0) parts.push(`${report.conflicts.length} in conflict`);
   if (report.unplaced.length > 0) parts.push(`${report.unplaced.length} could not be written`);
   if (report.unsynced.length > 0) parts.push(`${report.unsynced.length} E may not read`);

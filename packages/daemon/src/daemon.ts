@@ -7,7 +7,8 @@ import { startServer, type RunningServer } from "./server/httpServer.js";
 import { ContentCache } from "./server/contentCache.js";
 import { ChangeLog } from "./store/changeLog.js";
 import { openDatabase, stagingDirFor } from "./store/database.js";
-import { VERSION_PRUNE_INTERVAL_MS, VersionStore, versionDirFor, type VersionLimits } from "./store/versionStore.js";
+import { VERSION_PRUNE_INTERVAL_MS, VersionStore, versionDirFor, type ServedAt, type VersionLimits } from "./store/versionStore.js";
+import { VersionIndex } from "./store/versionIndex.js";
 import { ActivityLog } from "./store/activityLog.js";
 import { StagingStore } from "./upstream/stagingStore.js";
 import { isIgnoreFile, ownFilePatterns } from "./upstream/servedPaths.js";
@@ -210,9 +211,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const rules = new Map([...rulesOf].map(([name, r]) => [name, r.rules]));
     // The versions served to clients are kept as the bases of later merges, off the live path (see VersionStore).
     const versions = new VersionStore(versionDirFor(opts.dbPath), opts.versionLimits);
+    // Which path each stored version was served for: a client is given a version only for its own path.
+    const versionIndex = new VersionIndex(changeLog.db);
     const pruneVersions = (): void => {
       try {
         versions.prune();
+        versionIndex.prune(Date.now() - versions.limits.maxAgeMs);
       } catch (err) {
         logger.warn(`pruning the version store failed: ${String(err)}`);
       }
@@ -220,8 +224,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     pruneVersions();
     const versionTimer = setInterval(pruneVersions, VERSION_PRUNE_INTERVAL_MS);
     versionTimer.unref();
-    const content = new ContentCache(undefined, undefined, undefined, (hash, bytes) =>
-      versions.keepServed(hash, bytes, (err) => logger.warn(`keeping a served version failed: ${String(err)}`)),
+    const servedAt = (root: string, path: string): ServedAt => ({
+      root,
+      path,
+      note: (r, p, hash, at) => {
+        if (dbOpen) versionIndex.record(r, p, hash, at);
+      },
+    });
+    const content = new ContentCache(undefined, undefined, undefined, (hash, bytes, root, path) =>
+      versions.keepServed(hash, bytes, (err) => logger.warn(`keeping a served version failed: ${String(err)}`), servedAt(root, path)),
     );
     const server = await startServer({ host: opts.host, port: opts.port, token: opts.token }, {
       compress: opts.compress ?? "auto",
@@ -232,6 +243,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       rules,
       logger: sessionLogger,
       content,
+      versions: { store: versions, index: versionIndex },
       barrier: (names) => passBarrier(cookies, opts.dirs.filter((d) => names.includes(d.name)), BARRIER_TIMEOUT_MS),
     });
 

@@ -22,5 +22,6 @@ export { parseTunnelTarget, parseRemotePort, sshDestination, describeTarget, DEF
 export type { SshExit, SshProcess, SpawnSsh } from "./tunnel/sshProcess.js";
 export { ContentCache, sendHeldContent, RACY_HOLD_MS, type HeldContent, type ServeCounts } from "./server/contentCache.js";
 export { LivePush, pushedFiles } from "./server/livePush.js";
+export { VersionIndex } from "./store/versionIndex.js";
 export { VersionStore, versionDirFor, DEFAULT_VERSION_LIMITS, VERSION_PRUNE_INTERVAL_MS, type VersionLimits, type PruneResult } from "./store/versionStore.js";
 export { answerCheckIgnore, wireVerdict } from "./explain/ignoreExplanation.js";

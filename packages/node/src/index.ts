@@ -34,3 +34,4 @@ export * from "./cli/systemdUnit.js";
 export * from "./cli/serviceUnitFile.js";
 export * from "./cli/nativeSqlite.js";
 export * from "./fs/pathPattern.js";
+export * from "./merge/threeWayMerge.js";

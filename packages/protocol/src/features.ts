@@ -16,6 +16,7 @@ export const KNOWN_FEATURES: readonly string[] = [
   "push",
   "compress",
   "explain",
+  "versions",
 ];
 
 /**
@@ -24,6 +25,7 @@ export const KNOWN_FEATURES: readonly string[] = [
  */
 export const FEATURE_SINCE: Readonly<Record<string, number>> = {
   explain: 4,
+  versions: 4,
 };
 
 /**

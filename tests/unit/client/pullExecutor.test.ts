@@ -10,7 +10,7 @@ afterAll(removeTempDirs);
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, verbose: () => undefined } as unknown as Logger;
 
 function emptyReport(): RunReport {
-  return { written: 0, deleted: 0, changed: [], bytes: 0, copied: 0, conflicts: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
+  return { written: 0, deleted: 0, changed: [], bytes: 0, copied: 0, conflicts: [], merged: [], notMerged: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
 }
 
 /** E's side in memory: path → bytes. The source sends whatever E holds now, like the daemon does. */
@@ -225,5 +225,70 @@ describe("the executor offers R's intact base for a delta", () => {
     expect(calls).toEqual([true, false]);
     expect(outcome.conflicts.map((c) => c.path)).toEqual(["a.txt"]);
     expect(readFileSync(`${s.root}/a.txt`, "utf8")).toBe("R's edit\n");
+  });
+});
+
+describe("the executor with --merge", () => {
+  const FIVE = "line1\nline2\nline3\nline4\nline5\n";
+
+  /** E's past versions by hash, served as the daemon's version store would (only what it holds). */
+  function withVersions(s: Setup, kept: Map<string, Buffer>): ContentSource {
+    return { ...memorySource(s.e), version: (_path, hash) => Promise.resolve(kept.get(hash)) };
+  }
+
+  test("a clean merge is written to R, E's version becomes the base, and R's file then reads as R's edit of it", async () => {
+    const s = setup();
+    const first = await onE(s, 1, "five.txt", FIVE);
+    await pullAndCommit(s, [first]);
+    const kept = new Map([[(first.remote as FileState).hash, Buffer.from(FIVE)]]);
+    writeFileSync(`${s.root}/five.txt`, FIVE.replace("line5", "line5 R"));
+    const second = await onE(s, 2, "five.txt", FIVE.replace("line1", "line1 E"));
+    const report = emptyReport();
+    const outcome = await pullAndCommit(s, [second], { source: withVersions(s, kept), policy: { preferDaemon: false, merge: true }, report });
+    expect({ conflicts: outcome.conflicts, merged: report.merged, written: report.written }).toEqual({ conflicts: [], merged: ["code/five.txt"], written: 0 });
+    expect(readFileSync(`${s.root}/five.txt`, "utf8")).toBe("line1 E\nline2\nline3\nline4\nline5 R\n");
+    const base = s.store.base("code", "five.txt");
+    expect({ state: base?.state, key: base?.key }).toEqual({ state: second.remote, key: undefined });
+    // E's next change of another line is a conflict again (R's merged file is R's edit), merged again.
+    const third = await onE(s, 3, "five.txt", FIVE.replace("line1", "line1 E").replace("line3", "line3 E"));
+    kept.set((second.remote as FileState).hash, Buffer.from(FIVE.replace("line1", "line1 E")));
+    await pullAndCommit(s, [third], { source: withVersions(s, kept), policy: { preferDaemon: false, merge: true } });
+    expect(readFileSync(`${s.root}/five.txt`, "utf8")).toBe("line1 E\nline2\nline3 E\nline4\nline5 R\n");
+  });
+
+  test("without --merge the same change is a conflict and R's file is untouched", async () => {
+    const s = setup();
+    const first = await onE(s, 1, "five.txt", FIVE);
+    await pullAndCommit(s, [first]);
+    writeFileSync(`${s.root}/five.txt`, FIVE.replace("line5", "line5 R"));
+    const kept = new Map([[(first.remote as FileState).hash, Buffer.from(FIVE)]]);
+    const outcome = await pullAndCommit(s, [await onE(s, 2, "five.txt", FIVE.replace("line1", "line1 E"))], { source: withVersions(s, kept) });
+    expect(outcome.conflicts.map((c) => c.path)).toEqual(["five.txt"]);
+    expect(readFileSync(`${s.root}/five.txt`, "utf8")).toBe(FIVE.replace("line5", "line5 R"));
+  });
+
+  test("a merge found impossible is not fetched again for the same two versions, and is reported once", async () => {
+    const s = setup();
+    const first = await onE(s, 1, "five.txt", FIVE);
+    await pullAndCommit(s, [first]);
+    writeFileSync(`${s.root}/five.txt`, FIVE.replace("line3", "line3 R"));
+    let asked = 0;
+    const source: ContentSource = {
+      ...memorySource(s.e),
+      version: () => {
+        asked++;
+        return Promise.resolve(Buffer.from(FIVE));
+      },
+    };
+    const mergesTried = new Map<string, string>();
+    const second = await onE(s, 2, "five.txt", FIVE.replace("line3", "line3 E"));
+    const reports = [emptyReport(), emptyReport()];
+    for (const report of reports) await pullAndCommit(s, [second], { source, policy: { preferDaemon: false, merge: true }, mergesTried, report });
+    expect(asked).toBe(1);
+    expect(reports.map((r) => [r.conflicts, r.notMerged])).toEqual([
+      [["code/five.txt"], [{ path: "code/five.txt", reason: "R's and E's edits overlap (1 place)" }]],
+      [["code/five.txt"], []],
+    ]);
+    expect(readFileSync(`${s.root}/five.txt`, "utf8")).toBe(FIVE.replace("line3", "line3 R"));
   });
 });

@@ -39,6 +39,19 @@ describe("planChange: an edit on R is never overwritten", () => {
   });
 });
 
+describe("planChange with --merge: only R's edit against E's change is tried as a merge", () => {
+  const rows: [what: string, remote: EntryState, base: EntryState | undefined, local: LocalFact, expected: string][] = [
+    ["R edited a file E changed", fileState(H3), F1, held(F2), "merge"],
+    ["R deleted a file E changed (the executor says why it is no merge)", F2, F1, held(DELETED), "merge"],
+    ["E changed a file R left alone: written as always", F2, F1, held(F1), "write"],
+    ["E did not change the path: R's edit stays", F1, F1, held(F2), "keep"],
+    ["R put a file where E's folder on the way should be", F1, undefined, { kind: "blocked", fromE: false }, "conflict:blocked-by-R"],
+  ];
+  test.each(rows)("%s", (_what, remote, base, local, expected) => {
+    expect(summary(planChange({ seq: 1, path: "p", remote, base, local }, { preferDaemon: false, merge: true }))).toBe(expected);
+  });
+});
+
 describe("planChange: what R already holds is recorded, and E's mode and mtime are set on it", () => {
   const rows: Row[] = [
     ["R holds E's new content with E's mtime", F2, F1, held(F2), false, "record"],

@@ -1,9 +1,8 @@
 import { parentOf, resolveInside, SessionStatus, type FileState } from "@zync/protocol";
 import { SessionStateError, type ReviewedChange } from "@zync/daemon";
-import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError } from "@zync/node";
+import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError, pickSides, type Side } from "@zync/node";
 import { applyChange } from "../applyChange.js";
 import { mergedPath, planMerge, stageMerged, type MergePlan } from "../merge/mergeChange.js";
-import { pickSides, type Side } from "../merge/threeWayMerge.js";
 import type { Paint } from "../render/colors.js";
 import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import { renderDiff } from "../render/diffText.js";

@@ -2,10 +2,9 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ReviewedChange } from "@zync/daemon";
-import { hashBytes } from "@zync/node";
+import { hashBytes, mergeThreeWay, type MergeOutcome } from "@zync/node";
 import { resolveInside, type FileState } from "@zync/protocol";
 import type { ReviewContext } from "../reviewContext.js";
-import { mergeThreeWay, type MergeOutcome } from "./threeWayMerge.js";
 
 /** Largest file zync-apply reads to merge; a larger one is offered today's choices only. */
 export const MAX_MERGE_BYTES = 8 * 1024 * 1024;

@@ -33,6 +33,8 @@ export type SyncRequest = {
   json: boolean;
   intervalMs: number;
   preferDaemon: boolean;
+  /** --merge: merge a conflict of R's edit with E's on R when they do not overlap. */
+  merge?: boolean;
   fsync: boolean;
   /** How this side uses feature `compress`. */
   compress: CompressMode;
@@ -87,6 +89,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
     dirs: req.dirs,
     ignore: req.ignore,
     preferDaemon: req.preferDaemon,
+    merge: req.merge === true,
     fsync: req.fsync,
     compress: req.compress,
     logger: req.logger,
@@ -131,7 +134,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
       const open = store.conflicts().filter((c) => mine(c.root));
       const unplaced = store.unplaced().filter((u) => mine(u.root));
       if (req.json) {
-        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })), halted, ...(req.full === true ? { changedOnR } : {}) };
+        const json = { written: report.written, deleted: report.deleted, copied: report.copied, bytes: report.bytes, merged: report.merged, notMerged: report.notMerged, conflicts: open.map((c) => `${c.root}/${c.path}`), unplaced: unplaced.map((u) => ({ path: `${u.root}/${u.path}`, reason: u.reason })), halted, ...(req.full === true ? { changedOnR } : {}) };
         process.stdout.write(`${terminalJson(json, 0)}\n`);
       } else {
         reportRun(report, opts, new Set());

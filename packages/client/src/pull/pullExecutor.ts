@@ -7,8 +7,11 @@
  */
 import { ErrorCode, foldCase, isSameOrBelow, ProtocolError, sameContent, type EntryState, type FileState } from "@zync/protocol";
 import { renameSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import {
   copyToTemp,
+  hashBytes,
+  mergeThreeWay,
   keyProvesUnchanged,
   FolderNotEmptyError,
   moveAside,
@@ -30,6 +33,7 @@ import { readLocal, unchangedSince, type LocalView } from "./localState.js";
 import { POSIX_TRAITS, SlotNames, withIntendedMode, type RootTraits } from "./rootTraits.js";
 import { adoptPlacement, caseRenames, planChange, type LocalFact, type PlanPolicy, type PullAction } from "./pullPlan.js";
 import type { RunReport } from "./runReport.js";
+import { mergeCandidate, mergeVerdict } from "./mergeOnR.js";
 
 /** What a fetch of one file ends with: exactly what was sent. */
 export type FetchedFile = { hash: string; size: number; mode: number; mtimeMs: number };
@@ -52,6 +56,11 @@ export type ContentSource = {
    * failed because the base changed under it (R edited it): fetched again without one.
    */
   classify(err: unknown): { kind: "torn" | "gone" | "fatal" | "base-changed" } | { kind: "skip" | "unplaceable"; reason: string };
+  /**
+   * Fetches a past version of the file at `path` by hash from E's version store (feature `versions`), checked
+   * against `hash`; undefined when E does not hold it. Absent when the daemon does not serve stored versions.
+   */
+  version?: (path: string, hash: string) => Promise<Buffer | undefined>;
 };
 
 /** Everything the executor needs for one root. */
@@ -71,6 +80,11 @@ export type PullContext = {
   signal?: AbortSignal;
   /** How the root's filesystem treats case and modes; a POSIX filesystem when not given. */
   traits?: RootTraits;
+  /**
+   * Merges found impossible, by root/path, with the versions they were tried on (E's hash and R's): not tried (or
+   * fetched) again until one side changes. Kept across the passes of a live client.
+   */
+  mergesTried?: Map<string, string>;
 };
 
 /** A change as applied: the path and E's state (from the wire, or an open conflict or unplaced path retried). */
@@ -211,7 +225,91 @@ async function prepare(ctx: PullContext, item: PullItem, outcome: PageOutcome, s
       return undefined;
     case "write":
       return { action, view };
+    case "merge":
+      return prepareMerge(ctx, action, view, base?.state, outcome);
   }
+}
+
+/**
+ * Works out a merge of R's edit with E's change (--merge): fetches the base from E's version store and E's new
+ * file, reads R's, and merges them. A clean merge becomes a step whose content is the merged file, placed like any
+ * write; anything else leaves the path a conflict, with the reason reported once.
+ */
+async function prepareMerge(ctx: PullContext, action: PullAction & { kind: "merge" }, view: LocalView, base: EntryState | undefined, outcome: PageOutcome): Promise<Step | undefined> {
+  const item = action.input;
+  const id = `${ctx.name}/${item.path}`;
+  const tried = `${item.remote.kind === "file" ? item.remote.hash : item.remote.kind}:${view.state.kind === "file" ? view.state.hash : view.state.kind}`;
+  const keep = (reason: string | undefined): undefined => {
+    if (reason !== undefined) {
+      ctx.report.notMerged.push({ path: id, reason });
+      ctx.mergesTried?.set(id, tried);
+    }
+    conflict(ctx, item, outcome);
+    return undefined;
+  };
+  const candidate = mergeCandidate({ remote: item.remote, base, local: view.state, versionsAgreed: ctx.source.version !== undefined });
+  if (candidate.kind === "no") return keep(candidate.reason);
+  // A dry run fetches nothing; the same versions found unmergeable before are not fetched again.
+  if (ctx.dryRun || ctx.mergesTried?.get(id) === tried) return keep(undefined);
+  const remote = item.remote as FileState;
+  const local = view.state as FileState;
+  let baseBytes: Buffer | undefined;
+  let fetched: Fetched;
+  try {
+    baseBytes = await ctx.source.version!(item.path, candidate.baseHash);
+  } catch (err) {
+    if (ctx.source.classify(err).kind === "fatal") throw err;
+    // What arrived is not the version asked for (or more than a merge takes): it is never used.
+    return keep(`E's stored base could not be used (${err instanceof Error ? err.message : String(err)})`);
+  }
+  try {
+    fetched = await download(ctx, item.path, remote, undefined);
+  } catch (err) {
+    const sorted = ctx.source.classify(err);
+    if (sorted.kind === "fatal" && !isPathError(err)) throw err;
+    // E changed or removed the file meanwhile: its next change is tried again.
+    if (sorted.kind === "gone" || sorted.kind === "torn" || sorted.kind === "base-changed") return keep(undefined);
+    return keep(`E's file could not be fetched (${"reason" in sorted ? sorted.reason : err instanceof Error ? err.message : sorted.kind})`);
+  }
+  if (!("temp" in fetched)) return keep(fetched.skipped === "gone" ? undefined : fetched.reason);
+  let eBytes: Buffer;
+  try {
+    eBytes = await readFile(fetched.temp.path);
+  } finally {
+    await fetched.temp.discard();
+  }
+  const rBytes = await readFile(view.abs).catch(() => undefined);
+  // R edited the file again meanwhile: its newest edit is merged at the next pull.
+  if (rBytes === undefined || (await hashBytes(rBytes)) !== local.hash) return keep(undefined);
+  const verdict = mergeVerdict(mergeThreeWay(baseBytes, eBytes, rBytes));
+  if (verdict.kind === "no") return keep(verdict.reason);
+  ctx.mergesTried?.delete(id);
+  if ((await hashBytes(verdict.bytes)) === local.hash) {
+    // R's file already holds E's change too: nothing to write, E's version becomes the base.
+    merged(ctx, item, outcome, undefined);
+    return undefined;
+  }
+  const temp = await TempFile.create(ctx.root.root);
+  try {
+    await temp.write(verdict.bytes);
+    const mtimeMs = Date.now();
+    const got = await temp.finish({ mode: local.mode, mtimeMs, fsync: false });
+    return { action, view, content: Promise.resolve({ temp, state: { kind: "file", hash: got.hash, size: got.size, mode: local.mode, mtimeMs } }) };
+  } catch (err) {
+    await temp.discard();
+    throw err;
+  }
+}
+
+/**
+ * Records a merge on R: E's new state becomes the path's base, with no stat key (so R's merged file is read and
+ * found to differ from it, and the next --update-upstream offers it as R's edit against E's version).
+ */
+function merged(ctx: PullContext, item: PullItem, outcome: PageOutcome, placedKey: StatKey | undefined): void {
+  ctx.logger.verbose(`merged ${ctx.name}/${item.path}: E's and R's edits are both in R's file`);
+  outcome.bases.push({ path: item.path, state: item.remote, key: placedKey });
+  outcome.resolved.push(item.path);
+  ctx.report.merged.push(`${ctx.name}/${item.path}`);
 }
 
 function preview(ctx: PullContext, steps: readonly Step[]): void {
@@ -365,6 +463,12 @@ async function place(ctx: PullContext, step: Step, fetched: Fetched | undefined,
   let key: StatKey | undefined;
   try {
     key = await placeState(ctx.root, item.path, abs, local, remote, content?.temp);
+    if (step.action.kind === "merge") {
+      ctx.report.changed.push({ root: ctx.name, path: item.path });
+      // Merged content that is exactly E's is E's file, stat key and all; anything else is R's edit on E's base.
+      merged(ctx, item, outcome, remote.kind === "file" && state.kind === "file" && state.hash === remote.hash ? key : undefined);
+      return true;
+    }
     if (remote.kind === "deleted") ctx.report.deleted++;
     else ctx.report.written++;
     ctx.report.changed.push({ root: ctx.name, path: item.path });

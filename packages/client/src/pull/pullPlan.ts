@@ -41,6 +41,8 @@ export type ConflictReason =
  * - `keep`: E did not change the path (its state is the base); R's own version stays and nothing is recorded.
  * - `forget`: E deleted a path that cannot exist on R (a file of E's stands in its way): the base goes.
  * - `write`: E's state is placed; with `aside`, R's differing copy is first moved aside (--prefer-daemon).
+ * - `merge` (--merge): R edited the path and E changed it too; E's and R's edits are merged on R if they can be
+ *   (mergeOnR.ts), else the path is a conflict.
  * - `conflict`: R's content stays as it is and the path is reported.
  */
 export type PullAction =
@@ -48,12 +50,15 @@ export type PullAction =
   | { kind: "keep"; input: PlanInput }
   | { kind: "forget"; input: PlanInput }
   | { kind: "write"; input: PlanInput; aside: boolean }
+  | { kind: "merge"; input: PlanInput }
   | { kind: "conflict"; input: PlanInput; reason: ConflictReason };
 
 /** Choices that change the plan. */
 export type PlanPolicy = {
   /** On a conflict, take E's version and keep R's beside it. */
   preferDaemon: boolean;
+  /** On a conflict of R's edit with E's, merge the two on R when they do not overlap (never with preferDaemon). */
+  merge?: boolean;
 };
 
 /** The permission bits zync carries. */
@@ -87,7 +92,8 @@ export function planChange(input: PlanInput, policy: PlanPolicy): PullAction {
     case "apply":
       return { kind: "write", input, aside: false };
     case "conflict":
-      return policy.preferDaemon ? { kind: "write", input, aside: true } : { kind: "conflict", input, reason: "edited-on-R" };
+      if (policy.preferDaemon) return { kind: "write", input, aside: true };
+      return policy.merge === true ? { kind: "merge", input } : { kind: "conflict", input, reason: "edited-on-R" };
   }
 }
 

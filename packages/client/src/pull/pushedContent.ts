@@ -110,6 +110,7 @@ export class PushedContent {
         return got.end;
       },
       classify: (err) => fallback.classify(err),
+      ...(fallback.version === undefined ? {} : { version: fallback.version }),
     };
   }
 

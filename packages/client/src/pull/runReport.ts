@@ -9,6 +9,10 @@ export type RunReport = {
   copied: number;
   /** Conflicts found or still open, as root/path. */
   conflicts: string[];
+  /** Conflicts merged on R (--merge), as root/path: R's file now holds both edits, to go upstream. */
+  merged: string[];
+  /** Conflicts --merge could not merge, as root/path with the reason (they stay conflicts). */
+  notMerged: { path: string; reason: string }[];
   /** Paths that could not be placed on R this run, as root/path with the reason. */
   unplaced: { path: string; reason: string }[];
   /** Paths E could not read this run (E's daemon records them again once it can), with the reason. */
@@ -26,5 +30,5 @@ export type RunReport = {
 export type PreviewLine = { action: "add" | "change" | "delete" | "conflict"; path: string; size: number };
 
 export function emptyReport(): RunReport {
-  return { written: 0, deleted: 0, changed: [], bytes: 0, copied: 0, conflicts: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
+  return { written: 0, deleted: 0, changed: [], bytes: 0, copied: 0, conflicts: [], merged: [], notMerged: [], unplaced: [], unsynced: [], keptAside: [], preview: [], plannedFiles: 0, plannedBytes: 0 };
 }

@@ -42,7 +42,8 @@ import type { ActivityLog } from "../store/activityLog.js";
 import { UpstreamReceiver } from "../upstream/upstreamReceiver.js";
 import { DeltaBases } from "./deltaBases.js";
 import { DaemonHandshake, type HandshakeComplaint, type HandshakeRefusal } from "./daemonHandshake.js";
-import type { ContentCache } from "./contentCache.js";
+import { sendHeldContent, type ContentCache } from "./contentCache.js";
+import { servedVersion, VERSIONS_FEATURE, type ServedVersions } from "./versionServing.js";
 import { LivePush } from "./livePush.js";
 import { answerCheckIgnore } from "../explain/ignoreExplanation.js";
 
@@ -66,6 +67,8 @@ export type SessionContext = {
   content: ContentCache;
   /** How this daemon uses feature `compress` (docs/protocol.md section 14.6); auto when not given. */
   compress?: CompressMode;
+  /** E's version store, served with feature `versions` (docs/protocol.md section 14.10); not offered without it. */
+  versions?: ServedVersions;
 };
 
 /** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
@@ -125,7 +128,7 @@ export class ClientSession {
     if (ctx.compress !== "never" && deflateNegotiated(ws)) this.compression.probe();
     // `compress` rides on permessage-deflate: it is chosen only where the upgrade agreed to that extension.
     const compressible = ctx.compress !== "never" && deflateNegotiated(ws);
-    this.handshake = new DaemonHandshake(ctx.token, undefined, KNOWN_FEATURES.filter((f) => f !== "compress" || compressible));
+    this.handshake = new DaemonHandshake(ctx.token, undefined, KNOWN_FEATURES.filter((f) => (f !== "compress" || compressible) && (f !== VERSIONS_FEATURE || ctx.versions !== undefined)));
     // A connection that never proves the token is not kept open for ever.
     this.handshakeTimer = setTimeout(() => ws.close(1008, "no proof of the token in time"), ctx.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     this.handshakeTimer.unref();
@@ -425,6 +428,14 @@ export class ClientSession {
         } finally {
           this.activeDeltas--;
         }
+      }
+      case "GET_VERSION": {
+        const held = await servedVersion(msg, this.features, this.ctx.versions, this.ctx.rules?.get(msg.root), (root, path) => this.servedFile(root, path));
+        const compress = this.compression.forFile(msg.path);
+        const sent = await sendHeldContent(held, msg.id, (frame) => this.sendFrame(frame, compress(frame)));
+        this.totals.files++;
+        this.totals.bytes += sent.size;
+        return this.send({ type: "FILE_END", id: msg.id, ...sent });
       }
       case "ACK_CHANGES":
         return this.send({ type: "ACKED", id: msg.id, seq: log.ack(this.clientId!, msg.seq) });

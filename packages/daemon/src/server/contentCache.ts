@@ -39,10 +39,18 @@ export class ContentCache {
 
   private readonly clock: () => number;
 
-  /** Called with every small file's content served with its recorded hash (the daemon keeps it in its version store). */
-  private readonly onServed: ((hash: string, bytes: Buffer) => void) | undefined;
+  /**
+   * Called with every small file's content served with its recorded hash, and the root and path it was served for
+   * (the daemon keeps it in its version store).
+   */
+  private readonly onServed: ((hash: string, bytes: Buffer, root: string, path: string) => void) | undefined;
 
-  constructor(maxBytes = CACHE_MAX_BYTES, maxFileBytes = CACHE_MAX_FILE_BYTES, clock: () => number = Date.now, onServed?: (hash: string, bytes: Buffer) => void) {
+  constructor(
+    maxBytes = CACHE_MAX_BYTES,
+    maxFileBytes = CACHE_MAX_FILE_BYTES,
+    clock: () => number = Date.now,
+    onServed?: (hash: string, bytes: Buffer, root: string, path: string) => void,
+  ) {
     this.clock = clock;
     this.onServed = onServed;
     this.maxBytes = maxBytes;
@@ -96,7 +104,7 @@ export class ContentCache {
     if (recorded.size <= this.maxFileBytes) {
       const held = await this.content(root, path, abs, recorded.hash);
       if (held !== undefined) {
-        if (held.sent.hash === recorded.hash) this.onServed?.(held.sent.hash, held.bytes);
+        if (held.sent.hash === recorded.hash) this.onServed?.(held.sent.hash, held.bytes, root, path);
         return sendHeldContent(held, id, send);
       }
     }

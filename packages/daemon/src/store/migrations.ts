@@ -106,6 +106,17 @@ const MIGRATIONS: readonly string[] = [
   -- \`zync-daemon wait\` in another process reads its cookie's row here.
   CREATE TABLE seen_cookies (name TEXT PRIMARY KEY, root TEXT NOT NULL, head INTEGER NOT NULL, at INTEGER NOT NULL);
   `,
+  `
+  -- Which path of which root each stored version was served for, and when last: GET_VERSION (feature
+  -- 'versions') serves a stored version only for a path it belongs to (or that an apply replaced it at).
+  CREATE TABLE version_paths (
+    root TEXT NOT NULL,
+    path TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (root, path, hash)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -41,6 +42,9 @@ const RENEW_AFTER_MS = 60 * 60 * 1000;
 /** Bound of the memory of recently renewed versions. */
 const MAX_RENEWED = 100_000;
 const SUFFIX = ".gz";
+
+/** Where a served version was served: noted once it is stored (see {@link VersionStore.keepServed}). */
+export type ServedAt = { root: string; path: string; note: (root: string, path: string, hash: string, at: number) => void };
 
 /** What a prune removed and what is left. */
 export type PruneResult = { removed: number; keptFiles: number; keptBytes: number };
@@ -93,8 +97,9 @@ export class VersionStore {
       const packed = await gzipAsync(bytes, { level: zlibConstants.Z_BEST_SPEED });
       mkdirSync(this.dir, { recursive: true });
       const temp = join(this.dir, `.tmp-${randomBytes(6).toString("hex")}`);
-      writeFileSync(temp, packed, { flush: true });
-      renameSync(temp, target);
+      // Written and flushed off the event loop: a daemon serving a live save never waits for this disk's flush.
+      await writeFile(temp, packed, { flush: true });
+      await rename(temp, target);
       this.touch(target);
       return true;
     } finally {
@@ -135,22 +140,34 @@ export class VersionStore {
 
   /**
    * Stores a version that was served to a client, without holding up the caller: only files up to
-   * {@link VersionLimits.maxFileBytes}, errors (a full disk) are reported to `onError` and otherwise ignored.
+   * {@link VersionLimits.maxFileBytes}, none at all when {@link VersionLimits.maxBytes} is 0, errors (a full disk)
+   * are reported to `onError` and otherwise ignored. With `servedAt`, once the version is stored the path it was
+   * served for is noted (`servedAt.note`), so it can be given back for that path alone.
    */
-  keepServed(hash: string, bytes: Uint8Array, onError: (err: unknown) => void = () => undefined): void {
-    if (bytes.byteLength > this.limits.maxFileBytes || this.pending.has(hash)) return;
+  keepServed(hash: string, bytes: Uint8Array, onError: (err: unknown) => void = () => undefined, servedAt?: ServedAt): void {
+    if (this.limits.maxBytes <= 0 || bytes.byteLength > this.limits.maxFileBytes || this.pending.has(hash)) return;
     const now = this.now();
-    if ((this.renewed.get(hash) ?? Number.NEGATIVE_INFINITY) > now - RENEW_AFTER_MS) return;
+    const key = servedAt === undefined ? hash : `${servedAt.root}\0${servedAt.path}\0${hash}`;
+    if ((this.renewed.get(key) ?? Number.NEGATIVE_INFINITY) > now - RENEW_AFTER_MS) return;
     if (this.renewed.size >= MAX_RENEWED) this.renewed.clear();
-    this.renewed.set(hash, now);
-    setImmediate(() => void this.put(hash, bytes).catch((err: unknown) => {
-      this.renewed.delete(hash);
-      onError(err);
-    }));
+    this.renewed.set(key, now);
+    setImmediate(() => {
+      this.put(hash, bytes)
+        .then((stored) => {
+          if (stored) servedAt?.note(servedAt.root, servedAt.path, hash, now);
+        })
+        .catch((err: unknown) => {
+          this.renewed.delete(key);
+          onError(err);
+        });
+    });
   }
 
-  /** The content stored under `hash`, or undefined when none is stored or the stored copy is damaged. */
-  async get(hash: string): Promise<Buffer | undefined> {
+  /**
+   * The content stored under `hash`, or undefined when none is stored, the stored copy is damaged, or it holds more
+   * than `maxBytes` (it is never inflated past that).
+   */
+  async get(hash: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer | undefined> {
     if (!HASH.test(hash)) return undefined;
     let packed: Buffer;
     try {
@@ -160,7 +177,7 @@ export class VersionStore {
     }
     let bytes: Buffer;
     try {
-      bytes = await gunzipAsync(packed);
+      bytes = await gunzipAsync(packed, maxBytes < Number.MAX_SAFE_INTEGER ? { maxOutputLength: Math.max(1, maxBytes) } : {});
     } catch {
       return undefined;
     }

@@ -4,6 +4,7 @@ import { HashSchema, RootNameSchema, WirePathSchema } from "../entry.js";
 import { AuthSchema, HelloSchema, type Auth, type Hello } from "./handshake.js";
 import { CheckIgnoreSchema } from "./explain.js";
 import { FinalizeUpstreamSchema, PrepareUpstreamSchema, UpstreamFileEndSchema, UpstreamFileSchema } from "./upstream.js";
+import { GetVersionSchema } from "./versions.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
@@ -78,6 +79,7 @@ export const FromClientMessageSchema = z.discriminatedUnion("type", [
   UpstreamFileEndSchema,
   FinalizeUpstreamSchema,
   CheckIgnoreSchema,
+  GetVersionSchema,
 ]);
 
 export type GetChanges = z.infer<typeof GetChangesSchema>;

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { looksBinary, mergeThreeWay, pickSides } from "@zync/apply";
+import { looksBinary, mergeThreeWay, pickSides } from "@zync/node";
 import { removeTempDirs, tempDir } from "../../helpers/tempDir.js";
 
 afterAll(removeTempDirs);
