@@ -39,7 +39,7 @@ async function syncThroughProxy(e: string, daemonArgs: string[], clientArgs: str
   const proxy = await startCountingProxy(daemon.port);
   const r = `${tempDir()}/r`;
   try {
-    const res = await runBin(BIN.client, ["--once", "--server", proxy.url, "--token-file", daemon.tokenFile, "--db", `${tempDir()}/c.db`, "--dirs", `code:${r}`, ...clientArgs]);
+    const res = await runBin(BIN.client, ["--once", "--server", proxy.url, "--token-file", daemon.tokenFile, "--db", `${tempDir()}/c.db`, "--dirs", `code:${r}`, "--no-progress", ...clientArgs]);
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     return { ...proxy.counts(), r };

@@ -95,7 +95,7 @@ describe("connection set-up is pipelined", () => {
     const daemon = await startTestDaemon([`code:${e}`]);
     try {
       const r = `${tempDir()}/r`;
-      const res = await runClientOnce(daemon, `${tempDir()}/c.db`, [`code:${r}`]);
+      const res = await runClientOnce(daemon, `${tempDir()}/c.db`, [`code:${r}`], ["--no-progress"]);
       expect(res.stderr).toBe("");
       expect(res.code).toBe(0);
       expect(snapshotTree(r)).toEqual(snapshotTree(e));

@@ -50,6 +50,16 @@ describe("progress of a long transfer", () => {
     expect(res.raw).not.toContain("\x1b8");
   });
 
+  test("with --no-progress a pull on a terminal draws no bar and still prints its summary", async () => {
+    const r = tempDir("zync-r-");
+    const db = join(tempDir("zync-client-"), "client.db");
+    const res = await runInPty(clientArgs(db, r, ["--once", "--no-progress"]), [], { env: { NO_COLOR: "1", ZYNC_TOKEN: "" } });
+    expect(res.code).toBe(0);
+    expect(res.output).toMatch(/synced: \d+ written/);
+    expect(res.output).not.toContain("pulling");
+    expect(res.raw).not.toContain("█");
+  });
+
   test("without a terminal a pull prints plain lines only: no bar, no escape codes, no carriage returns", async () => {
     const r = tempDir("zync-r-");
     const db = join(tempDir("zync-client-"), "client.db");

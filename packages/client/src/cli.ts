@@ -36,7 +36,8 @@ function common<T>(y: Argv<T>) {
     .option("config", { type: "string", describe: "JSON file of flag values (default: ./zync.config.json if present); flags win" })
     .option("json", { type: "boolean", default: false, describe: "print machine-readable JSON" })
     .option("verbose", { type: "boolean", default: false, describe: "print every path written or deleted" })
-    .option("quiet", { type: "boolean", default: false, describe: "print only warnings, conflicts and errors" });
+    .option("quiet", { type: "boolean", default: false, describe: "print only warnings, conflicts and errors" })
+    .option("progress", { type: "boolean", default: true, describe: "show progress of long transfers (--no-progress hides it; --quiet and --json do too)" });
 }
 
 const number = (name: string, v: number, min: number): number => {
@@ -112,6 +113,7 @@ async function main(): Promise<number | void> {
           policy: { paths: checkPaths(paths), allowMassDelete: argv["allow-mass-delete"], maxDeleteShare: percent("max-delete", argv["max-delete"]) / 100 },
           logger: loggerFor(argv),
           quiet: argv.quiet,
+          progress: argv.progress,
           timeoutMs: number("timeout", argv.timeout, 1) * 1000,
           onChange,
           full: argv.full,

@@ -41,6 +41,8 @@ export type SyncRequest = {
   policy: PullPolicy;
   logger: Logger;
   quiet: boolean;
+  /** Show progress of long transfers (unless quiet or json); on when absent. */
+  progress?: boolean;
   /** Pass a barrier on E first, so saves made there just before the run are included (`zync-client wait`). */
   barrier?: boolean;
   /** How long a one-shot run waits for a running client to catch up, in milliseconds. */
@@ -95,7 +97,7 @@ export async function runSync(req: SyncRequest): Promise<number> {
     logger: req.logger,
     dryRun: req.dryRun,
     policy: req.policy,
-    progress: !req.quiet && !req.json,
+    progress: showsProgress(req),
   };
   try {
     if (!req.dryRun) await prepareRoots(req.dirs, req.logger);
@@ -202,7 +204,7 @@ async function push(req: SyncRequest): Promise<number> {
     });
     const run = store.startRun("push");
     try {
-      const results = await pushAll(conn, store, req.dirs, req.ignore, req.logger, req.policy.paths, !req.quiet && !req.json).catch(rethrow);
+      const results = await pushAll(conn, store, req.dirs, req.ignore, req.logger, req.policy.paths, showsProgress(req)).catch(rethrow);
       const bytes = results.reduce((n, r) => n + r.bytes, 0);
       store.endRun(run, { files: results.reduce((n, r) => n + (r.fresh ? r.changes : 0), 0), deleted: 0, bytes, conflicts: results.reduce((n, r) => n + r.conflicts, 0) });
       if (req.json) process.stdout.write(`${terminalJson(results, 0)}\n`);
@@ -216,4 +218,9 @@ async function push(req: SyncRequest): Promise<number> {
   } finally {
     store.close();
   }
+}
+
+/** Whether a run shows the progress of long transfers. */
+function showsProgress(req: Pick<SyncRequest, "quiet" | "json" | "progress">): boolean {
+  return req.progress !== false && !req.quiet && !req.json;
 }
