@@ -7,3 +7,6 @@ export { inquirerPrompter, PromptCancelled, type Prompter, type Choice } from ".
 export { createPaint, type Paint } from "./render/colors.js";
 export { applyOrder, resumeInterrupted } from "./commands/sessionLookup.js";
 export { mergeThreeWay, looksBinary, pickSides, type MergeOutcome, type MergeRegion } from "./merge/threeWayMerge.js";
+export { undoSession } from "./commands/undoSession.js";
+export { historyCommand, historyRows, changeOf, type HistoryRow, type HistoryPath, type PathChange } from "./commands/historyCommand.js";
+export { decideUndo, undoOrder, sameEntry, type UndoStep, type UndoFacts } from "./undo/undoDecision.js";
