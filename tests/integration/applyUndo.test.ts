@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { AppliedPaths, openDatabase, VersionStore } from "@zync/daemon";
 import { hashBytes } from "@zync/node";
 import type { HistoryRow } from "@zync/apply";
 import { removeTempDirs } from "../helpers/tempDir.js";
@@ -147,6 +148,32 @@ describe("zync-apply undo", () => {
       expect(retry.stdout).toMatch(/restored a\.txt/);
       expect(retry.stdout.split("\n").filter((l) => l.includes("left alone:"))).toEqual([expect.stringMatching(/^ {2}left alone: new\.txt: /)]);
       expect(readFileSync(`${e}/a.txt`, "utf8")).toBe("E's a\n");
+    });
+  });
+
+  test("an undo killed in the gap of a change of kind (E's file removed, the folder not made yet) is finished by the next, with no refusal", async () => {
+    await withUpstreamPair({ "d/x.txt": "in a folder\n", "keep.txt": "kept\n" }, async ({ e, r, db, pushSession, apply }) => {
+      rmSync(`${r}/d`, { recursive: true });
+      writeFileSync(`${r}/d`, "a folder became a file on R\n");
+      const id = await pushSession();
+      const before = snapshotTree(e);
+      expect((await apply(["apply", String(id), "--non-interactive"])).code).toBe(0);
+      expect(snapshotTree(e)["d"]).toMatch(/^file /);
+      // The durable state an undo killed between removing E's file and making the folder leaves: the path noted
+      // as being undone, the file it replaced stored, nothing at the path.
+      const database = openDatabase(db);
+      try {
+        AppliedPaths.of(database).markUndoing(id, "d");
+      } finally {
+        database.close();
+      }
+      const wrote = readFileSync(`${e}/d`);
+      await new VersionStore(`${db}.versions`).put(await hashBytes(wrote), wrote);
+      unlinkSync(`${e}/d`);
+
+      const undo = await apply(["undo", String(id)]);
+      expect({ code: undo.code, stderr: undo.stderr, alone: undo.stdout.split("\n").filter((l) => l.includes("left alone:")) }).toEqual({ code: 0, stderr: "", alone: [] });
+      expect(snapshotTree(e)).toEqual(before);
     });
   });
 
