@@ -177,6 +177,28 @@ describe("zync-apply undo", () => {
     });
   });
 
+  test("the daemon records undo's writes like any edit on E, so R's next pull brings E's earlier versions to R", async () => {
+    await withUpstreamPair({ "a.txt": "E's a\n", "gone.txt": "E's gone\n" }, async ({ e, r, pushSession, apply, once, daemonCaughtUp }) => {
+      writeFileSync(`${r}/a.txt`, "R's a\n");
+      unlinkSync(`${r}/gone.txt`);
+      writeFileSync(`${r}/new.txt`, "R's new\n");
+      const id = await pushSession();
+      const before = snapshotTree(e);
+      expect((await apply(["apply", String(id), "--non-interactive"])).code).toBe(0);
+      await daemonCaughtUp();
+      const pulled = await once();
+      expect({ code: pulled.code, stderr: pulled.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(snapshotTree(r)).toEqual(snapshotTree(e));
+
+      expect((await apply(["undo", String(id)])).code).toBe(0);
+      await daemonCaughtUp();
+      const back = await once();
+      expect({ code: back.code, stderr: back.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(snapshotTree(r)).toEqual(before);
+      expect(snapshotTree(e)).toEqual(before);
+    });
+  });
+
   test("a path whose earlier version was pruned from the store is named and left alone; the rest is undone", async () => {
     await withUpstreamPair({ "a.txt": "E's a\n", "b.txt": "E's b\n" }, async ({ e, r, db, pushSession, apply }) => {
       writeFileSync(`${r}/a.txt`, "R's a\n");
