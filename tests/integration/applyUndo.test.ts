@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { AppliedPaths, openDatabase, VersionStore } from "@zync/daemon";
 import { hashBytes } from "@zync/node";
 import type { HistoryRow } from "@zync/apply";
@@ -215,6 +215,12 @@ describe("zync-apply undo", () => {
       expect(undo.stdout).toMatch(/^ {2}left alone: a\.txt: E's earlier version is no longer in the version store \(pruned by retention\)$/m);
       expect(readFileSync(`${e}/a.txt`, "utf8")).toBe("R's a\n");
       expect(readFileSync(`${e}/b.txt`, "utf8")).toBe("E's b\n");
+
+      // With the root's folder gone, nothing is judged (every path would look deleted) and nothing is marked.
+      renameSync(e, `${e}.moved`);
+      const gone = await apply(["undo", String(id)]);
+      renameSync(`${e}.moved`, e);
+      expect([gone.code, gone.stdout, gone.stderr]).toEqual([1, "", `zync-apply: the folder of root code (${e}) is not there; nothing was undone\n`]);
     });
   });
 

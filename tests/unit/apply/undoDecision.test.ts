@@ -34,6 +34,8 @@ describe("what undo does with one path, from E's state before, what the apply wr
     ["a created file already gone: done", { before: none, applied: file(Y), current: none }, { kind: "done" }],
     ["undone before, even with the stored version pruned: done", { before: file(X), applied: file(Y), current: file(X), haveBefore: false }, { kind: "done" }],
     ["the earlier version is gone from the store: left alone", { before: file(X), applied: file(Y), current: file(Y), haveBefore: false }, pruned],
+    ["a killed undo made the folder but did not set its mode yet: finished", { before: { kind: "dir", mode: 0o750 }, applied: none, current: dir, undoing: true }, { kind: "restore" }],
+    ["a folder of E's own with another mode where the apply removed one, no undo begun: done", { before: { kind: "dir", mode: 0o750 }, applied: none, current: dir }, { kind: "done" }],
     ["a killed undo left the gap of a folder made a file: finished", { before: dir, applied: file(Y), current: none, undoing: true }, { kind: "restore" }],
     ["a killed undo left the gap of a file made a folder: finished", { before: file(X), applied: dir, current: none, undoing: true }, { kind: "restore" }],
     ["the same gap with no undo begun is E's own deletion: left alone", { before: dir, applied: file(Y), current: none }, changed("nothing", "a file of 10 byte(s)")],

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { AppliedPaths, type AppliedPath, type SessionSummary } from "@zync/daemon";
 import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError, readLocalEntry, SafeRoot } from "@zync/node";
 import { ErrorCode, ProtocolError, SessionStatus } from "@zync/protocol";
@@ -61,6 +62,8 @@ export async function undoSession(ctx: ReviewContext, idText: string, out: (line
 async function undoHeld(ctx: ReviewContext, found: FoundSession, log: AppliedPaths, out: (line: string) => void): Promise<number> {
   const { session, rootAbs } = found;
   const id = session.id;
+  // Without its root every path would look deleted: nothing is judged, nothing marked.
+  if (!existsSync(rootAbs)) throw new ExitError(ExitCode.Failure, `the folder of root ${session.root} (${rootAbs}) is not there; nothing was undone`);
   await clearStaleTemps(ctx.staging, id, rootAbs);
   // Read again under the lease: another undo may have finished some of it meanwhile.
   const open = log.ofSession(id).filter((r) => r.undo !== "undone");

@@ -58,7 +58,11 @@ function described(s: EntryState): string {
  * work, and is left alone.
  */
 export function decideUndo(f: UndoFacts): UndoStep {
-  if (sameEntry(f.current, f.before)) return { kind: "done" };
+  if (sameEntry(f.current, f.before)) {
+    // A killed undo may have made the folder and not yet set its mode (a folder's mode is not part of sameEntry).
+    const modeLeft = f.undoing && f.before.kind === "dir" && f.current.kind === "dir" && (f.before.mode & 0o777) !== (f.current.mode & 0o777);
+    return modeLeft ? { kind: "restore" } : { kind: "done" };
+  }
   const resumesGap = f.undoing && f.current.kind === "deleted" && placementLeavesGap(f.applied, f.before);
   if (!sameEntry(f.current, f.applied) && !resumesGap) {
     return { kind: "refuse", reason: `changed on E since the apply (E holds ${described(f.current)}, the apply wrote ${described(f.applied)})` };
