@@ -89,7 +89,8 @@ describe("zync-apply undo", () => {
 
       const undo = await apply(["undo", String(id)]);
       expect({ code: undo.code, stderr: undo.stderr }).toEqual({ code: 0, stderr: "" });
-      expect(undo.stdout).toMatch(/restored mod\.txt/);
+      expect(undo.stdout).toMatch(/restored mod\.txt\n/);
+      expect(undo.stdout).toMatch(/restored five\.txt \(session \d+ merged R's edit into it\)/);
       expect(undo.stdout).toMatch(/removed new\/deeper\/made\.txt \(session \d+ created it\)/);
       expect(undo.stdout).toMatch(/restored del\.txt \(session \d+ deleted it\)/);
       expect(undo.stdout).toMatch(/12 path\(s\) put back as E had them before session \d+, 0 left alone/);

@@ -36,6 +36,7 @@ function undoneLine(row: AppliedPath, id: number): string {
   const path = escapeControl(row.path);
   if (row.before.kind === "deleted") return `  removed ${path} (session ${id} created it)`;
   if (row.applied.kind === "deleted") return `  restored ${path} (session ${id} deleted it)`;
+  if (row.how === "merged") return `  restored ${path} (session ${id} merged R's edit into it)`;
   return `  restored ${path}`;
 }
 
