@@ -69,7 +69,7 @@ function looksDone(e: string, r: string, rel: string): boolean {
 
 describe("zync-apply killed at random points", () => {
   test.each(settings.seeds)(
-    "seed %i: every rerun finishes the session, E ends equal to R's tree with no conflict, and every overwritten E file is kept",
+    "seed %i: every rerun finishes the session, E ends equal to R's tree with no conflict, every overwritten E file is kept, and undo then puts E back as it was",
     async (seed) => {
       console.log(`zync-apply kills: seed ${seed} (replay with ZYNC_FAULT_SEED=${seed})`);
       const rng = new Rng(seed);
@@ -139,6 +139,12 @@ describe("zync-apply killed at random points", () => {
         });
         expectSeeded(seed, "every overwritten or deleted E file is kept", keptWrong.map(([p]) => p), [], context);
         expectSeeded(seed, "no temp file is left in E's root", existsSync(`${e}/.zync-tmp`) ? readdirSync(`${e}/.zync-tmp`) : [], [], context);
+
+        // What the killed runs noted for undo is E's state from before the session, not a half-way state of theirs.
+        const undo = spawnBin(BIN.apply, ["--db", db, "undo", String(id)]);
+        const undone = await undo.exited;
+        expectSeeded(seed, "undo after the killed applies puts everything back", { code: undone, stderr: undo.stderr(), alone: undo.stdout().split("\n").filter((l) => l.includes("left alone:")) }, { code: 0, stderr: "", alone: [] }, () => `${context()}\n${undo.stdout()}`);
+        expectSeeded(seed, "E equals its tree from before the session by hash", snapshotTree(e), before, context);
       });
     },
     300_000,

@@ -10,7 +10,7 @@ afterAll(removeTempDirs);
 const COMMANDS = [
   ["zync-client", BIN.client, ["wait", "status", "log", "check-ignore", "service", "completion"]],
   ["zync-daemon", BIN.daemon, ["status", "wait", "log", "check-ignore", "service", "completion"]],
-  ["zync-apply", BIN.apply, ["list", "show", "apply", "reject", "completion"]],
+  ["zync-apply", BIN.apply, ["list", "show", "apply", "reject", "undo", "history", "completion"]],
 ] as const;
 
 /** Sources the printed bash script and asks its completion function about `words`, as bash does on Tab. */

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { ReviewedChange, StagingStore, VersionStore } from "@zync/daemon";
+import { AppliedPaths, type ReviewedChange, type StagingStore, type VersionStore } from "@zync/daemon";
 import { copyToTemp, dropTempDirIfEmpty, FolderNotEmptyError, hashFile, placeDir, placeState, SafeRoot, stillAsSeen, syncFolder, type TempFile } from "@zync/node";
 import { ErrorCode, ProtocolError, type EntryState, type FileState } from "@zync/protocol";
 
@@ -56,9 +56,9 @@ export type ApplyPlaces = {
 /**
  * Writes one staged change into E's folder, atomically, after checking that E's path is still what the review
  * showed. When it overwrites or deletes a file of E's, that file is first kept in the session's folder (see
- * {@link keepCopy}). Before E's path is touched, the store notes what E held there and which copy was kept, so
- * the next run finishes a run killed at any point; once the change is on E its folder is flushed, and only then
- * does the caller record the outcome. The daemon's watcher then records the result like any other change.
+ * {@link keepCopy}). Before E's path is touched, the store notes what E held there, what is written (for undo)
+ * and which copy was kept, so the next run finishes a run killed at any point; once the change is on E its folder
+ * is flushed, and only then does the caller record the outcome. The daemon's watcher then records the result like any other change.
  */
 export async function applyChange(staging: StagingStore, sessionId: number, rootAbs: string, change: ReviewedChange, places: ApplyPlaces = {}, pid = process.pid): Promise<ApplyResult> {
   const root = new SafeRoot(rootAbs);
@@ -87,7 +87,14 @@ export async function applyChange(staging: StagingStore, sessionId: number, root
     // The kept copy was checked against the hash; the store checks it again before keeping it.
     if (places.versions !== undefined) await places.versions.putFile(current.hash, path);
   }
-  staging.notePlacing(sessionId, change.path, current, kept?.hash ?? null, pid);
+  // What E held and what is written are noted with the placement, before E is touched, for undo.
+  const written = AppliedPaths.of(staging.db);
+  staging.db
+    .transaction(() => {
+      written.noteWrite(sessionId, change.path, current, state, places.contentPath === undefined ? "applied" : "merged");
+      staging.notePlacing(sessionId, change.path, current, kept?.hash ?? null, pid);
+    })
+    .immediate();
   let content: TempFile | undefined;
   if (state.kind === "file") {
     content = await copyToTemp(rootAbs, places.contentPath ?? staging.blobPath(sessionId, state.hash), state, true);

@@ -3,9 +3,11 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { completeWithoutDefaultCommand, parseDirs, runCli, UsageError, withZyncDefaults } from "@zync/node";
 import { applySession } from "./commands/applySession.js";
+import { historyCommand } from "./commands/historyCommand.js";
 import { listSessions } from "./commands/listSessions.js";
 import { rejectSession } from "./commands/rejectSession.js";
 import { showSession } from "./commands/showSession.js";
+import { undoSession } from "./commands/undoSession.js";
 import { inquirerPrompter } from "./prompter.js";
 import { createPaint } from "./render/colors.js";
 import { openReview, type ReviewContext } from "./reviewContext.js";
@@ -60,15 +62,22 @@ async function main(): Promise<number | void> {
     .command("reject <session>", "discard a session without touching E", (y) => y.positional("session", { type: "string", demandOption: true }), (argv) =>
       withContext(argv, (ctx) => rejectSession(ctx, argv.session, out)),
     )
+    .command("undo <session>", "put back E's versions of the paths a session's apply changed, where E still holds what it wrote", (y) => y.positional("session", { type: "string", demandOption: true }), (argv) =>
+      withContext(argv, (ctx) => undoSession(ctx, argv.session, out)),
+    )
+    .command("history", "list applied sessions and what each changed on E", (y) => y.option("json", { type: "boolean", default: false, describe: "print JSON" }), (argv) =>
+      withContext(argv, (ctx) => historyCommand(ctx, { json: argv.json }, out)),
+    )
     .example([
       ["$0 --db ~/.zync/sync.db list", "sessions waiting for review"],
       ["$0 --db ~/.zync/sync.db apply 3", "review session 3 with diffs and apply it"],
       ["$0 --db ~/.zync/sync.db apply 3 --non-interactive", "apply a conflict-free session in a script"],
       ["$0 --db ~/.zync/sync.db apply 3 --merge", "apply in a script, merging conflicts whose edits do not overlap"],
       ["$0 --db ~/.zync/sync.db apply 3 --take r --paths 'gen/**'", "take R's version of every conflict under gen/"],
+      ["$0 --db ~/.zync/sync.db undo 3", "put back E's versions of what session 3 changed"],
     ])
     .completion("completion", "print a bash/zsh completion script (zync-apply completion >> ~/.bashrc)", completeWithoutDefaultCommand)
-    .demandCommand(1, "name a command: list, show, apply or reject")
+    .demandCommand(1, "name a command: list, show, apply, reject, undo or history")
     .parseAsync();
   return result;
 }

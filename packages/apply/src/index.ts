@@ -14,3 +14,6 @@ export { takeOption } from "./commands/takeOption.js";
 export { folderChoices, folderTakeFor } from "./commands/folderChoice.js";
 export { mergeNote, type MergeVerdict } from "./render/mergeNote.js";
 export { mergeThreeWay, looksBinary, pickSides, type MergeOutcome, type MergeRegion } from "@zync/node";
+export { undoSession } from "./commands/undoSession.js";
+export { historyCommand, historyRows, changeOf, type HistoryRow, type HistoryPath, type PathChange } from "./commands/historyCommand.js";
+export { decideUndo, undoOrder, sameEntry, type UndoStep, type UndoFacts } from "./undo/undoDecision.js";

@@ -14,11 +14,18 @@ export function pidAlive(pid: number): boolean {
 /**
  * Holds a session's review lease for this process while `body` runs: no new offer aborts the session and no other
  * zync-apply decides it meanwhile. The lease is renewed in the background and given back at the end; a lease left
- * by a zync-apply that was killed is taken over (its pid no longer runs, or it was not renewed in time).
+ * by a zync-apply that was killed is taken over (its pid no longer runs, or it was not renewed in time). `take`
+ * takes it (undo takes it whatever the session's status).
  */
-export async function withReviewLease<T>(staging: StagingStore, id: number, body: () => Promise<T>, pid = process.pid): Promise<T> {
+export async function withReviewLease<T>(
+  staging: StagingStore,
+  id: number,
+  body: () => Promise<T>,
+  pid = process.pid,
+  take: (pid: number) => void = (p) => staging.takeReview(id, p, pidAlive),
+): Promise<T> {
   try {
-    staging.takeReview(id, pid, pidAlive);
+    take(pid);
   } catch (err) {
     if (err instanceof SessionStateError) throw new ExitError(ExitCode.Failure, err.message);
     throw err;

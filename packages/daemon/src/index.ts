@@ -4,6 +4,7 @@ export { openDatabase, stagingDirFor } from "./store/database.js";
 export { RootIndexer, type RootSpec, type IndexStats } from "./rootIndexer.js";
 export { directoryHints, type ChangeHints, type WatchTiming } from "./rootWatcher.js";
 export { StagingStore, type SessionSummary, type StagedChange, type Outcome, type PidAlive } from "./upstream/stagingStore.js";
+export { AppliedPaths, beforeOfNote, placementLeavesGap, type AppliedPath, type AppliedSession, type AppliedHow, type UndoMark } from "./upstream/appliedPaths.js";
 export { reviewSession, reviewChange, type ReviewedChange, type ReviewScope } from "./upstream/reviewSession.js";
 export { ownFilePatterns, unservedReason, isIgnoreFile } from "./upstream/servedPaths.js";
 export { SESSION_MOVES, canMove, REVIEW_LEASE_MS, SessionStateError, type SessionMove } from "./upstream/sessionStates.js";

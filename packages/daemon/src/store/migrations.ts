@@ -117,6 +117,22 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (root, path, hash)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Every path an apply wrote on E: what E held before (JSON state) and what the apply wrote there, noted with
+  -- the change's placement (before E is touched), for 'zync-apply undo' and 'history'. It counts once the change
+  -- is decided applied. \`undo\` is null, 'undoing' (noted just before undo touches E) or 'undone'.
+  CREATE TABLE applied_paths (
+    session_id INTEGER NOT NULL REFERENCES upstream_sessions (id),
+    path TEXT NOT NULL,
+    before TEXT NOT NULL,
+    applied TEXT NOT NULL,
+    how TEXT NOT NULL CHECK (how IN ('applied', 'merged')),
+    noted_at INTEGER NOT NULL,
+    undo TEXT CHECK (undo IN ('undoing', 'undone')),
+    undone_at INTEGER,
+    PRIMARY KEY (session_id, path)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Transform } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { createGzip, gunzip, gzip, constants as zlibConstants } from "node:zlib";
+import { createGunzip, createGzip, gunzip, gzip, constants as zlibConstants } from "node:zlib";
 import { createHasher, hashBytes } from "@zync/node";
 
 const gzipAsync = promisify(gzip);
@@ -182,6 +182,23 @@ export class VersionStore {
       return undefined;
     }
     return (await hashBytes(bytes)) === hash ? bytes : undefined;
+  }
+
+  /**
+   * The content stored under `hash` as a stream (a large version is never held in memory whole), or undefined
+   * when none is stored. The stream is not checked against the hash: the reader must check what it got.
+   */
+  open(hash: string): Readable | undefined {
+    if (!HASH.test(hash)) return undefined;
+    let source: Readable;
+    try {
+      source = createReadStream(this.pathOf(hash), { fd: openSync(this.pathOf(hash), "r") });
+    } catch {
+      return undefined;
+    }
+    const gunzipStream = createGunzip();
+    source.on("error", (err) => gunzipStream.destroy(err));
+    return source.pipe(gunzipStream);
   }
 
   /** Compressed bytes and number of versions stored. */
