@@ -15,6 +15,7 @@ export type ServeArgs = {
   ignore: string[];
   "token-file"?: string;
   "rescan-interval": number;
+  "unwatched-rescan-interval": number;
   "tombstone-days": number;
   "versions-days": number;
   "versions-max-mb": number;
@@ -46,6 +47,11 @@ function resolveToken(tokenFile: string | undefined, dbPath: string, logger: Log
 
 function atLeastZero(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} must be a number of at least 0`);
+  return value;
+}
+
+function moreThanZero(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} must be a number of seconds greater than 0`);
   return value;
 }
 
@@ -89,6 +95,7 @@ export async function serve(argv: ServeArgs): Promise<void> {
     ignore: argv.ignore,
     token,
     rescanIntervalMs: atLeastZero("rescan-interval", argv["rescan-interval"]) * 1000,
+    unwatchedRescanMs: moreThanZero("unwatched-rescan-interval", argv["unwatched-rescan-interval"]) * 1000,
     tombstoneMs: atLeastZero("tombstone-days", argv["tombstone-days"]) * 86_400_000,
     watchTiming: { debounceMs: atLeastZero("debounce", argv.debounce), maxWaitMs: 500 },
     deleteGuard: { allow: argv["allow-mass-delete"], maxShare: maxDelete / 100 },
