@@ -273,6 +273,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         await server.close();
         await drained(() => server.connections() === 0);
         logger.verbose(`served ${content.counts.served} file(s) from ${content.counts.reads} read(s) of E's disk`);
+        coverage.clear();
         dbOpen = false;
         unfollow();
         changeLog.close();
