@@ -23,3 +23,5 @@ export type { SshExit, SshProcess, SpawnSsh } from "./tunnel/sshProcess.js";
 export { ContentCache, sendHeldContent, RACY_HOLD_MS, type HeldContent, type ServeCounts } from "./server/contentCache.js";
 export { LivePush, pushedFiles } from "./server/livePush.js";
 export { VersionStore, versionDirFor, DEFAULT_VERSION_LIMITS, VERSION_PRUNE_INTERVAL_MS, type VersionLimits, type PruneResult } from "./store/versionStore.js";
+export { effectiveWatchLimit, limitNeeded, topmostFolders, watchLimitSentence, WATCH_LIMIT_FILES, type WatchShortfall } from "./watchLimit.js";
+export { UnwatchedRescans, type UnwatchedRescansOptions } from "./unwatchedRescans.js";
