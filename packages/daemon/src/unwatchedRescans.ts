@@ -71,7 +71,7 @@ export class UnwatchedRescans {
   }
 
   /** The watcher could not watch `folder`: counted and reported shortly, together with any others. */
-  readonly onUnwatched = (_folder: string): void => {
+  readonly onUnwatched: (folder: string) => void = () => {
     if (this.stopped || this.settle !== undefined) return;
     this.settle = setTimeout(() => {
       this.settle = undefined;
