@@ -194,6 +194,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       const start = async (): Promise<void> => {
         try {
           await hints.start(onPaths, onError, unwatched.onUnwatched);
+          unwatched.coveredByFirstScan();
         } catch (err) {
           logger.warn(`cannot watch ${dir.name} (${err instanceof Error ? err.message : String(err)}); only rescans will catch its changes`);
         }

@@ -80,6 +80,14 @@ export class UnwatchedRescans {
     this.settle.unref();
   };
 
+  /**
+   * The watcher has started and the first full scan is about to walk everything: the folders unwatched so far
+   * need no rescan of their own now (they are still counted and reported).
+   */
+  coveredByFirstScan(): void {
+    this.known = new Set(this.unwatched());
+  }
+
   /** The topmost folders not watched now. */
   unwatched(): string[] {
     return topmostFolders(this.o.hints.coverage?.().unwatched ?? []);
