@@ -22,9 +22,13 @@ export type Spawned = {
   exited: Promise<number | string>;
 };
 
-/** Spawns one of the bins with `node` (in `cwd` when given), collecting its output. */
-export function spawnBin(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Spawned {
-  const proc = spawn(process.execPath, [bin, ...args], {
+/**
+ * Spawns one of the bins with `node` (in `cwd` when given), collecting its output. `launcher` is a command that
+ * runs `node` for it, given node and its arguments after its own (such as `unshare … sh -c '…; exec "$@"' sh`).
+ */
+export function spawnBin(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string, launcher: readonly string[] = []): Spawned {
+  const argv = [...launcher, process.execPath, bin, ...args];
+  const proc = spawn(argv[0]!, argv.slice(1), {
     ...(cwd === undefined ? {} : { cwd }),
     env: { ...process.env, NO_COLOR: "1", ZYNC_TOKEN: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -48,11 +52,11 @@ export async function runBin(bin: string, args: readonly string[], env: NodeJS.P
 export type TestDaemon = Spawned & { url: string; port: number; db: string; tokenFile: string; stop(): Promise<void> };
 
 /** Starts the real daemon with `--port 0` and waits for its `listening on` line. */
-export async function startTestDaemon(dirs: readonly string[], opts: { db?: string; tokenFile?: string; args?: readonly string[] } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(dirs: readonly string[], opts: { db?: string; tokenFile?: string; args?: readonly string[]; launcher?: readonly string[] } = {}): Promise<TestDaemon> {
   const state = opts.db ? undefined : tempDir("zync-daemon-");
   const db = opts.db ?? `${state}/sync.db`;
   const tokenFile = opts.tokenFile ?? `${db}.token`;
-  const s = spawnBin(BIN.daemon, ["--port", "0", "--db", db, "--token-file", tokenFile, "--dirs", ...dirs, ...(opts.args ?? [])]);
+  const s = spawnBin(BIN.daemon, ["--port", "0", "--db", db, "--token-file", tokenFile, "--dirs", ...dirs, ...(opts.args ?? [])], {}, undefined, opts.launcher);
   const line = await Promise.race([
     waitFor(() => /listening on (ws:\/\/\S+)/.exec(s.stdout()), "the daemon's listening line"),
     s.exited.then((code) => Promise.reject(new Error(`daemon exited ${code}: ${s.stderr()}`))),

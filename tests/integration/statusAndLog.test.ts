@@ -256,7 +256,7 @@ describe("zync-daemon status and log", () => {
       const s = await daemonStatusJson(p.daemon.db);
       expect(s.runningPid).toBe(p.daemon.proc.pid);
       expect(s.head).toBeGreaterThan(0);
-      expect(s.roots).toEqual([{ name: "code", path: p.e, files: 3, halted: null }]);
+      expect(s.roots).toEqual([{ name: "code", path: p.e, files: 3, halted: null, watchLimit: null }]);
       expect(s.sessions).toEqual([]);
       const me = s.clients.find((c) => c.id === clientId);
       expect(me).toMatchObject({ connected: false, ackedSeq: s.head, behind: 0 });

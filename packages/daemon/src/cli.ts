@@ -49,6 +49,7 @@ async function main(): Promise<number | void> {
           })
           .option("token-file", { type: "string", describe: `file holding the shared token (default: <db>.token; ${TOKEN_ENV} wins)` })
           .option("rescan-interval", { type: "number", default: 600, describe: "seconds between full rescans that catch missed events; 0 = never" })
+          .option("unwatched-rescan-interval", { type: "number", default: 30, describe: "seconds between rescans of the folders that cannot be watched (the system's inotify watch limit is reached)" })
           .option("tombstone-days", { type: "number", default: 30, describe: "days deletions are remembered for clients that are away" })
           .option("versions-days", { type: "number", default: 14, describe: "days a version E served or an apply replaced is kept in <db>.versions, the bases of merges" })
           .option("versions-max-mb", { type: "number", default: 1024, describe: "megabytes (compressed) <db>.versions may hold; the oldest versions go first" })

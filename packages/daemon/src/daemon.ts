@@ -15,6 +15,8 @@ import { isIgnoreFile, ownFilePatterns } from "./upstream/servedPaths.js";
 import { watchGitState } from "./gitStateWatch.js";
 import { BARRIER_TIMEOUT_MS, CookieBoard, passBarrier } from "./barrier/cookieBoard.js";
 import { followDaemon, followStaging, type DaemonEvents } from "./liveEvents.js";
+import { UnwatchedRescans } from "./unwatchedRescans.js";
+import { WatchCoverageStore } from "./store/watchCoverage.js";
 
 
 /** A batch of hints this large triggers a full comparison of the root (the kernel may have dropped events). */
@@ -36,6 +38,8 @@ export type DaemonOptions = {
   token: string;
   /** Full rescans at this interval to catch anything the watcher missed; 0 turns them off. */
   rescanIntervalMs: number;
+  /** Rescans, at this interval, of the folders the watcher could not watch (the system's watch limit); default 30 s. */
+  unwatchedRescanMs?: number;
   /** Deletions are remembered this long; a client that was away longer gets a full resync. */
   tombstoneMs: number;
   watchTiming: WatchTiming;
@@ -128,6 +132,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     for (const h of activity.halted()) activity.resume(h.root);
     activity.clearSkipped();
     const indexers: RootIndexer[] = [];
+    const fallbacks: UnwatchedRescans[] = [];
+    const coverage = new WatchCoverageStore(changeLog.db);
+    coverage.clear();
     const starts: Promise<void>[] = [];
     const rulesOf = new Map<string, { rules: ExplainedIgnoreRules; extra: string[] }>();
     const trackedOnly = opts.gitTrackedOnly === true;
@@ -145,6 +152,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       indexers.push(indexer);
       const hints = (opts.hints ?? ((d, r) => directoryHints(d.abs, r, opts.watchTiming)))(dir, rules);
       hintSources.push(hints);
+      const unwatched = new UnwatchedRescans({
+        root: { name: dir.name, abs: dir.abs },
+        rules,
+        hints,
+        indexer,
+        intervalMs: opts.unwatchedRescanMs ?? 30_000,
+        logger,
+        publish: (c) => dbOpen && coverage.set(dir.name, c),
+        onCookies: (names) => onPaths(names),
+      });
+      fallbacks.push(unwatched);
       const rescanRoot = (why: string): void => {
         indexer.reconcile().catch((err: unknown) => logger.warn(`rescan of ${dir.name} (${why}) failed: ${String(err)}`));
       };
@@ -165,7 +183,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         if (paths.some(isIgnoreFile)) reloadRules("an ignore file changed");
         const indexed = indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
         // Once this batch is indexed, so is everything the watcher reported before a cookie in it.
-        if (seen.length > 0) void indexed.then(() => dbOpen && seen.forEach((c) => cookies.seen(dir.name, c, changeLog.head())));
+        // Folders the watcher could not watch are rescanned first: their changes made before the cookie count too.
+        if (seen.length > 0) void indexed.then(() => unwatched.catchUp()).then(() => dbOpen && seen.forEach((c) => cookies.seen(dir.name, c, changeLog.head())));
         // So much at once that the kernel's event queue may have overflowed (that loss is silent): compare all.
         if (paths.length >= LARGE_BATCH) rescanRoot("a burst of changes");
       };
@@ -182,7 +201,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       // reported by an event, and whatever changed before is seen by the scan.
       const start = async (): Promise<void> => {
         try {
-          await hints.start(onPaths, onError);
+          await hints.start(onPaths, onError, unwatched.onUnwatched);
+          unwatched.coveredByFirstScan();
         } catch (err) {
           logger.warn(`cannot watch ${dir.name} (${err instanceof Error ? err.message : String(err)}); only rescans will catch its changes`);
         }
@@ -270,11 +290,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         clearInterval(timer);
         clearInterval(versionTimer);
         for (const ix of indexers) ix.stop();
+        for (const u of fallbacks) u.stop();
         await Promise.all(hintSources.map((h) => h.close().catch(() => undefined)));
         await Promise.all(indexers.map((ix) => ix.idle()));
         await server.close();
         await drained(() => server.connections() === 0);
         logger.verbose(`served ${content.counts.served} file(s) from ${content.counts.reads} read(s) of E's disk`);
+        coverage.clear();
         dbOpen = false;
         unfollow();
         changeLog.close();

@@ -26,3 +26,5 @@ export { LivePush, pushedFiles } from "./server/livePush.js";
 export { VersionIndex } from "./store/versionIndex.js";
 export { VersionStore, versionDirFor, DEFAULT_VERSION_LIMITS, VERSION_PRUNE_INTERVAL_MS, type VersionLimits, type PruneResult } from "./store/versionStore.js";
 export { answerCheckIgnore, wireVerdict } from "./explain/ignoreExplanation.js";
+export { effectiveWatchLimit, limitNeeded, topmostFolders, watchLimitSentence, WATCH_LIMIT_FILES, type WatchShortfall } from "./watchLimit.js";
+export { UnwatchedRescans, type UnwatchedRescansOptions } from "./unwatchedRescans.js";

@@ -14,11 +14,16 @@ export type ChangeHints = {
   /**
    * Starts watching; resolves once the watcher is ready. `onPaths` gets root-relative paths ("" is the root
    * itself); a folder among them means "something in this folder changed". `onError` means hints may have been
-   * lost and the whole root should be compared with the disk.
+   * lost and the whole root should be compared with the disk. `onUnwatched` names a folder that could not be
+   * watched (the system's watch limit is reached); without it, the first such folder is reported to `onError`.
    */
-  start(onPaths: (paths: string[]) => void, onError: (err: Error) => void): Promise<void>;
+  start(onPaths: (paths: string[]) => void, onError: (err: Error) => void, onUnwatched?: (folder: string) => void): Promise<void>;
   /** The ignore rules changed: stop watching folders they now leave out, start watching folders they let in. */
   rulesChanged?(): void;
+  /** How many watches are in place, and the topmost folders that could not be watched (nothing below them is). */
+  coverage?(): { watched: number; unwatched: string[] };
+  /** Tries again to watch the folders that could not be watched (the limit may have been raised meanwhile). */
+  rewatch?(): void;
   close(): Promise<void>;
 };
 
@@ -53,6 +58,9 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
   let limitReported = false;
   let emit: (paths: string[]) => void = () => undefined;
   let fail: (err: Error) => void = () => undefined;
+  let unwatchable: ((folder: string) => void) | undefined;
+  /** Folders whose watch the system refused (ENOSPC/EMFILE); nothing below them is watched either. */
+  const unwatched = new Set<string>();
   const abs = (rel: string): string => (rel === "" ? rootAbs : `${rootAbs}/${rel}`);
   const join = (dir: string, name: string): string => (dir === "" ? name : `${dir}/${name}`);
 
@@ -74,6 +82,7 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
   };
 
   const unwatchBelow = (rel: string): void => {
+    for (const dir of unwatched) if (rel === "" || dir === rel || dir.startsWith(`${rel}/`)) unwatched.delete(dir);
     for (const [dir, w] of watches) {
       if (rel === "" || dir === rel || dir.startsWith(`${rel}/`)) {
         w.watcher.close();
@@ -91,7 +100,10 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (isMissing(err) || isUnreadable(err) || code === "ELOOP") return;
-      if ((code === "ENOSPC" || code === "EMFILE") && !limitReported) {
+      if ((code === "ENOSPC" || code === "EMFILE") && unwatchable !== undefined) {
+        unwatched.add(rel);
+        unwatchable(rel);
+      } else if ((code === "ENOSPC" || code === "EMFILE") && !limitReported) {
         limitReported = true;
         fail(new Error(`cannot watch ${abs(rel)}: the system's limit of watches is reached (on Linux raise fs.inotify.max_user_watches); folders beyond it are only caught up by rescans`));
       }
@@ -139,7 +151,7 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
     }
     const known = watches.get(rel);
     if (st === undefined || !st.isDirectory() || (rel !== "" && rules.ignores(rel, true))) {
-      if (known !== undefined || rel === "") unwatchBelow(rel);
+      if (known !== undefined || rel === "" || unwatched.has(rel)) unwatchBelow(rel);
       if (rel === "") pollForRoot();
       return;
     }
@@ -190,9 +202,10 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
   };
 
   return {
-    start(onPaths, onError) {
+    start(onPaths, onError, onUnwatched) {
       emit = onPaths;
       fail = onError;
+      unwatchable = onUnwatched;
       try {
         const st = lstatSync(rootAbs);
         if (st.isDirectory()) watchTree("", identity(st), false);
@@ -204,6 +217,7 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
     },
     rulesChanged() {
       if (closed) return;
+      for (const dir of unwatched) if (dir !== "" && rules.ignores(dir, true)) unwatched.delete(dir);
       for (const dir of [...watches.keys()]) if (dir !== "" && watches.has(dir) && rules.ignores(dir, true)) unwatchBelow(dir);
       for (const dir of [...watches.keys()]) {
         let names: string[];
@@ -223,6 +237,26 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
             // Gone already: its folder's event covers it.
           }
         }
+      }
+    },
+    coverage() {
+      return { watched: watches.size, unwatched: [...unwatched].sort() };
+    },
+    rewatch() {
+      if (closed) return;
+      for (const rel of [...unwatched].sort((a, b) => a.length - b.length)) {
+        if (!unwatched.delete(rel)) continue;
+        let st;
+        try {
+          st = lstatSync(abs(rel));
+        } catch {
+          // Gone: its folder's watch reported that (or, for the root, the root is looked for again).
+          if (rel === "") pollForRoot();
+          continue;
+        }
+        if (!st.isDirectory() || (rel !== "" && rules.ignores(rel, true))) continue;
+        watchTree(rel, identity(st), true);
+        hint(rel);
       }
     },
     close() {

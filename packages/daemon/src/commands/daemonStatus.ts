@@ -6,6 +6,7 @@ import { ChangeLog } from "../store/changeLog.js";
 import { openDatabase, stagingDirFor } from "../store/database.js";
 import { StagingStore } from "../upstream/stagingStore.js";
 import { versionDirFor, VersionStore } from "../store/versionStore.js";
+import { WatchCoverageStore, type RootCoverage } from "../store/watchCoverage.js";
 
 /** What `zync-daemon status` reports. */
 export type DaemonStatus = {
@@ -14,7 +15,7 @@ export type DaemonStatus = {
   runningPid: number | null;
   head: number;
   epoch: string;
-  roots: { name: string; path: string; files: number; halted: string | null }[];
+  roots: { name: string; path: string; files: number; halted: string | null; watchLimit: RootCoverage | null }[];
   clients: { id: string; connected: boolean; ackedSeq: number; behind: number; lastSeen: string }[];
   sessions: { id: number; status: string; root: string; changes: number; pending: number; created: string }[];
   lastErrors: { at: string; level: DaemonEvent["level"]; message: string }[];
@@ -49,6 +50,7 @@ export function daemonStatus(dbPath: string): DaemonStatus {
     const connected = activity.connectedClients();
     const halted = new Map(activity.halted().map((h) => [h.root, h.reason]));
     const head = log.head();
+    const coverage = new WatchCoverageStore(db).all();
     const skipped = activity.skippedPaths(SKIPPED_SHOWN);
     const open: string[] = [SessionStatus.Receiving, SessionStatus.Pending, SessionStatus.Partial];
     return {
@@ -56,7 +58,7 @@ export function daemonStatus(dbPath: string): DaemonStatus {
       runningPid: runningPid(dbPath),
       head,
       epoch: log.epoch,
-      roots: log.roots().map((r) => ({ name: r.name, path: r.path, files: log.liveFileCount(r.name), halted: halted.get(r.name) ?? null })),
+      roots: log.roots().map((r) => ({ name: r.name, path: r.path, files: log.liveFileCount(r.name), halted: halted.get(r.name) ?? null, watchLimit: coverage.get(r.name) ?? null })),
       clients: log.clients().map((c) => ({
         id: c.id,
         connected: connected.has(c.id),
@@ -84,7 +86,10 @@ const time = (iso: string): string => iso.replace("T", " ").slice(0, 19);
 export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void): void {
   // Client ids and messages come from R, and paths may hold anything: every one is printed escaped.
   out(`daemon: ${s.runningPid === null ? "not running" : `running (pid ${s.runningPid})`} on ${e(s.db)}; head ${s.head}`);
-  for (const r of s.roots) out(`root ${e(r.name)}: ${e(r.path)}, ${r.files} files${r.halted ? `, HALTED: ${e(r.halted)}` : ""}`);
+  for (const r of s.roots) {
+    out(`root ${e(r.name)}: ${e(r.path)}, ${r.files} files${r.halted ? `, HALTED: ${e(r.halted)}` : ""}`);
+    if (r.watchLimit !== null) printWatchLimit(r.watchLimit, out);
+  }
   if (s.clients.length === 0) out("clients: none yet");
   for (const c of s.clients) {
     out(`client ${e(c.id)}: ${c.connected ? "connected" : "not connected"}, acknowledged ${c.ackedSeq}${c.behind ? ` (${c.behind} behind)` : " (up to date)"}, last seen ${time(c.lastSeen)}`);
@@ -101,4 +106,13 @@ export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void):
     out("latest warnings and errors:");
     for (const ev of s.lastErrors) out(`  ${time(ev.at)} ${e(ev.message)}`);
   }
+}
+
+/** The lines of a root short of inotify watches: how many folders are watched and how the rest is kept in step. */
+function printWatchLimit(c: RootCoverage, out: (line: string) => void): void {
+  const raise = c.limitNeeded === null ? "raise fs.inotify.max_user_watches" : `raise it with 'sysctl fs.inotify.max_user_watches=${c.limitNeeded}'`;
+  const last = c.lastRescanAt === null ? "not yet" : `last at ${time(new Date(c.lastRescanAt).toISOString())}`;
+  out(`  WATCH LIMIT: ${c.watched} of ${c.needed} folders watched (${raise}); ${c.unwatchedTotal} unwatched subtree(s) rescanned every ${c.rescanSeconds} s (${last}):`);
+  for (const f of c.unwatched) out(`    ${f === "" ? "(the root folder)" : e(f)}`);
+  if (c.unwatchedTotal > c.unwatched.length) out(`    … and ${c.unwatchedTotal - c.unwatched.length} more`);
 }

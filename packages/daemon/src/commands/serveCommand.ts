@@ -16,6 +16,7 @@ export type ServeArgs = {
   "git-tracked-only"?: boolean;
   "token-file"?: string;
   "rescan-interval": number;
+  "unwatched-rescan-interval": number;
   "tombstone-days": number;
   "versions-days": number;
   "versions-max-mb": number;
@@ -47,6 +48,11 @@ function resolveToken(tokenFile: string | undefined, dbPath: string, logger: Log
 
 function atLeastZero(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} must be a number of at least 0`);
+  return value;
+}
+
+function moreThanZero(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} must be a number of seconds greater than 0`);
   return value;
 }
 
@@ -91,6 +97,7 @@ export async function serve(argv: ServeArgs): Promise<void> {
     gitTrackedOnly: argv["git-tracked-only"] === true,
     token,
     rescanIntervalMs: atLeastZero("rescan-interval", argv["rescan-interval"]) * 1000,
+    unwatchedRescanMs: moreThanZero("unwatched-rescan-interval", argv["unwatched-rescan-interval"]) * 1000,
     tombstoneMs: atLeastZero("tombstone-days", argv["tombstone-days"]) * 86_400_000,
     watchTiming: { debounceMs: atLeastZero("debounce", argv.debounce), maxWaitMs: 500 },
     deleteGuard: { allow: argv["allow-mass-delete"], maxShare: maxDelete / 100 },
