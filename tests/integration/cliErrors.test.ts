@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
-import { BIN, runBin, writeToken } from "../helpers/bins.js";
+import { spawn } from "node:child_process";
+import { BIN, runBin, startTestDaemon, writeToken } from "../helpers/bins.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 
 afterAll(removeTempDirs);
@@ -94,5 +95,25 @@ describe("zync-client refuses bad command lines with one sentence", () => {
     expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
     expect(res.stdout).toMatch(/Examples:/);
     expect(res.stdout).toMatch(/zync-client --\S+.*--dirs \S+:\S+/);
+  });
+});
+
+describe("a reader that goes away early", () => {
+  test("zync-daemon status piped into a command that exits at once ends quietly, without a stack trace", async () => {
+    const root = tempDir("zync-e-");
+    const daemon = await startTestDaemon([`code:${root}`]);
+    try {
+      const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const sh = spawn("sh", ["-c", `{ "$0" "$1" status --db "$2"; echo "writer exit $?" >&2; } | true`, process.execPath, BIN.daemon, daemon.db], { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        sh.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        sh.on("close", (status) => resolve({ status, stderr }));
+      });
+      expect(res.stderr).not.toContain("EPIPE");
+      expect(res.stderr).not.toContain("    at ");
+      expect(res.stderr).toBe("writer exit 0\n");
+    } finally {
+      await daemon.stop();
+    }
   });
 });

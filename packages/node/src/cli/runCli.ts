@@ -45,6 +45,12 @@ export class UsageError extends ExitError {
  * unexpected into a one-line message (the stack only with ZYNC_DEBUG=1).
  */
 export function runCli(name: string, main: () => Promise<number | void>): void {
+  // A reader that went away (`zync-daemon status | head -1`) ends the command quietly, as a closed pipe ends any
+  // Unix tool; nothing more can be said on that stream.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit(typeof process.exitCode === "number" ? process.exitCode : ExitCode.Ok);
+  });
   main().then(
     (code) => {
       process.exitCode = code ?? 0;
