@@ -14,6 +14,9 @@ import { isIgnoreFile, ownFilePatterns } from "./upstream/servedPaths.js";
 import { watchGitState } from "./gitStateWatch.js";
 import { BARRIER_TIMEOUT_MS, CookieBoard, passBarrier } from "./barrier/cookieBoard.js";
 import { followDaemon, followStaging, type DaemonEvents } from "./liveEvents.js";
+import { GitStore } from "./store/gitStore.js";
+import { GitBoard } from "./git/gitBoard.js";
+import { startGitHold, type GitHoldOptions } from "./git/gitRootHold.js";
 
 
 /** A batch of hints this large triggers a full comparison of the root (the kernel may have dropped events). */
@@ -45,6 +48,8 @@ export type DaemonOptions = {
   logger: Logger;
   /** Where the daemon's events go (`--json`); nowhere unless given. */
   events?: DaemonEvents;
+  /** Feature git: how long recording of a root waits for git at most (default 30 s), or off. */
+  gitHold?: GitHoldOptions;
   /** Source of change hints per root; one watch per folder unless a test injects another. */
   hints?: (root: NamedDir, rules: IgnoreRules) => ChangeHints;
 };
@@ -126,6 +131,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     activity.clearSkipped();
     const indexers: RootIndexer[] = [];
     const starts: Promise<void>[] = [];
+    const gitStore = new GitStore(changeLog.db);
+    const gitBoard = new GitBoard(gitStore);
     const rulesOf = new Map<string, { rules: IgnoreRules; extra: string[] }>();
     for (const dir of opts.dirs) {
       const extra = [...opts.ignore, ...ownFilePatterns(opts.dbPath, dir.abs)];
@@ -143,9 +150,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       const rescanRoot = (why: string): void => {
         indexer.reconcile().catch((err: unknown) => logger.warn(`rescan of ${dir.name} (${why}) failed: ${String(err)}`));
       };
+      // While git is busy in the root, hints are held and recorded as one batch when it is done (gitRootHold.ts).
+      const git = startGitHold(dir, opts.gitHold, { indexer, rules, hints, gitStore, gitBoard, cookies, head: () => changeLog.head(), logger, isOpen: () => dbOpen, debounceMs: opts.watchTiming.debounceMs });
+      if (git !== undefined) hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(git.close()) });
       const onPaths = (all: string[]): void => {
         const seen = all.filter(isCookie);
         const paths = seen.length === 0 ? all : all.filter((p) => !isCookie(p));
+        if (git?.offer(paths, seen) === true) return;
         if (paths.some(isIgnoreFile)) {
           rules.reload();
           hints.rulesChanged?.();
@@ -167,6 +178,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(stop()) });
       }
       const onError = (err: Error): void => {
+        git?.lostHints();
         logger.warn(`watcher error in ${dir.name}: ${err.message}; rescanning`);
         rescanRoot("a watcher error");
       };
@@ -223,6 +235,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       logger: sessionLogger,
       content,
       barrier: (names) => passBarrier(cookies, opts.dirs.filter((d) => names.includes(d.name)), BARRIER_TIMEOUT_MS),
+      git: gitBoard,
     });
 
     const rescan = async (): Promise<void> => {

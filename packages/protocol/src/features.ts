@@ -15,13 +15,16 @@ export const KNOWN_FEATURES: readonly string[] = [
   "delta",
   "push",
   "compress",
+  "git",
 ];
 
 /**
  * The first protocol version in which a feature may be agreed; a feature not listed here exists since version 3.
  * A version-4 feature is never agreed on a version-3 connection, so an older peer never sees its messages.
  */
-export const FEATURE_SINCE: Readonly<Record<string, number>> = {};
+export const FEATURE_SINCE: Readonly<Record<string, number>> = {
+  git: 4,
+};
 
 /**
  * The features a connection of `version` uses: those the client offered that the daemon also supports and that the

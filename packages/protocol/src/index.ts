@@ -9,6 +9,7 @@ export * from "./messages/fromClient.js";
 export * from "./messages/fromServer.js";
 export * from "./messages/upstream.js";
 export * from "./messages/push.js";
+export * from "./messages/git.js";
 export * from "./codec.js";
 export * from "./decide.js";
 export * from "./delta/deltaSignatures.js";

@@ -3,6 +3,7 @@ import { escapeControl as e, formatBytes, UsageError } from "@zync/node";
 import { SessionStatus } from "@zync/protocol";
 import { ActivityLog, type DaemonEvent } from "../store/activityLog.js";
 import { ChangeLog } from "../store/changeLog.js";
+import { GitStore } from "../store/gitStore.js";
 import { openDatabase, stagingDirFor } from "../store/database.js";
 import { StagingStore } from "../upstream/stagingStore.js";
 import { versionDirFor, VersionStore } from "../store/versionStore.js";
@@ -14,7 +15,14 @@ export type DaemonStatus = {
   runningPid: number | null;
   head: number;
   epoch: string;
-  roots: { name: string; path: string; files: number; halted: string | null }[];
+  roots: {
+    name: string;
+    path: string;
+    files: number;
+    halted: string | null;
+    /** For a root in a git work tree: its branch (null when detached), commit, and whether recording waits for git. */
+    git?: { branch: string | null; commit: string | null; waitingForGit: { since: string; reason: string } | null };
+  }[];
   clients: { id: string; connected: boolean; ackedSeq: number; behind: number; lastSeen: string }[];
   sessions: { id: number; status: string; root: string; changes: number; pending: number; created: string }[];
   lastErrors: { at: string; level: DaemonEvent["level"]; message: string }[];
@@ -51,12 +59,21 @@ export function daemonStatus(dbPath: string): DaemonStatus {
     const head = log.head();
     const skipped = activity.skippedPaths(SKIPPED_SHOWN);
     const open: string[] = [SessionStatus.Receiving, SessionStatus.Pending, SessionStatus.Partial];
+    const git = new Map(new GitStore(db).states().map((g) => [g.root, g]));
+    const pid = runningPid(dbPath);
     return {
       db: dbPath,
-      runningPid: runningPid(dbPath),
+      runningPid: pid,
       head,
       epoch: log.epoch,
-      roots: log.roots().map((r) => ({ name: r.name, path: r.path, files: log.liveFileCount(r.name), halted: halted.get(r.name) ?? null })),
+      roots: log.roots().map((r) => {
+        const g = git.get(r.name);
+        const state = { name: r.name, path: r.path, files: log.liveFileCount(r.name), halted: halted.get(r.name) ?? null };
+        if (g === undefined) return state;
+        // A wait noted by a daemon that is not running any more is not going on.
+        const waiting = g.waiting !== null && pid !== null ? { since: new Date(g.waiting.since).toISOString(), reason: g.waiting.reason } : null;
+        return { ...state, git: { branch: g.branch, commit: g.commit, waitingForGit: waiting } };
+      }),
       clients: log.clients().map((c) => ({
         id: c.id,
         connected: connected.has(c.id),
@@ -84,7 +101,10 @@ const time = (iso: string): string => iso.replace("T", " ").slice(0, 19);
 export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void): void {
   // Client ids and messages come from R, and paths may hold anything: every one is printed escaped.
   out(`daemon: ${s.runningPid === null ? "not running" : `running (pid ${s.runningPid})`} on ${e(s.db)}; head ${s.head}`);
-  for (const r of s.roots) out(`root ${e(r.name)}: ${e(r.path)}, ${r.files} files${r.halted ? `, HALTED: ${e(r.halted)}` : ""}`);
+  for (const r of s.roots) {
+    out(`root ${e(r.name)}: ${e(r.path)}, ${r.files} files${r.halted ? `, HALTED: ${e(r.halted)}` : ""}`);
+    if (r.git !== undefined) out(`  git: ${gitLine(r.git)}`);
+  }
   if (s.clients.length === 0) out("clients: none yet");
   for (const c of s.clients) {
     out(`client ${e(c.id)}: ${c.connected ? "connected" : "not connected"}, acknowledged ${c.ackedSeq}${c.behind ? ` (${c.behind} behind)` : " (up to date)"}, last seen ${time(c.lastSeen)}`);
@@ -101,4 +121,11 @@ export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void):
     out("latest warnings and errors:");
     for (const ev of s.lastErrors) out(`  ${time(ev.at)} ${e(ev.message)}`);
   }
+}
+
+/** A root's git state in words: branch and commit, and the wait for git if there is one. Branch names are escaped. */
+export function gitLine(g: NonNullable<DaemonStatus["roots"][number]["git"]>): string {
+  const at = g.commit === null ? "no commit yet" : `commit ${g.commit.slice(0, 12)}`;
+  const head = g.branch === null ? `detached HEAD, ${at}` : `branch ${e(g.branch)}, ${at}`;
+  return g.waitingForGit === null ? head : `${head}; waiting for git since ${time(g.waitingForGit.since)} (${e(g.waitingForGit.reason)})`;
 }

@@ -4,6 +4,7 @@ import { ErrorCode, MAX_ERROR_MESSAGE } from "../errors.js";
 import { ChallengeSchema, HaltedRootsSchema, WelcomeSchema } from "./handshake.js";
 import { UpstreamDoneSchema, UpstreamReadySchema, UpstreamStoredSchema } from "./upstream.js";
 import { PushSchema } from "./push.js";
+import { GitBatchesSchema, GitStateSchema } from "./git.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
@@ -25,6 +26,8 @@ export const ChangesSchema = z.strictObject({
   head: seq,
   /** True when more changes follow `next`. */
   more: z.boolean(),
+  /** Feature "git": the batches the page's changes belong to (section 14.10); absent when none. */
+  batches: GitBatchesSchema.optional(),
 });
 
 /** Closes a file transfer: every data frame for `id` has been sent. */
@@ -78,6 +81,7 @@ export const FromServerMessageSchema = z.discriminatedUnion("type", [
   UpstreamStoredSchema,
   UpstreamDoneSchema,
   PushSchema,
+  GitStateSchema,
 ]);
 
 export type Changes = z.infer<typeof ChangesSchema>;
