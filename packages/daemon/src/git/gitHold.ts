@@ -11,6 +11,8 @@ import { MAX_GIT_BRANCH, MAX_GIT_WAIT_REASON, type GitRootState } from "@zync/pr
 import { GIT_MARKERS, gitBusyReason, holdDue, holdStep, type HoldState, type HoldTiming } from "./gitBusy.js";
 import { readHead, type GitDirs } from "./gitHead.js";
 
+const MARKER_NAMES = new Set(GIT_MARKERS.map((m) => m.name));
+
 /** Paths held at most; past it, the whole root is compared with the disk when the hold ends. */
 const MAX_HELD_PATHS = 100_000;
 
@@ -65,7 +67,9 @@ export class GitHold {
   /** Starts watching the git folder; looks at once. */
   start(): void {
     try {
-      this.watcher = watch(this.deps.dirs.gitDir, { persistent: false }, () => this.check());
+      // A marker named by an event counts as present even if it is gone again by now: a fast checkout can create
+      // and remove index.lock before this process looks, and its work tree events come after this one.
+      this.watcher = watch(this.deps.dirs.gitDir, { persistent: false }, (_event, name) => this.check(typeof name === "string" && MARKER_NAMES.has(name) ? [name] : []));
       this.watcher.on("error", () => {
         this.watcher?.close();
         this.watcher = undefined;
@@ -111,10 +115,10 @@ export class GitHold {
   }
 
   /** Looks at git now and does what the hold's next step says. */
-  check(): void {
+  check(seen: readonly string[] = []): void {
     if (this.closed) return;
     const now = this.clock();
-    const present = this.markers();
+    const present = [...new Set([...this.markers(), ...seen])];
     const before = this.state;
     const { state, action } = holdStep(before, present, now, this.deps.timing);
     this.state = state;
