@@ -151,7 +151,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         indexer.reconcile().catch((err: unknown) => logger.warn(`rescan of ${dir.name} (${why}) failed: ${String(err)}`));
       };
       // While git is busy in the root, hints are held and recorded as one batch when it is done (gitRootHold.ts).
-      const git = startGitHold(dir, opts.gitHold, { indexer, rules, hints, gitStore, gitBoard, cookies, head: () => changeLog.head(), logger, isOpen: () => dbOpen, debounceMs: opts.watchTiming.debounceMs });
+      const git = startGitHold(dir, opts.gitHold, { indexer, rules, hints, gitStore, gitBoard, cookies, head: () => changeLog.head(), logger, isOpen: () => dbOpen, maxWaitMs: opts.watchTiming.maxWaitMs });
       if (git !== undefined) hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(git.close()) });
       const onPaths = (all: string[]): void => {
         const seen = all.filter(isCookie);

@@ -206,6 +206,8 @@ export class RootIndexer {
   /** Writes to the log, or into the batch being read. */
   private record(writes: readonly LogWrite[]): void {
     if (this.collecting !== undefined) this.collecting.push(...writes);
+    // Work that was under way when git began (a path read after git changed it): its paths go into the batch.
+    else if (this.gitHeld) this.drop(writes.map((w) => w.path));
     else this.log.write(writes);
   }
 
@@ -333,6 +335,10 @@ export class RootIndexer {
       const halt = await this.batchLoss(safe, suspects);
       if (halt !== undefined) {
         this.halt(halt);
+        return;
+      }
+      if (this.gitHeld) {
+        for (const f of ordered.slice(i)) this.droppedVerify.add(f);
         return;
       }
       const found: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };

@@ -92,8 +92,18 @@ export class GitHold {
    * so the first hints of an operation are held even before the git folder's event arrives.
    */
   offer(paths: readonly string[]): boolean {
+    // Hints that arrive while holding belong to the hold, even when this very look ends it (the event loop may
+    // have been busy past the settle time): the batch takes them in.
+    const holding = this.state.kind === "holding";
+    if (holding) this.hold(paths);
     this.check();
+    if (holding) return true;
     if (this.state.kind !== "holding") return false;
+    this.hold(paths);
+    return true;
+  }
+
+  private hold(paths: readonly string[]): void {
     for (const p of paths) {
       if (this.held.size >= MAX_HELD_PATHS) {
         this.overflow = true;
@@ -101,7 +111,6 @@ export class GitHold {
       }
       this.held.add(p);
     }
-    return true;
   }
 
   /** Hints may have been lost while holding (a watcher error): the whole root is compared when the hold ends. */
@@ -131,7 +140,7 @@ export class GitHold {
     } else if (action === "release" || action === "expire") {
       const since = before.kind === "holding" ? before.since : now;
       const paths: HeldPaths = this.overflow ? "all" : [...this.held];
-      this.held = new Set();
+        this.held = new Set();
       this.overflow = false;
       this.deps.onRecord(paths, action, now - since, action === "expire" ? (busy ?? this.reason) : this.reason);
     }

@@ -38,8 +38,11 @@ export type GitRootDeps = {
   logger: Logger;
   /** False once the daemon's database is closed. */
   isOpen: () => boolean;
-  /** The watcher's quiet time: a hold ends only after git has been done for a little longer. */
-  debounceMs: number;
+  /**
+   * The longest the watcher keeps a hint before handing it on: a hold ends only once git has been done for a little
+   * longer, so every hint of what git did before it finished has reached the hold (timers fire in order).
+   */
+  maxWaitMs: number;
 };
 
 /** A root's hold as the daemon uses it. */
@@ -65,7 +68,7 @@ export function startGitHold(dir: NamedDir, opts: GitHoldOptions | undefined, de
     {
       root: dir.name,
       dirs,
-      timing: { ceilingMs: opts?.ceilingMs ?? GIT_HOLD_CEILING_MS, settleMs: deps.debounceMs + 50 },
+      timing: { ceilingMs: opts?.ceilingMs ?? GIT_HOLD_CEILING_MS, settleMs: deps.maxWaitMs + 50 },
       pollMs: GIT_POLL_MS,
       onHold: (reason) => {
         indexer.holdForGit();
