@@ -20,3 +20,5 @@ export { parseHookRule, matchingPaths, type HookRule, type ChangedPath } from ".
 export { HookRunner, hookOutcome, HOOK_ENV, type HookResult } from "./hooks/hookRunner.js";
 export { jsonLineEvents, type ClientEvent, type ClientEvents } from "./events.js";
 export { recheckRoot, type RecheckResult } from "./pull/fullRecheck.js";
+export { placementGroups, openUntil, namesBatch, latestOfEach, type PlacementGroup, type PageBatches } from "./pull/placementGroups.js";
+export type { BatchProgress } from "./pull/pullExecutor.js";

@@ -23,3 +23,6 @@ export type { SshExit, SshProcess, SpawnSsh } from "./tunnel/sshProcess.js";
 export { ContentCache, sendHeldContent, RACY_HOLD_MS, type HeldContent, type ServeCounts } from "./server/contentCache.js";
 export { LivePush, pushedFiles } from "./server/livePush.js";
 export { VersionStore, versionDirFor, DEFAULT_VERSION_LIMITS, VERSION_PRUNE_INTERVAL_MS, type VersionLimits, type PruneResult } from "./store/versionStore.js";
+export { GIT_MARKERS, gitBusyReason, holdStep, holdDue, type HoldState, type HoldAction, type HoldTiming } from "./git/gitBusy.js";
+export { parseHead, packedRef, readHead, findGitDirs, type GitDirs, type GitHead } from "./git/gitHead.js";
+export { GitStore } from "./store/gitStore.js";
