@@ -120,6 +120,25 @@ describe("a client only trusts a daemon that proves it knows the token", () => {
     }
   });
 
+  test("a daemon that chooses the version-4 feature git on a version-3 connection is refused before anything is written", async () => {
+    const plays = playsWithToken(TOKEN);
+    const fake = await stranger((msg) => {
+      const answer = plays(msg) as Record<string, unknown> | undefined;
+      return answer?.type === "WELCOME" ? { ...answer, features: ["git"] } : answer;
+    });
+    const r = tempDir();
+    try {
+      const res = await runClient(fake.url, r);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/chose the feature "git" on a protocol-3 connection, which cannot carry it/);
+      expect(res.stderr.trim().split("\n")).toHaveLength(1);
+      expect(existsSync(`${r}/code`)).toBe(false);
+      expect(fake.capture.messages.map((m) => (JSON.parse(m) as { type: string }).type).filter((t) => t !== "GET_CHANGES")).toEqual(["HELLO", "AUTH"]);
+    } finally {
+      await fake.close();
+    }
+  });
+
   test("a stranger that sends the client's own proof back as its own is refused", async () => {
     let t: { version: number; clientNonce: string; daemonNonce: string; clientId: string } | undefined;
     const fake = await stranger((msg) => {

@@ -19,6 +19,7 @@ import {
   type CompressMode,
   type FileEnd,
   type FromServerMessage,
+  type GitRootState,
   type HaltedRoot,
   type Push,
   type Welcome,
@@ -138,6 +139,9 @@ export class DaemonConnection {
   private readonly haltedListeners = new Set<(halted: readonly HaltedRoot[]) => void>();
   /** The roots E has halted, as WELCOME and the latest HALTED said. */
   halted: readonly HaltedRoot[];
+  /** Feature "git": the git state of E's roots as the latest GIT_STATE said; undefined before the first. */
+  gitState: readonly GitRootState[] | undefined;
+  private readonly gitListeners = new Set<(roots: readonly GitRootState[]) => void>();
   private readonly inbound: InboundFlow;
   private readonly abandoned = new Set<number>();
   private pushReceiver: PushReceiver | undefined;
@@ -427,6 +431,12 @@ export class DaemonConnection {
     return () => this.changedListeners.delete(listener);
   }
 
+  /** Calls `listener` whenever the daemon sends the git state of its roots (feature "git"). */
+  onGitState(listener: (roots: readonly GitRootState[]) => void): () => void {
+    this.gitListeners.add(listener);
+    return () => this.gitListeners.delete(listener);
+  }
+
   /** Calls `listener` whenever the daemon announces a new set of halted roots. */
   onHalted(listener: (halted: readonly HaltedRoot[]) => void): () => void {
     this.haltedListeners.add(listener);
@@ -485,6 +495,15 @@ export class DaemonConnection {
       this.halted = msg.halted;
       for (const l of this.haltedListeners) l(msg.halted);
       return;
+    }
+    if (msg.type === "GIT_STATE") {
+      if (!this.features.has("git")) return this.protocolFailure("a GIT_STATE on a connection that did not agree to feature git");
+      this.gitState = msg.roots;
+      for (const l of this.gitListeners) l(msg.roots);
+      return;
+    }
+    if ((msg.type === "CHANGES" || msg.type === "PUSH") && msg.batches !== undefined && !this.features.has("git")) {
+      return this.protocolFailure(`batches in ${msg.type} on a connection that did not agree to feature git`);
     }
     if (msg.type === "PUSH") {
       if (!this.features.has("push")) return this.protocolFailure("a PUSH on a connection that did not agree to feature push");

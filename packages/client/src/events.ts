@@ -29,7 +29,15 @@ export type ClientEvent =
   /** E halted recording a root (the mass-deletion guard). */
   | { event: "halted"; root: string; reason: string; since: number }
   /** E resumed recording a root. */
-  | { event: "resumed"; root: string };
+  | { event: "resumed"; root: string }
+  /**
+   * Feature git: a batch of E's changes (what one git operation did) is being placed as one unit: `fetched` once
+   * all its content is in temp files on R and nothing is placed yet, `placing` just before its first rename,
+   * `placed` just after its last. `files` counts the files whose content was fetched or copied.
+   */
+  | { event: "batch"; root: string; phase: "fetched" | "placing" | "placed"; changes: number; files: number }
+  /** Feature git: E's git state of a root changed (branch, commit, whether E waits for git). */
+  | { event: "git"; root: string; branch: string | null; commit: string | null; waitingSince: number | null; reason: string | null };
 
 /** Where a client's events go. */
 export type ClientEvents = (event: ClientEvent) => void;

@@ -10,7 +10,8 @@ export { probeRoot, withIntendedMode, SlotNames, type RootTraits } from "./pull/
 export { executePage, recoverPlacements, FETCH_WINDOW, type ContentSource, type LocalBase, type PullContext, type PullItem } from "./pull/pullExecutor.js";
 export { inOrderWindow, type WindowLimit } from "./pull/inOrderWindow.js";
 export { NO_DURABILITY, filesystemDurability, type Durability } from "./pull/durability.js";
-export { clientStatus, type ClientStatus } from "./commands/statusCommand.js";
+export { clientStatus, printStatus, type ClientStatus } from "./commands/statusCommand.js";
+export { gitHeadWords } from "./gitStateNotices.js";
 export { MassDeleteError, pullRoot, type ChangeFeed, type PullPolicy } from "./pull/pullRoot.js";
 export { scanUpstream } from "./upstream/scanUpstream.js";
 export { fetchDelta, BaseChangedError } from "./deltaFetch.js";
@@ -22,3 +23,5 @@ export { HookRunner, hookOutcome, HOOK_ENV, type HookResult } from "./hooks/hook
 export { jsonLineEvents, type ClientEvent, type ClientEvents } from "./events.js";
 export { recheckRoot, type RecheckResult } from "./pull/fullRecheck.js";
 export { checkIgnoreOnClient, daemonReason, type ClientIgnoreCheck } from "./commands/checkIgnoreCommand.js";
+export { placementGroups, openUntil, namesBatch, latestOfEach, type PlacementGroup, type PageBatches } from "./pull/placementGroups.js";
+export type { BatchProgress } from "./pull/pullExecutor.js";

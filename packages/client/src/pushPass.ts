@@ -44,7 +44,7 @@ export async function applyPush(conn: DaemonConnection, store: ClientStore, opts
     const feed: ChangeFeed = (since, limit) => {
       if (!served && since === page.since) {
         served = true;
-        return Promise.resolve({ type: "CHANGES", id: 0, changes: page.changes, next: page.next, head: page.next, more: false });
+        return Promise.resolve({ type: "CHANGES", id: 0, changes: page.changes, next: page.next, head: page.next, more: false, ...(page.batches === undefined ? {} : { batches: page.batches }) });
       }
       return conn.request({ type: "GET_CHANGES", since, root: page.root, limit });
     };

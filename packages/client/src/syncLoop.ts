@@ -2,6 +2,7 @@ import { ConnectionError, type DaemonConnection } from "./daemonConnection.js";
 import type { RunReport } from "./pull/runReport.js";
 import type { ClientStore } from "./store/clientStore.js";
 import { HaltReporter } from "./haltNotices.js";
+import { GitStateReporter } from "./gitStateNotices.js";
 import { connect, RootsMismatchError, summarize, syncAll, type SyncOptions } from "./syncSession.js";
 import { KNOWN_FEATURES } from "@zync/protocol";
 import { PushedContent, type ReceivedPush } from "./pull/pushedContent.js";
@@ -85,6 +86,9 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
   const shown = new Set<string>();
   const { events } = observers;
   const halts = new HaltReporter(opts.dirs, opts.logger, events);
+  const git = new GitStateReporter(store, opts.dirs, opts.logger, events);
+  // Feature git: how each batch's placement goes is an event for tools.
+  opts = { ...opts, onBatch: (p) => events({ event: "batch", ...p }) };
   while (!stop.aborted) {
     let conn: DaemonConnection;
     try {
@@ -109,7 +113,12 @@ export async function runLoop(store: ClientStore, url: string, token: string, op
     try {
       halts.update(conn.halted);
       const unlistenHalts = conn.onHalted((h) => halts.update(h));
-      await serve(conn, store, opts, timing, stop, shown, observers).finally(unlistenHalts);
+      if (conn.gitState !== undefined) git.update(conn.gitState);
+      const unlistenGit = conn.onGitState((g) => git.update(g));
+      await serve(conn, store, opts, timing, stop, shown, observers).finally(() => {
+        unlistenHalts();
+        unlistenGit();
+      });
     } catch (err) {
       if (!(err instanceof ConnectionError)) throw err;
       if (err.kind === "unauthorized" || err.kind === "protocol") throw err;

@@ -5,7 +5,7 @@ import { ConnectionError, DaemonConnection, RemoteError, type ConnectOptions, ty
 import { BaseChangedError, fetchDelta, wantsDelta } from "./deltaFetch.js";
 import { probeRoot, type RootTraits } from "./pull/rootTraits.js";
 import { filesystemDurability, NO_DURABILITY } from "./pull/durability.js";
-import type { ContentSource, PullContext } from "./pull/pullExecutor.js";
+import type { BatchProgress, ContentSource, PullContext } from "./pull/pullExecutor.js";
 import { emptyReport, type RunReport } from "./pull/runReport.js";
 import { pullRoot, type PullPolicy } from "./pull/pullRoot.js";
 import { formatBytes } from "@zync/node";
@@ -31,6 +31,8 @@ export type SyncOptions = {
   progress: boolean;
   /** How this side uses feature `compress` (auto when not given). */
   compress?: CompressMode;
+  /** Feature git: told as each batch's placement goes (the live client's `--json` events). */
+  onBatch?: (progress: BatchProgress) => void;
 };
 
 /** The client names a root the daemon does not serve; retrying cannot fix it. */
@@ -169,6 +171,7 @@ export function pullContext(store: ClientStore, opts: SyncOptions, d: NamedDir, 
     dryRun: opts.dryRun,
     traits: rootTraits(store, d, opts.dryRun),
     ...(signal === undefined ? {} : { signal }),
+    ...(opts.onBatch === undefined ? {} : { onBatch: opts.onBatch }),
   };
 }
 

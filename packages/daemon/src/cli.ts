@@ -56,6 +56,7 @@ async function main(): Promise<number | void> {
           .option("debounce", { type: "number", default: 5, describe: "milliseconds of quiet before a burst of events is indexed" })
           .option("allow-mass-delete", { type: "boolean", default: false, describe: "record it when a root vanishes or loses most files at once (else the root halts)" })
           .option("max-delete", { type: "number", default: 50, describe: "percent of a root's files that may vanish at once before it halts" })
+          .option("git-wait", { type: "number", default: 30, describe: "seconds a git work tree's changes wait at most while git is busy in it (checkout, rebase, merge), to be recorded as one batch; 0 = never wait" })
           .option("compress", { choices: COMPRESS_MODES, default: DEFAULT_COMPRESS_MODE, describe: "compress data for clients that can: auto on a link with a round trip of 10 ms or more, always, or never" })
           .option("verbose", { type: "boolean", default: false, describe: "print more detail" })
           .option("quiet", { type: "boolean", default: false, describe: "print only the listening line, warnings and errors" })

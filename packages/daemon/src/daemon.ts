@@ -15,6 +15,9 @@ import { isIgnoreFile, ownFilePatterns } from "./upstream/servedPaths.js";
 import { watchGitState } from "./gitStateWatch.js";
 import { BARRIER_TIMEOUT_MS, CookieBoard, passBarrier } from "./barrier/cookieBoard.js";
 import { followDaemon, followStaging, type DaemonEvents } from "./liveEvents.js";
+import { GitStore } from "./store/gitStore.js";
+import { GitBoard } from "./git/gitBoard.js";
+import { startGitHold, type GitHoldOptions } from "./git/gitRootHold.js";
 import { UnwatchedRescans } from "./unwatchedRescans.js";
 import { WatchCoverageStore } from "./store/watchCoverage.js";
 
@@ -52,6 +55,8 @@ export type DaemonOptions = {
   logger: Logger;
   /** Where the daemon's events go (`--json`); nowhere unless given. */
   events?: DaemonEvents;
+  /** Feature git: how long recording of a root waits for git at most (default 30 s), or off. */
+  gitHold?: GitHoldOptions;
   /** Source of change hints per root; one watch per folder unless a test injects another. */
   hints?: (root: NamedDir, rules: IgnoreRules) => ChangeHints;
 };
@@ -136,6 +141,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const coverage = new WatchCoverageStore(changeLog.db);
     coverage.clear();
     const starts: Promise<void>[] = [];
+    const gitStore = new GitStore(changeLog.db);
+    const gitBoard = new GitBoard(gitStore);
     const rulesOf = new Map<string, { rules: ExplainedIgnoreRules; extra: string[] }>();
     const trackedOnly = opts.gitTrackedOnly === true;
     for (const dir of opts.dirs) {
@@ -177,9 +184,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           })
           .catch((err: unknown) => logger.warn(`reloading the ignore rules of ${dir.name} failed: ${String(err)}`));
       };
+      // While git is busy in the root, hints are held and recorded as one batch when it is done (gitRootHold.ts).
+      const git = startGitHold(dir, opts.gitHold, { indexer, rules, hints, gitStore, gitBoard, cookies, head: () => changeLog.head(), logger, isOpen: () => dbOpen, maxWaitMs: opts.watchTiming.maxWaitMs });
+      if (git !== undefined) hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(git.close()) });
       const onPaths = (all: string[]): void => {
         const seen = all.filter(isCookie);
         const paths = seen.length === 0 ? all : all.filter((p) => !isCookie(p));
+        if (git?.offer(paths, seen) === true) return;
         if (paths.some(isIgnoreFile)) reloadRules("an ignore file changed");
         const indexed = indexer.checkPaths(paths).catch((err: unknown) => logger.warn(`indexing ${dir.name} failed: ${String(err)}`));
         // Once this batch is indexed, so is everything the watcher reported before a cookie in it.
@@ -194,6 +205,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(stop()) });
       }
       const onError = (err: Error): void => {
+        git?.lostHints();
         logger.warn(`watcher error in ${dir.name}: ${err.message}; rescanning`);
         rescanRoot("a watcher error");
       };
@@ -265,6 +277,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       content,
       versions: { store: versions, index: versionIndex },
       barrier: (names) => passBarrier(cookies, opts.dirs.filter((d) => names.includes(d.name)), BARRIER_TIMEOUT_MS),
+      git: gitBoard,
     });
 
     const rescan = async (): Promise<void> => {

@@ -28,3 +28,6 @@ export { VersionStore, versionDirFor, DEFAULT_VERSION_LIMITS, VERSION_PRUNE_INTE
 export { answerCheckIgnore, wireVerdict } from "./explain/ignoreExplanation.js";
 export { effectiveWatchLimit, limitNeeded, topmostFolders, watchLimitSentence, WATCH_LIMIT_FILES, type WatchShortfall } from "./watchLimit.js";
 export { UnwatchedRescans, type UnwatchedRescansOptions } from "./unwatchedRescans.js";
+export { GIT_MARKERS, gitBusyReason, holdStep, holdDue, type HoldState, type HoldAction, type HoldTiming } from "./git/gitBusy.js";
+export { parseHead, packedRef, readHead, findGitDirs, type GitDirs, type GitHead } from "./git/gitHead.js";
+export { GitStore } from "./store/gitStore.js";

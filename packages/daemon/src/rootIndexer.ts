@@ -114,6 +114,16 @@ export class RootIndexer {
   private verifying: string | undefined;
   /** Paths left out and already said so, with why. */
   private readonly skipped = new Map<string, string>();
+  /** Feature git: set while git is busy in the root; nothing is recorded then (see {@link holdForGit}). */
+  private gitHeld = false;
+  /** Counts holds and their ends: work queued before one of them is dropped (the batch covers it). */
+  private holdEpoch = 0;
+  /** While a batch is being read: the writes it will record in one transaction. */
+  private collecting: LogWrite[] | undefined;
+  /** Work a hold dropped, which the batch that ends it takes in: hinted paths, or the whole root. */
+  private dropped: Set<string> | "all" = new Set();
+  /** Verifications a hold dropped, queued again once it ends. */
+  private readonly droppedVerify = new Set<string>();
 
   constructor(
     log: ChangeLog,
@@ -144,6 +154,72 @@ export class RootIndexer {
     clearTimeout(this.retry);
     clearTimeout(this.verifyTimer);
     this.toVerify.clear();
+  }
+
+  /**
+   * Git is busy in the root: from now on nothing is recorded for it, and work already queued (hints, verifications,
+   * rescans) is dropped when its turn comes. {@link recordBatch} ends the hold.
+   */
+  holdForGit(): void {
+    this.gitHeld = true;
+    this.holdEpoch++;
+  }
+
+  /** True while recording waits for git. */
+  heldForGit(): boolean {
+    return this.gitHeld;
+  }
+
+  /**
+   * Ends a hold: checks the paths held hints named (or compares the whole root with the disk, for "all") and
+   * records every difference in one transaction, so the batch's changes have contiguous seqs. `inTransaction`
+   * runs inside it with the first and last seq recorded, when anything was. Work queued during the hold is dropped.
+   */
+  recordBatch(paths: readonly string[] | "all", inTransaction: (first: number, last: number) => void): Promise<IndexStats> {
+    this.gitHeld = false;
+    this.holdEpoch++;
+    return this.serial(async () => {
+      if (this.stopped) return { recorded: 0, hashed: 0, scanned: 0 };
+      const dropped = this.dropped;
+      this.dropped = new Set();
+      const all = paths === "all" || dropped === "all";
+      this.collecting = [];
+      let stats: IndexStats;
+      let writes: LogWrite[];
+      try {
+        stats = all ? await this.reconcileNow("") : await this.checkNow([...paths, ...dropped]);
+      } finally {
+        writes = this.collecting;
+        this.collecting = undefined;
+      }
+      for (const f of this.droppedVerify) this.scheduleVerify(f);
+      this.droppedVerify.clear();
+      const before = this.log.head();
+      this.log.db.transaction(() => {
+        const head = this.log.write(writes);
+        if (head > before) inTransaction(before + 1, head);
+      })();
+      return stats;
+    });
+  }
+
+  /** Writes to the log, or into the batch being read. */
+  private record(writes: readonly LogWrite[]): void {
+    if (this.collecting !== undefined) this.collecting.push(...writes);
+    // Work that was under way when git began (a path read after git changed it): its paths go into the batch.
+    else if (this.gitHeld) this.drop(writes.map((w) => w.path));
+    else this.log.write(writes);
+  }
+
+  /** True when work queued at `epoch` must be dropped: a hold began (or ended) since, or one is on. */
+  private droppedByHold(epoch: number): boolean {
+    return this.collecting === undefined && (this.gitHeld || epoch !== this.holdEpoch);
+  }
+
+  /** Keeps what a hold dropped for the batch that ends it. */
+  private drop(paths: readonly string[] | "all"): void {
+    if (paths === "all") this.dropped = "all";
+    else if (this.dropped !== "all") for (const p of paths) this.dropped.add(p);
   }
 
   /** Resolves once the work queued so far is done. */
@@ -200,9 +276,14 @@ export class RootIndexer {
    * trusted). Watcher events are hints: this is how a lost one is made good without waiting for a full rescan.
    */
   verifyFolders(folders: readonly string[]): Promise<IndexStats> {
+    const epoch = this.holdEpoch;
     return this.serial(async () => {
       const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
       if (this.halted !== undefined || this.stopped) return stats;
+      if (this.droppedByHold(epoch)) {
+        for (const f of folders) this.droppedVerify.add(f);
+        return stats;
+      }
       const safe = new SafeRoot(this.root.abs);
       const ordered = [...new Set(folders)].sort((a, b) => depthOf(a) - depthOf(b));
       for (const f of ordered) {
@@ -219,8 +300,12 @@ export class RootIndexer {
   }
 
   private async verifyEach(safe: SafeRoot, ordered: readonly string[], stats: IndexStats): Promise<void> {
-    for (const folder of ordered) {
+    for (const [i, folder] of ordered.entries()) {
       this.verifyBatch.delete(folder);
+      if (this.gitHeld) {
+        for (const f of ordered.slice(i)) this.droppedVerify.add(f);
+        return;
+      }
       if (folder !== "" && (!isWirePath(folder) || this.rules.ignores(folder, true))) continue;
       let names: string[];
       try {
@@ -250,6 +335,10 @@ export class RootIndexer {
       const halt = await this.batchLoss(safe, suspects);
       if (halt !== undefined) {
         this.halt(halt);
+        return;
+      }
+      if (this.gitHeld) {
+        for (const f of ordered.slice(i)) this.droppedVerify.add(f);
         return;
       }
       const found: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
@@ -316,7 +405,12 @@ export class RootIndexer {
 
   /** Scans the tree below `under` ("" for the whole root) and records every difference from the log. */
   reconcile(under = ""): Promise<IndexStats> {
-    return this.serial(() => this.reconcileNow(under));
+    const epoch = this.holdEpoch;
+    return this.serial(() => {
+      if (!this.droppedByHold(epoch)) return this.reconcileNow(under);
+      this.drop("all");
+      return Promise.resolve({ recorded: 0, hashed: 0, scanned: 0 });
+    });
   }
 
   /**
@@ -325,7 +419,16 @@ export class RootIndexer {
    * has been quiet for a while ({@link verifyFolders}). "" names the root folder.
    */
   checkPaths(paths: readonly string[]): Promise<IndexStats> {
-    return this.serial(async () => {
+    const epoch = this.holdEpoch;
+    return this.serial(() => {
+      if (!this.droppedByHold(epoch)) return this.checkNow(paths);
+      this.drop(paths);
+      return Promise.resolve({ recorded: 0, hashed: 0, scanned: 0 });
+    });
+  }
+
+  private async checkNow(paths: readonly string[]): Promise<IndexStats> {
+    {
       const stats: IndexStats = { recorded: 0, hashed: 0, scanned: 0 };
       if (this.halted !== undefined || this.stopped) return stats;
       const unique = [...new Set(paths)];
@@ -337,9 +440,16 @@ export class RootIndexer {
         this.halt(halt);
         return stats;
       }
-      for (const rel of sorted) add(stats, await this.checkOne(safe, rel));
+      for (const [i, rel] of sorted.entries()) {
+        // Git began an operation: the rest waits for the batch that ends the hold.
+        if (this.gitHeld && this.collecting === undefined) {
+          this.drop(sorted.slice(i));
+          break;
+        }
+        add(stats, await this.checkOne(safe, rel));
+      }
       return stats;
-    });
+    }
   }
 
   /**
@@ -384,7 +494,7 @@ export class RootIndexer {
     let writes: LogWrite[] = [];
     const flush = (): void => {
       stats.recorded += writes.filter((w) => w.op === "record").length;
-      this.log.write(writes);
+      this.record(writes);
       writes = [];
     };
     const unsyncable = (rel: string, why: SkipReason): void => {
@@ -392,6 +502,11 @@ export class RootIndexer {
       this.skip(rel, why);
     };
     for await (const { path, key } of scanTree(this.root.abs, this.rules, under, unsyncable, this.clock)) {
+      // Git began an operation: this comparison stops, and the batch that ends the hold compares again.
+      if (this.gitHeld && this.collecting === undefined) {
+        this.drop("all");
+        return stats;
+      }
       stats.scanned++;
       seen.add(path);
       const prev = known.get(path);
@@ -514,7 +629,7 @@ export class RootIndexer {
       if (w) writes.push(w);
     }
     stats.recorded += writes.filter((w) => w.op === "record").length;
-    this.log.write(writes);
+    this.record(writes);
     // A folder that is new, or not the folder recorded (removed and made again: a new inode), is scanned whole:
     // what it holds may have been written before anything watched it.
     const replaced = wasDir && key?.kind === "dir" && prev.key !== undefined && prev.key.ino !== key.ino;

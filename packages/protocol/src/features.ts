@@ -17,6 +17,7 @@ export const KNOWN_FEATURES: readonly string[] = [
   "compress",
   "explain",
   "versions",
+  "git",
 ];
 
 /**
@@ -26,6 +27,7 @@ export const KNOWN_FEATURES: readonly string[] = [
 export const FEATURE_SINCE: Readonly<Record<string, number>> = {
   explain: 4,
   versions: 4,
+  git: 4,
 };
 
 /**

@@ -11,6 +11,7 @@ export * from "./messages/upstream.js";
 export * from "./messages/push.js";
 export * from "./messages/explain.js";
 export * from "./messages/versions.js";
+export * from "./messages/git.js";
 export * from "./codec.js";
 export * from "./decide.js";
 export * from "./delta/deltaSignatures.js";

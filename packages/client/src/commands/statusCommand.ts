@@ -5,6 +5,7 @@ import type { HaltedRoot } from "@zync/protocol";
 import { ClientStore } from "../store/clientStore.js";
 import { connect } from "../syncSession.js";
 import { scanUpstream } from "../upstream/scanUpstream.js";
+import { gitHeadWords } from "../gitStateNotices.js";
 
 /** What `zync-client status` reports. */
 export type ClientStatus = {
@@ -20,6 +21,11 @@ export type ClientStatus = {
     keepsModes: boolean;
     /** Set when E has halted recording this root (its mass-deletion guard), as the daemon said just now. */
     haltedOnE?: { reason: string; since: string };
+    /**
+     * Feature git, for a root that is a git work tree on E: its branch (null when detached) and commit, and whether E
+     * waits for git in it, as the daemon said just now or, failing that, as the live client last heard (`heard`).
+     */
+    gitOnE?: { branch: string | null; commit: string | null; waitingForGit: { since: string; reason: string } | null; heard: string };
   }[];
   lastSync: string | null;
   conflicts: { root: string; path: string; detected: string }[];
@@ -37,6 +43,9 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
   try {
     const daemon: ClientStatus["daemon"] = { url, reachable: false };
     let halted: readonly HaltedRoot[] = [];
+    // What E last said about its roots' git state: this connection's GIT_STATE if it came with WELCOME, else the
+    // live client's.
+    let git = store.gitState();
     if (token === undefined) daemon.error = "not checked: no token (ZYNC_TOKEN or --token-file)";
     else {
       try {
@@ -44,6 +53,7 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
         daemon.reachable = true;
         daemon.head = conn.welcome.head;
         halted = conn.halted;
+        if (conn.gitState !== undefined) git = { heardAt: Date.now(), roots: [...conn.gitState] };
         conn.close();
       } catch (err) {
         daemon.error = err instanceof Error ? err.message : String(err);
@@ -57,6 +67,7 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
       const pending = existsSync(d.abs) ? (await scanUpstream(store, d.name, d.abs, loadIgnoreRules(d.abs, ignore, { gitIgnoreFilesAnywhere: true }))).length : undefined;
       const traits = store.traits(d.name);
       const halt = halted.find((h) => h.root === d.name);
+      const g = git?.roots.find((r) => r.root === d.name);
       roots.push({
         name: d.name,
         path: d.abs,
@@ -66,6 +77,16 @@ export async function clientStatus(dbPath: string, url: string, token: string | 
         caseInsensitive: traits.foldsCase,
         keepsModes: traits.keepsModes,
         ...(halt ? { haltedOnE: { reason: halt.reason, since: new Date(halt.since).toISOString() } } : {}),
+        ...(g && git
+          ? {
+              gitOnE: {
+                branch: g.branch,
+                commit: g.commit,
+                waitingForGit: g.waiting === null ? null : { since: new Date(g.waiting.since).toISOString(), reason: g.waiting.reason },
+                heard: new Date(git.heardAt).toISOString(),
+              },
+            }
+          : {}),
       });
     }
     const last = store.lastGoodPull();
@@ -90,6 +111,10 @@ export function printStatus(s: ClientStatus, out: (line: string) => void): void 
     const up = r.pendingUpstream ? `, ${r.pendingUpstream} change(s) of R's own not pushed upstream` : "";
     const fs = [r.caseInsensitive ? "ignores case" : "", r.keepsModes ? "" : "keeps no permission bits"].filter(Boolean).join(", ");
     out(`root ${e(r.name)}: ${e(r.path ?? "(folder unknown)")}, cursor ${r.cursor}${behind}${up}${fs ? ` (its filesystem ${fs})` : ""}`);
+    if (r.gitOnE) {
+      const wait = r.gitOnE.waitingForGit === null ? "" : `; waiting for git since ${formatTime(Date.parse(r.gitOnE.waitingForGit.since))} (${e(r.gitOnE.waitingForGit.reason)})`;
+      out(`  git on E: ${gitHeadWords(r.gitOnE)}${wait} (as heard ${formatTime(Date.parse(r.gitOnE.heard))})`);
+    }
     if (r.haltedOnE) out(`  halted on E since ${formatTime(Date.parse(r.haltedOnE.since))}: ${e(r.haltedOnE.reason)}; nothing new is recorded for it there`);
   }
   out(`last successful pull: ${s.lastSync ? formatTime(Date.parse(s.lastSync)) : "never"}`);

@@ -85,7 +85,15 @@ export type PullContext = {
    * fetched) again until one side changes. Kept across the passes of a live client.
    */
   mergesTried?: Map<string, string>;
+  /** Feature git: told as a batch's placement goes (all fetched, renames begin, renames done). */
+  onBatch?: (progress: BatchProgress) => void;
 };
+
+/**
+ * How a batch's placement goes: `fetched` once the content of every file of it is in temp files on R and nothing
+ * is placed yet, `placing` just before the first rename, `placed` just after the last.
+ */
+export type BatchProgress = { root: string; phase: "fetched" | "placing" | "placed"; changes: number; files: number };
 
 /** A change as applied: the path and E's state (from the wire, or an open conflict or unplaced path retried). */
 export type PullItem = { seq: number; path: string; remote: EntryState };
@@ -139,7 +147,7 @@ function reasonOf(err: Error): string {
  * changed itself becomes a conflict and stays as it is; a path that cannot be placed is reported and skipped,
  * and the rest goes on.
  */
-export async function executePage(ctx: PullContext, items: readonly PullItem[]): Promise<PageOutcome> {
+export async function executePage(ctx: PullContext, items: readonly PullItem[], atomic = false): Promise<PageOutcome> {
   const outcome = emptyOutcome();
   const steps: Step[] = [];
   let slots: SlotNames | undefined;
@@ -163,7 +171,14 @@ export async function executePage(ctx: PullContext, items: readonly PullItem[]):
     await fetchContent(ctx, steps);
     // Folders whose new entries are not flushed yet: flushed with the next chunk's data, the last ones at the end.
     const unflushed = new Set<string>();
-    for (const chunk of chunksOf(steps)) await placeChunk(ctx, chunk, outcome, unflushed);
+    if (atomic) {
+      // A batch (feature git): every file of it is fetched into a temp file on R before anything is placed, then
+      // all of it is placed as one chunk, so R's tools see the old tree or the new one, apart from the renames.
+      await Promise.allSettled(steps.flatMap((s) => (s.content === undefined ? [] : [s.content])));
+      const progress = (phase: BatchProgress["phase"]): void => ctx.onBatch?.({ root: ctx.name, phase, changes: items.length, files: steps.filter(needsContent).length });
+      progress("fetched");
+      await placeChunk(ctx, steps, outcome, unflushed, { placing: () => progress("placing"), placed: () => progress("placed") });
+    } else for (const chunk of chunksOf(steps)) await placeChunk(ctx, chunk, outcome, unflushed);
     await ctx.durability.flush([], [...unflushed]);
   } finally {
     // Whatever was fetched and not placed (the pass stopped) is removed.
@@ -382,7 +397,7 @@ function intactBase(ctx: PullContext, step: Step): LocalBase | undefined {
  * Makes one chunk durable and places it: flush its temp files (with the folders the previous chunk changed),
  * note the placements, rename; the folders it changed join `unflushed`.
  */
-async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: PageOutcome, unflushed: Set<string>): Promise<void> {
+async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: PageOutcome, unflushed: Set<string>, renames?: { placing(): void; placed(): void }): Promise<void> {
   const fetched = new Map<Step, Fetched>();
   for (const s of chunk) {
     if (s.content === undefined) continue;
@@ -405,6 +420,7 @@ async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: Pag
     ctx.name,
     chunk.filter((s) => s.action.kind === "write" && !("skipped" in (fetched.get(s) ?? {}))).map((s) => ({ path: s.action.input.path, state: s.action.input.remote })),
   );
+  renames?.placing();
   for (const s of chunk) {
     ctx.signal?.throwIfAborted();
     const f = fetched.get(s);
@@ -422,6 +438,7 @@ async function placeChunk(ctx: PullContext, chunk: readonly Step[], outcome: Pag
       unplaced(ctx, item, outcome, reasonOf(err));
     }
   }
+  renames?.placed();
 }
 
 /** The folders from `abs`'s parent up to the root: a placement may have created any of them. */

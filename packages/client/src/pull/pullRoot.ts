@@ -3,6 +3,7 @@ import { ExitCode, ExitError, isMassDeletion, MASS_DELETE_MIN } from "@zync/node
 import type { ChangesPage } from "../daemonConnection.js";
 import { executePage, recoverPlacements, type PullContext } from "./pullExecutor.js";
 import { contentLosingDeletions } from "./pullPlan.js";
+import { latestOfEach, namesBatch, openUntil, placementGroups } from "./placementGroups.js";
 
 /** What a pull may do beyond the defaults. */
 export type PullPolicy = {
@@ -103,10 +104,12 @@ export async function pullRoot(ctx: PullContext, feed: ChangeFeed, horizon: numb
   // With --paths only part of each page is applied, so the cursor must not move past the rest.
   const restricted = policy.paths !== undefined;
   const asItems = (changes: readonly Change[]) => changes.filter((c) => inScope(c.path)).map((c) => ({ seq: c.seq, path: c.path, remote: c.state }));
-  for (const page of pages) {
-    const outcome = await executePage(ctx, asItems(page.changes));
+  // Feature git: the pages of a batch are placed as one unit (placementGroups.ts); any other page alone, as it was.
+  for (const group of placementGroups(pages, name)) {
+    const changes = group.pages.flatMap((i) => pages[i]!.changes);
+    const outcome = await executePage(ctx, asItems(group.pages.length > 1 ? latestOfEach(changes) : changes), group.atomic);
     // During a full comparison the flag stays set until the deletions below are committed too.
-    commit(name, outcome, restricted ? undefined : { seq: page.next, resync });
+    commit(name, outcome, restricted ? undefined : { seq: pages[group.pages[group.pages.length - 1]!]!.next, resync });
   }
   if (listed !== undefined) commit(name, await executePage(ctx, asItems(gone)), restricted ? undefined : { seq: finalSeq, resync: false });
 
@@ -129,12 +132,23 @@ function firstSync(ctx: PullContext): boolean {
  * retried, so the outcome is the same, and the client never holds the whole manifest of a large tree at once.
  */
 async function pullAsItComes(ctx: PullContext, feed: ChangeFeed, since: number, resync: boolean, pageSize: number): Promise<number> {
+  // Feature git: pages are gathered while a batch they name is not read to its end, then placed as one unit.
+  let group: ChangesPage[] = [];
+  let open = 0;
   for (;;) {
     const page = await feed(since, pageSize);
-    const outcome = await executePage(ctx, page.changes.map((c) => ({ seq: c.seq, path: c.path, remote: c.state })));
+    group.push(page);
+    open = openUntil(open, page, ctx.name);
     since = page.next;
-    // During a full comparison the flag stays set until the last page is committed.
-    ctx.store.commit(ctx.name, outcome, { seq: since, resync: resync && page.more });
+    if (page.next >= open || !page.more) {
+      const changes = group.length > 1 ? latestOfEach(group.flatMap((p) => p.changes)) : page.changes;
+      const atomic = group.some((p) => namesBatch(p, ctx.name));
+      const outcome = await executePage(ctx, changes.map((c) => ({ seq: c.seq, path: c.path, remote: c.state })), atomic);
+      // During a full comparison the flag stays set until the last page is committed.
+      ctx.store.commit(ctx.name, outcome, { seq: since, resync: resync && page.more });
+      group = [];
+      open = 0;
+    }
     if (!page.more) return since;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
-import type { EntryState } from "@zync/protocol";
+import { GitStateSchema, type EntryState, type GitRootState } from "@zync/protocol";
 import type { StatKey } from "@zync/node";
 import { openSqlite } from "@zync/node";
 import { POSIX_TRAITS, type RootTraits } from "../pull/rootTraits.js";
@@ -270,6 +270,28 @@ export class ClientStore {
 
   rememberTraits(root: string, traits: RootTraits): void {
     this.stmt.setMeta.run(`traits:${root}`, JSON.stringify(traits));
+  }
+
+  /**
+   * Feature git: remembers E's git state of the roots as the live client last heard it (GIT_STATE), with when, for
+   * `zync-client status` in another process. Validated again when read: the database is only a cache of the wire.
+   */
+  rememberGitState(roots: readonly GitRootState[], heardAt: number = Date.now()): void {
+    this.stmt.setMeta.run("git-state", JSON.stringify({ heardAt, roots }));
+  }
+
+  /** E's git state as the live client last heard it, or undefined when it never did. */
+  gitState(): { heardAt: number; roots: GitRootState[] } | undefined {
+    const raw = this.stmt.getMeta.get("git-state")?.value;
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = JSON.parse(raw) as { heardAt?: unknown; roots?: unknown };
+      const roots = GitStateSchema.shape.roots.safeParse(parsed.roots);
+      if (typeof parsed.heardAt !== "number" || !roots.success) return undefined;
+      return { heardAt: parsed.heardAt, roots: roots.data };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Remembers which local folder a root is synced into (for status). */

@@ -3,6 +3,7 @@ import { escapeControl as e, formatBytes, UsageError } from "@zync/node";
 import { SessionStatus } from "@zync/protocol";
 import { ActivityLog, type DaemonEvent } from "../store/activityLog.js";
 import { ChangeLog } from "../store/changeLog.js";
+import { GitStore } from "../store/gitStore.js";
 import { openDatabase, stagingDirFor } from "../store/database.js";
 import { StagingStore } from "../upstream/stagingStore.js";
 import { versionDirFor, VersionStore } from "../store/versionStore.js";
@@ -15,7 +16,15 @@ export type DaemonStatus = {
   runningPid: number | null;
   head: number;
   epoch: string;
-  roots: { name: string; path: string; files: number; halted: string | null; watchLimit: RootCoverage | null }[];
+  roots: {
+    name: string;
+    path: string;
+    files: number;
+    halted: string | null;
+    watchLimit: RootCoverage | null;
+    /** For a root in a git work tree: its branch (null when detached), commit, and whether recording waits for git. */
+    git?: { branch: string | null; commit: string | null; waitingForGit: { since: string; reason: string } | null };
+  }[];
   clients: { id: string; connected: boolean; ackedSeq: number; behind: number; lastSeen: string }[];
   sessions: { id: number; status: string; root: string; changes: number; pending: number; created: string }[];
   lastErrors: { at: string; level: DaemonEvent["level"]; message: string }[];
@@ -53,12 +62,21 @@ export function daemonStatus(dbPath: string): DaemonStatus {
     const coverage = new WatchCoverageStore(db).all();
     const skipped = activity.skippedPaths(SKIPPED_SHOWN);
     const open: string[] = [SessionStatus.Receiving, SessionStatus.Pending, SessionStatus.Partial];
+    const git = new Map(new GitStore(db).states().map((g) => [g.root, g]));
+    const pid = runningPid(dbPath);
     return {
       db: dbPath,
-      runningPid: runningPid(dbPath),
+      runningPid: pid,
       head,
       epoch: log.epoch,
-      roots: log.roots().map((r) => ({ name: r.name, path: r.path, files: log.liveFileCount(r.name), halted: halted.get(r.name) ?? null, watchLimit: coverage.get(r.name) ?? null })),
+      roots: log.roots().map((r) => {
+        const g = git.get(r.name);
+        const state = { name: r.name, path: r.path, files: log.liveFileCount(r.name), halted: halted.get(r.name) ?? null, watchLimit: coverage.get(r.name) ?? null };
+        if (g === undefined) return state;
+        // A wait noted by a daemon that is not running any more is not going on.
+        const waiting = g.waiting !== null && pid !== null ? { since: new Date(g.waiting.since).toISOString(), reason: g.waiting.reason } : null;
+        return { ...state, git: { branch: g.branch, commit: g.commit, waitingForGit: waiting } };
+      }),
       clients: log.clients().map((c) => ({
         id: c.id,
         connected: connected.has(c.id),
@@ -88,6 +106,7 @@ export function printDaemonStatus(s: DaemonStatus, out: (line: string) => void):
   out(`daemon: ${s.runningPid === null ? "not running" : `running (pid ${s.runningPid})`} on ${e(s.db)}; head ${s.head}`);
   for (const r of s.roots) {
     out(`root ${e(r.name)}: ${e(r.path)}, ${r.files} files${r.halted ? `, HALTED: ${e(r.halted)}` : ""}`);
+    if (r.git !== undefined) out(`  git: ${gitLine(r.git)}`);
     if (r.watchLimit !== null) printWatchLimit(r.watchLimit, out);
   }
   if (s.clients.length === 0) out("clients: none yet");
@@ -115,4 +134,11 @@ function printWatchLimit(c: RootCoverage, out: (line: string) => void): void {
   out(`  WATCH LIMIT: ${c.watched} of ${c.needed} folders watched (${raise}); ${c.unwatchedTotal} unwatched subtree(s) rescanned every ${c.rescanSeconds} s (${last}):`);
   for (const f of c.unwatched) out(`    ${f === "" ? "(the root folder)" : e(f)}`);
   if (c.unwatchedTotal > c.unwatched.length) out(`    … and ${c.unwatchedTotal - c.unwatched.length} more`);
+}
+
+/** A root's git state in words: branch and commit, and the wait for git if there is one. Branch names are escaped. */
+export function gitLine(g: NonNullable<DaemonStatus["roots"][number]["git"]>): string {
+  const at = g.commit === null ? "no commit yet" : `commit ${g.commit.slice(0, 12)}`;
+  const head = g.branch === null ? `detached HEAD, ${at}` : `branch ${e(g.branch)}, ${at}`;
+  return g.waitingForGit === null ? head : `${head}; waiting for git since ${time(g.waitingForGit.since)} (${e(g.waitingForGit.reason)})`;
 }

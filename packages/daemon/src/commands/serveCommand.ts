@@ -23,6 +23,8 @@ export type ServeArgs = {
   debounce: number;
   "allow-mass-delete": boolean;
   "max-delete": number;
+  /** Seconds recording of a root waits for git at most; 0 records without waiting. */
+  "git-wait"?: number;
   /** How connections use feature `compress`. */
   compress: CompressMode;
   verbose: boolean;
@@ -102,6 +104,7 @@ export async function serve(argv: ServeArgs): Promise<void> {
     watchTiming: { debounceMs: atLeastZero("debounce", argv.debounce), maxWaitMs: 500 },
     deleteGuard: { allow: argv["allow-mass-delete"], maxShare: maxDelete / 100 },
     compress: argv.compress,
+    gitHold: argv["git-wait"] === 0 ? { off: true } : { ceilingMs: atLeastZero("git-wait", argv["git-wait"] ?? 30) * 1000 },
     versionLimits: { maxAgeMs: atLeastZero("versions-days", argv["versions-days"]) * 86_400_000, maxBytes: atLeastZero("versions-max-mb", argv["versions-max-mb"]) * 1024 * 1024 },
     logger,
     ...(events ? { events } : {}),

@@ -46,6 +46,7 @@ import { sendHeldContent, type ContentCache } from "./contentCache.js";
 import { servedVersion, VERSIONS_FEATURE, type ServedVersions } from "./versionServing.js";
 import { LivePush } from "./livePush.js";
 import { answerCheckIgnore } from "../explain/ignoreExplanation.js";
+import type { GitBoard } from "../git/gitBoard.js";
 
 /** What a connection needs from the daemon. */
 export type SessionContext = {
@@ -69,6 +70,8 @@ export type SessionContext = {
   compress?: CompressMode;
   /** E's version store, served with feature `versions` (docs/protocol.md section 14.10); not offered without it. */
   versions?: ServedVersions;
+  /** Feature `git`: the roots' git state and the batches of pages (docs/protocol.md section 14.11). */
+  git?: GitBoard;
 };
 
 /** Requests one connection may have in progress at once (each may hold a file open or a reply in memory). */
@@ -98,6 +101,7 @@ export class ClientSession {
   private features: ReadonlySet<string> = new Set();
   private unsubscribe: (() => void) | undefined;
   private unsubscribeHalts: (() => void) | undefined;
+  private unsubscribeGit: (() => void) | undefined;
   private notifyQueued = false;
   /** Feature "push" on a live connection that agreed it: changes and small files go out without being asked for. */
   private push: LivePush | undefined;
@@ -142,6 +146,7 @@ export class ClientSession {
       this.queue.length = 0;
       this.unsubscribe?.();
       this.unsubscribeHalts?.();
+      this.unsubscribeGit?.();
       this.push?.close();
       void this.upstream.close();
       this.note("the end of a connection", () => ctx.activity.closed(this.historyRow, this.clientId, this.totals));
@@ -316,6 +321,12 @@ export class ClientSession {
     void this.send({ type: "WELCOME", version, epoch: log.epoch, head: log.head(), horizon: log.horizon(), roots, features, halted: this.halted(), proof });
     // A root E halts or resumes later is announced to every authenticated client, so a script's wait can stop too.
     this.unsubscribeHalts = this.ctx.activity.onHaltsChanged(() => void this.send({ type: "HALTED", halted: this.halted() }));
+    const git = this.features.has("git") ? this.ctx.git : undefined;
+    if (git !== undefined) {
+      const state = (): FromServerMessage => ({ type: "GIT_STATE", roots: git.all().filter((r) => this.ctx.roots.has(r.root)) });
+      void this.send(state());
+      this.unsubscribeGit = git.onChange(() => void this.send(state()));
+    }
     if (answer.live && this.features.has("push")) this.push = this.livePush();
     this.unsubscribe = answer.live ? log.onRecorded(() => this.queueNotify()) : undefined;
   }
@@ -359,6 +370,7 @@ export class ClientSession {
         this.totals.bytes += bytes;
       },
       logger: this.ctx.logger,
+      ...(this.features.has("git") && this.ctx.git !== undefined ? { batches: this.ctx.git.batchesFor.bind(this.ctx.git) } : {}),
     });
   }
 
@@ -407,7 +419,8 @@ export class ClientSession {
         const changes = msg.root === undefined ? page.changes.filter((c) => this.ctx.roots.has(c.root)) : page.changes;
         this.totals.changes += changes.length;
         this.push?.served(msg.root, page);
-        return this.send({ type: "CHANGES", id: msg.id, changes, next: page.next, head: page.head, more: page.more });
+        const batches = this.features.has("git") ? (this.ctx.git?.batchesFor(changes) ?? []) : [];
+        return this.send({ type: "CHANGES", id: msg.id, changes, next: page.next, head: page.head, more: page.more, ...(batches.length > 0 ? { batches } : {}) });
       }
       case "GET_FILE": {
         const { abs, state } = await this.servedFile(msg.root, msg.path);

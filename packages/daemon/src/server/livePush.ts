@@ -8,6 +8,7 @@ import {
   type Change,
   type FileState,
   type FromServerMessage,
+  type GitBatch,
   type PushedStream,
 } from "@zync/protocol";
 import { SafeRoot, type Logger } from "@zync/node";
@@ -26,6 +27,8 @@ export type PushDeps = {
   /** Counts what was pushed (for the connection's history). */
   counted(changes: number, files: number, bytes: number): void;
   logger: Logger;
+  /** Feature "git": the batches a page's changes belong to; none when absent. */
+  batches?: (changes: readonly Change[]) => GitBatch[];
 };
 
 /** Which changes of a page get their content pushed: small files, in page order, within the push's total. */
@@ -114,7 +117,8 @@ export class LivePush {
     const files = pushedFiles(changes);
     const streams: PushedStream[] = files.map((c) => ({ id: this.allocate(), path: c.path }));
     this.cursors.set(root, next);
-    void this.deps.sendMessage({ type: "PUSH", root, since, changes, next, streams });
+    const batches = this.deps.batches?.(changes) ?? [];
+    void this.deps.sendMessage({ type: "PUSH", root, since, changes, next, streams, ...(batches.length > 0 ? { batches } : {}) });
     let bytes = 0;
     for (const [i, s] of streams.entries()) {
       if (this.closed) return;

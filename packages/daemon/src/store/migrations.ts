@@ -133,6 +133,19 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_id, path)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Feature git: the changes git made in one operation, recorded in one transaction (the root's changes with a
+  -- seq from first_seq to last_seq), and each root's git state (branch, commit, whether recording waits for git).
+  CREATE TABLE git_batches (root TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (root, first_seq)) WITHOUT ROWID;
+  CREATE TABLE git_state (
+    root TEXT PRIMARY KEY,
+    branch TEXT,
+    commit_id TEXT,
+    waiting_since INTEGER,
+    waiting_reason TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

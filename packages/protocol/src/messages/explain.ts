@@ -3,7 +3,7 @@ import { RootNameSchema, WirePathSchema } from "../entry.js";
 import { MAX_PATH_LENGTH } from "../paths.js";
 
 /**
- * Feature "explain" (docs/protocol.md section 14.10): the client asks why E does or does not serve some paths of a
+ * Feature "explain" (docs/protocol.md section 14.9): the client asks why E does or does not serve some paths of a
  * root, and the daemon answers with the rule that decided each, as `zync-daemon check-ignore` would. Nothing is read
  * from E's disk for the answer but ignore files, so it says nothing about whether a path exists on E.
  */

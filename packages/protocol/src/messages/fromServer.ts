@@ -5,6 +5,7 @@ import { ChallengeSchema, HaltedRootsSchema, WelcomeSchema } from "./handshake.j
 import { UpstreamDoneSchema, UpstreamReadySchema, UpstreamStoredSchema } from "./upstream.js";
 import { PushSchema } from "./push.js";
 import { IgnoreCheckedSchema } from "./explain.js";
+import { GitBatchesSchema, GitStateSchema } from "./git.js";
 
 const id = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
@@ -26,6 +27,8 @@ export const ChangesSchema = z.strictObject({
   head: seq,
   /** True when more changes follow `next`. */
   more: z.boolean(),
+  /** Feature "git": the batches the page's changes belong to (section 14.11); absent when none. */
+  batches: GitBatchesSchema.optional(),
 });
 
 /** Closes a file transfer: every data frame for `id` has been sent. */
@@ -80,6 +83,7 @@ export const FromServerMessageSchema = z.discriminatedUnion("type", [
   UpstreamDoneSchema,
   PushSchema,
   IgnoreCheckedSchema,
+  GitStateSchema,
 ]);
 
 export type Changes = z.infer<typeof ChangesSchema>;

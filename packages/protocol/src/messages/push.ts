@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ChangeSchema, RootNameSchema, WirePathSchema } from "../entry.js";
+import { GitBatchesSchema } from "./git.js";
 
 /**
  * Feature "push" (docs/protocol.md section 14.6): the daemon sends a live client the changes it has not read yet,
@@ -41,6 +42,8 @@ export const PushSchema = z.strictObject({
   next: z.number().int().nonnegative(),
   /** Content that follows this message, one stream per file. */
   streams: z.array(PushedStreamSchema).max(MAX_PUSHED_CHANGES),
+  /** Feature "git": the batches the page's changes belong to (section 14.11); absent when none. */
+  batches: GitBatchesSchema.optional(),
 });
 
 export type Push = z.infer<typeof PushSchema>;
