@@ -13,6 +13,7 @@ import { createPaint } from "./render/colors.js";
 import { openReview, type ReviewContext } from "./reviewContext.js";
 import { takeOption } from "./commands/takeOption.js";
 import { terminalPager } from "./render/pager.js";
+import { terminalEditor } from "./editor.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -54,7 +55,7 @@ async function main(): Promise<number | void> {
             ctx,
             argv.session,
             { force: argv.force, nonInteractive: argv["non-interactive"] || argv.merge || take !== undefined, merge: argv.merge, ...(take ? { take } : {}) },
-            { out, prompter: inquirerPrompter(), paint: createPaint(), page: terminalPager(out) },
+            { out, prompter: inquirerPrompter(), paint: createPaint(), page: terminalPager(out), editor: terminalEditor() },
           ),
         );
       },

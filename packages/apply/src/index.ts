@@ -17,3 +17,5 @@ export { mergeThreeWay, looksBinary, pickSides, type MergeOutcome, type MergeReg
 export { undoSession } from "./commands/undoSession.js";
 export { historyCommand, historyRows, changeOf, type HistoryRow, type HistoryPath, type PathChange } from "./commands/historyCommand.js";
 export { decideUndo, undoOrder, sameEntry, type UndoStep, type UndoFacts } from "./undo/undoDecision.js";
+export { renderConflictMarkers, findConflictMarkers, CONFLICT_MARKERS, type MarkerLine } from "./merge/conflictMarkers.js";
+export { editorCommand, terminalEditor, type Editor, type EditorExit } from "./editor.js";

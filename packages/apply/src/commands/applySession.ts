@@ -1,8 +1,12 @@
+import { posix } from "node:path";
 import { parentOf, resolveInside, SessionStatus, type FileState } from "@zync/protocol";
 import { SessionStateError, type ReviewedChange } from "@zync/daemon";
 import { dropTempDirIfEmpty, escapeControl, ExitCode, ExitError, pickSides, type Side } from "@zync/node";
 import { applyChange } from "../applyChange.js";
 import { mergedPath, planMerge, stageMerged, type MergePlan } from "../merge/mergeChange.js";
+import { renderConflictMarkers } from "../merge/conflictMarkers.js";
+import { editMerge } from "../merge/editMerge.js";
+import type { Editor } from "../editor.js";
 import type { Paint } from "../render/colors.js";
 import { describeState, kindOf, reasonOf } from "../render/describe.js";
 import { renderDiff } from "../render/diffText.js";
@@ -22,15 +26,18 @@ import type { Pager } from "../render/pager.js";
  * `take`: with --non-interactive, the conflicts a glob names take that side; the rest stay pending.
  */
 export type ApplyOptions = { force: boolean; nonInteractive: boolean; merge?: boolean; take?: TakeOption };
-/** `page` shows the full diff (through a pager when it does not fit the terminal); without it, the diff is printed. */
-export type ApplyIO = { out: (line: string) => void; prompter: Prompter; paint: Paint; page?: Pager };
+/**
+ * `page` shows the full diff (through a pager when it does not fit the terminal); without it, the diff is printed.
+ * `editor` lets a person edit a merge (conflict markers where the sides overlap); without it, that is not offered.
+ */
+export type ApplyIO = { out: (line: string) => void; prompter: Prompter; paint: Paint; page?: Pager; editor?: Editor };
 
 /** Lines of diff shown before the developer asks for the full view. */
 const PREVIEW_LINES = 40;
 
 type Tally = { applied: number; skipped: number; refused: number; left: number; kept: number };
 
-type Action = "apply" | "skip" | "view" | "rest" | "quit" | "merge" | "parts" | FolderAction;
+type Action = "apply" | "skip" | "view" | "rest" | "quit" | "merge" | "parts" | "edit" | "edited" | FolderAction;
 
 const CHOICES: readonly Choice<Action>[] = [
   { key: "a", name: "apply R's version", value: "apply" },
@@ -43,6 +50,9 @@ const CHOICES: readonly Choice<Action>[] = [
 const MERGE_CHOICE: Choice<Action> = { key: "m", name: "merge: keep both E's and R's changes (they do not overlap)", value: "merge" };
 
 const PARTS_CHOICE: Choice<Action> = { key: "p", name: "merge, choosing E's or R's text for each part where they overlap", value: "parts" };
+
+// "e" is E's version among a conflict's choices, so the editor is "o" (open).
+const EDIT_CHOICE: Choice<Action> = { key: "o", name: "open the merge in your editor (conflict markers where E's and R's changes overlap) and apply what you save", value: "edit" };
 
 const PART_CHOICES: readonly Choice<Side>[] = [
   { key: "e", name: "E's text", value: "e" },
@@ -149,8 +159,10 @@ async function applyHeld(ctx: ReviewContext, found: FoundSession, opts: ApplyOpt
       }
       const plan = c.decision === "conflict" ? await planMerge(ctx, session.id, found.rootAbs, c) : undefined;
       const extra = c.decision === "conflict" ? folderChoices(c, pending.slice(i + 1)) : [];
-      const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io, plan, extra);
+      const edit = plan !== undefined && io.editor !== undefined ? editOne(ctx, found, c, plan, io, tally, io.editor) : undefined;
+      const action = await ask(ctx, found, c, `[${i + 1}/${pending.length}]`, io, plan, extra, edit);
       if (action === "quit") break;
+      if (action === "edited") continue;
       if (action === "take-folder" || action === "keep-folder") {
         const side = action === "take-folder" ? "r" : "e";
         folderTakes.push({ folder: parentOf(c.path), side });
@@ -197,8 +209,20 @@ function refuse(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, io: 
   io.out(`  refused: ${escapeControl(c.refused ?? c.path)}`);
 }
 
-/** Shows one change and asks until the answer is not "view". */
-async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, counter: string, io: ApplyIO, plan?: MergePlan, extra: readonly Choice<Action>[] = []): Promise<Action> {
+/**
+ * Shows one change and asks until the answer is not "view". With `edit` (the merge can be edited), "edit" runs it:
+ * "edited" when it applied the result, otherwise the same question again.
+ */
+async function ask(
+  ctx: ReviewContext,
+  found: FoundSession,
+  c: ReviewedChange,
+  counter: string,
+  io: ApplyIO,
+  plan?: MergePlan,
+  extra: readonly Choice<Action>[] = [],
+  edit?: () => Promise<boolean>,
+): Promise<Action> {
   const conflict = c.decision === "conflict";
   const label = conflict ? io.paint.red(c.confirm ? "CONFIRM" : "CONFLICT") : io.paint.cyan(kindOf(c));
   const path = escapeControl(c.path);
@@ -222,9 +246,17 @@ async function ask(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, c
   io.out(preview.text);
   if (preview.truncated) io.out(io.paint.dim(`  … more lines: choose 'view the full diff'`));
   if (plan !== undefined) io.out(`  ${mergeNote(plan.outcome)}`);
-  const choices = [...(!conflict ? CHOICES : clean ? [MERGE_CHOICE, ...CONFLICT_CHOICES] : plan?.outcome.kind === "overlap" ? [PARTS_CHOICE, ...CONFLICT_CHOICES] : CONFLICT_CHOICES), ...extra];
+  const editing = edit !== undefined ? [EDIT_CHOICE] : [];
+  const choices = [
+    ...(!conflict ? CHOICES : clean ? [MERGE_CHOICE, ...editing, ...CONFLICT_CHOICES] : plan?.outcome.kind === "overlap" ? [PARTS_CHOICE, ...editing, ...CONFLICT_CHOICES] : CONFLICT_CHOICES),
+    ...extra,
+  ];
   for (;;) {
     const action = await io.prompter.choose(`${path}:`, choices);
+    if (action === "edit" && edit !== undefined) {
+      if (await edit()) return "edited";
+      continue;
+    }
     if (action !== "view") return action;
     const full = (await render()).text;
     if (io.page !== undefined) await io.page(full);
@@ -252,6 +284,28 @@ async function mergeByParts(ctx: ReviewContext, found: FoundSession, c: Reviewed
   const bytes = pickSides(plan.outcome.regions, picks);
   if (bytes === undefined) throw new Error("a side was not chosen for every overlapping part");
   await mergeOne(ctx, found, c, { ...plan, outcome: { kind: "clean", bytes } }, io, tally);
+}
+
+/**
+ * The "edit" choice for a conflict with a merge (clean, or overlapping: then with conflict markers): undefined
+ * when there is none to edit; otherwise a run of the person's editor that, once it gives a result, shows that
+ * result against E's file and applies it as a merge, returning true. False means back to the choices, nothing written.
+ */
+function editOne(ctx: ReviewContext, found: FoundSession, c: ReviewedChange, plan: MergePlan, io: ApplyIO, tally: Tally, editor: Editor): (() => Promise<boolean>) | undefined {
+  const { outcome } = plan;
+  if (c.state.kind !== "file" || (outcome.kind !== "clean" && outcome.kind !== "overlap")) return undefined;
+  const start = outcome.kind === "clean" ? outcome.bytes : renderConflictMarkers(outcome.regions);
+  return async () => {
+    const sessionDir = ctx.staging.sessionDir(found.session.id);
+    const edited = await editMerge(sessionDir, posix.basename(c.path), start, escapeControl(c.path), { out: io.out, prompter: io.prompter, editor });
+    if (edited.kind === "back") return false;
+    const sides = diffSides(ctx, found, c);
+    const diff = await renderDiff(c.path, sides.from, { label: "edited", state: c.state, text: edited.bytes.toString("utf8") }, io.paint, PREVIEW_LINES);
+    io.out(diff.text);
+    if (diff.truncated) io.out(io.paint.dim(`  … more lines`));
+    await mergeOne(ctx, found, c, { ...plan, outcome: { kind: "clean", bytes: edited.bytes } }, io, tally);
+    return true;
+  };
 }
 
 /** Applies the merge of a conflicting change when it is clean; otherwise leaves the change pending and says why. */
