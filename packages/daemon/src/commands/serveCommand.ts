@@ -85,19 +85,13 @@ export async function serve(argv: ServeArgs): Promise<void> {
   const events = json ? jsonLineEvents((line) => void process.stdout.write(line)) : undefined;
   // A long-running daemon logs a failure it did not expect rather than dropping every client with it.
   process.on("unhandledRejection", (err) => logger.error(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`));
-  const dbPath = resolve(argv.db);
-  // A database in a folder that does not exist yet (~/.zync on a first run) gets its folder, token file included.
-  mkdirSync(dirname(dbPath), { recursive: true });
-  const token = resolveToken(argv["token-file"], dbPath, logger);
-
-  const daemon = await startDaemon({
+  // Every setting is checked before anything is written (the token file on a first run).
+  const settings = {
     host: argv.host,
     port,
-    dbPath,
     dirs,
     ignore: argv.ignore,
     gitTrackedOnly: argv["git-tracked-only"] === true,
-    token,
     rescanIntervalMs: atLeastZero("rescan-interval", argv["rescan-interval"]) * 1000,
     unwatchedRescanMs: moreThanZero("unwatched-rescan-interval", argv["unwatched-rescan-interval"]) * 1000,
     tombstoneMs: atLeastZero("tombstone-days", argv["tombstone-days"]) * 86_400_000,
@@ -106,6 +100,16 @@ export async function serve(argv: ServeArgs): Promise<void> {
     compress: argv.compress,
     gitHold: argv["git-wait"] === 0 ? { off: true } : { ceilingMs: atLeastZero("git-wait", argv["git-wait"] ?? 30) * 1000 },
     versionLimits: { maxAgeMs: atLeastZero("versions-days", argv["versions-days"]) * 86_400_000, maxBytes: atLeastZero("versions-max-mb", argv["versions-max-mb"]) * 1024 * 1024 },
+  };
+  const dbPath = resolve(argv.db);
+  // A database in a folder that does not exist yet (~/.zync on a first run) gets its folder, token file included.
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const token = resolveToken(argv["token-file"], dbPath, logger);
+
+  const daemon = await startDaemon({
+    ...settings,
+    dbPath,
+    token,
     logger,
     ...(events ? { events } : {}),
   });

@@ -20,7 +20,8 @@ export function withZyncDefaults<Y extends Parser<Y>>(y: Y): Y {
     .version(false)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
-      throw err instanceof Error ? err : new UsageError(`${msg} (see --help)`);
+      // yargs may say it on several lines ("Invalid values:\n  Argument: …"): one sentence, on one line.
+      throw err instanceof Error ? err : new UsageError(`${msg.replace(/:\s*\n\s*/g, ": ").replace(/\s*\n\s*/g, "; ")} (see --help)`);
     });
 }
 
