@@ -1,10 +1,10 @@
 import { afterAll, describe, test } from "@jest/globals";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, lstatSync, type Stats, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { BIN, spawnBin } from "../helpers/bins.js";
 import { expectSeeded } from "../helpers/faultRig.js";
 import { removeTempDirs } from "../helpers/tempDir.js";
-import { snapshotTree } from "../helpers/treeSnapshot.js";
+import { looksLike, snapshotTree } from "../helpers/treeSnapshot.js";
 import { showSession, withUpstreamPair } from "../helpers/upstream.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { faultSettings, Rng } from "../helpers/workload.js";
@@ -49,24 +49,6 @@ function editOnR(rng: Rng, r: string, start: Record<string, string>): void {
   writeFileSync(`${r}/d5`, "a folder became a file on R\n");
 }
 
-/** lstat, or undefined when nothing is there (a file may stand where a folder on the way was). */
-function lstatOrNone(abs: string): Stats | undefined {
-  try {
-    return lstatSync(abs);
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when E's entry at `rel` has the type and size R's has (what the apply is making it), by lstat only. */
-function looksDone(e: string, r: string, rel: string): boolean {
-  const want = lstatOrNone(`${r}/${rel}`);
-  const got = lstatOrNone(`${e}/${rel}`);
-  if (want === undefined || got === undefined) return want === got;
-  if (want.isFile()) return got.isFile() && got.size === want.size && (got.mode & 0o111) === (want.mode & 0o111);
-  return want.isDirectory() === got.isDirectory() && want.isSymbolicLink() === got.isSymbolicLink();
-}
-
 describe("zync-apply killed at random points", () => {
   test.each(settings.seeds)(
     "seed %i: every rerun finishes the session, E ends equal to R's tree with no conflict, every overwritten E file is kept, and undo then puts E back as it was",
@@ -108,7 +90,7 @@ describe("zync-apply killed at random points", () => {
           if (run <= KILLS) {
             // Killed once E shows `target` more paths done or `target` more copies kept, polling (never sleeping).
             const byCopies = killer.chance(0.3);
-            const progress = (): number => (byCopies ? keptCount() : changed.filter((p) => looksDone(e, r, p)).length);
+            const progress = (): number => (byCopies ? keptCount() : changed.filter((p) => looksLike(`${r}/${p}`, `${e}/${p}`, 0o111)).length);
             const target = progress() + killer.between(0, byCopies ? 6 : Math.max(1, Math.round(changed.length / KILLS)));
             await waitFor(() => code !== undefined || progress() >= target, "zync-apply to make progress", 60_000, 1);
             if (code === undefined) {

@@ -1,10 +1,10 @@
 import { afterAll, describe, test } from "@jest/globals";
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync, type Stats } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import type { HistoryRow } from "@zync/apply";
 import { BIN, spawnBin } from "../helpers/bins.js";
 import { expectSeeded } from "../helpers/faultRig.js";
 import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
-import { snapshotTree } from "../helpers/treeSnapshot.js";
+import { looksLike, snapshotTree } from "../helpers/treeSnapshot.js";
 import { withUpstreamPair } from "../helpers/upstream.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { faultSettings, Rng } from "../helpers/workload.js";
@@ -41,23 +41,6 @@ function editOnR(rng: Rng, r: string, start: Record<string, string>): void {
   symlinkSync("../d0", `${r}/new/to-d0`);
   rmSync(`${r}/d5`, { recursive: true });
   writeFileSync(`${r}/d5`, "a folder became a file on R\n");
-}
-
-function lstatOrNone(abs: string): Stats | undefined {
-  try {
-    return lstatSync(abs);
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when E's entry at `rel` has the type, size and mode of the copy of E from before the apply, by lstat only. */
-function looksUndone(e: string, copy: string, rel: string): boolean {
-  const want = lstatOrNone(`${copy}/${rel}`);
-  const got = lstatOrNone(`${e}/${rel}`);
-  if (want === undefined || got === undefined) return want === got;
-  if (want.isFile()) return got.isFile() && got.size === want.size && (got.mode & 0o777) === (want.mode & 0o777);
-  return want.isDirectory() === got.isDirectory() && want.isSymbolicLink() === got.isSymbolicLink();
 }
 
 describe("zync-apply undo killed at random points", () => {
@@ -103,7 +86,7 @@ describe("zync-apply undo killed at random points", () => {
           if (run <= KILLS) {
             // Killed once E shows `target` more paths put back or the store `target` more versions, polling (never sleeping).
             const byStore = killer.chance(0.3);
-            const progress = (): number => (byStore ? storedCount() : changed.filter((p) => looksUndone(e, copy, p)).length);
+            const progress = (): number => (byStore ? storedCount() : changed.filter((p) => looksLike(`${copy}/${p}`, `${e}/${p}`, 0o777)).length);
             const target = progress() + killer.between(0, byStore ? 6 : Math.max(1, Math.round(changed.length / KILLS)));
             await waitFor(() => code !== undefined || progress() >= target, "zync-apply undo to make progress", 60_000, 1);
             if (code === undefined) {
@@ -125,7 +108,7 @@ describe("zync-apply undo killed at random points", () => {
         console.log(`seed ${seed}: ${changed.length} paths changed; ${events.join("; ")}`);
 
         expectSeeded(seed, "E equals its tree from before the apply by hash", snapshotTree(e), before, context);
-        expectSeeded(seed, "every path has its mode back", changed.filter((p) => !looksUndone(e, copy, p)), [], context);
+        expectSeeded(seed, "every path has its mode back", changed.filter((p) => !looksLike(`${copy}/${p}`, `${e}/${p}`, 0o777)), [], context);
         const history = await apply(["history", "--json"]);
         const rows = JSON.parse(history.stdout) as HistoryRow[];
         expectSeeded(seed, "history says the session is undone", rows.map((s) => [s.id, s.undone]), [[id, true]], context);

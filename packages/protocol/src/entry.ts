@@ -73,11 +73,14 @@ export type DeletedState = z.infer<typeof DeletedStateSchema>;
 export type EntryState = z.infer<typeof EntryStateSchema>;
 export type Change = z.infer<typeof ChangeSchema>;
 
-/** True when two states hold the same content: same kind, hash, target and exec-relevant mode. mtimes are ignored. */
-export function sameContent(a: EntryState, b: EntryState): boolean {
+/**
+ * True when two states hold the same content: same kind, hash, target and the permission bits in `modeBits` (by
+ * default the exec bits, which are all sync carries meaning for). mtimes are ignored.
+ */
+export function sameContent(a: EntryState, b: EntryState, modeBits = 0o111): boolean {
   switch (a.kind) {
     case "file":
-      return b.kind === "file" && a.hash === b.hash && a.size === b.size && (a.mode & 0o111) === (b.mode & 0o111);
+      return b.kind === "file" && a.hash === b.hash && a.size === b.size && (a.mode & modeBits) === (b.mode & modeBits);
     case "dir":
       return b.kind === "dir";
     case "symlink":

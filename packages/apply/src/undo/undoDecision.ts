@@ -1,5 +1,5 @@
 import { placementLeavesGap } from "@zync/daemon";
-import type { EntryState } from "@zync/protocol";
+import { sameContent, type EntryState } from "@zync/protocol";
 
 /** What undo does with one path an apply wrote. */
 export type UndoStep =
@@ -24,18 +24,9 @@ export type UndoFacts = {
   haveBefore: boolean;
 };
 
-/** The same entry, exactly: a file's content and permission bits, a link's target, a folder, or nothing. */
+/** The same entry, exactly: a file's content and every permission bit, a link's target, a folder, or nothing. */
 export function sameEntry(a: EntryState, b: EntryState): boolean {
-  switch (a.kind) {
-    case "file":
-      return b.kind === "file" && a.hash === b.hash && a.size === b.size && (a.mode & 0o777) === (b.mode & 0o777);
-    case "dir":
-      return b.kind === "dir";
-    case "symlink":
-      return b.kind === "symlink" && a.target === b.target;
-    case "deleted":
-      return b.kind === "deleted";
-  }
+  return sameContent(a, b, 0o777);
 }
 
 /** A short description of a state for a sentence. */
