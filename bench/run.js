@@ -15,6 +15,7 @@ import { printWanTable, runWan, wanLinkFromArgs } from "./wan.js";
 import { runDeltaCases } from "./deltaCases.js";
 import { runFanout } from "./fanout.js";
 import { runVersionsCost } from "./versionsCost.js";
+import { runGitStatusLatency } from "./gitStatusLatency.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const BIN = {
@@ -252,6 +253,8 @@ async function main() {
 
   // 5a. The same with E's version store on and off, in the same run (bench/versionsCost.js).
   Object.assign(results.cases, await runVersionsCost({ quick, log }));
+  // 5a'. A save in a git work tree, alone and followed by `git status` (bench/gitStatusLatency.js).
+  Object.assign(results.cases, await runGitStatusLatency({ quick, log }));
 
   // 5b. One daemon, many clients at once (bench/fanout.js), on loopback.
   results.cases["fan-out, 20 clients"] = await runFanout(quick ? { files: 500, saves: 10 } : {});

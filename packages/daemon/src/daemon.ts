@@ -185,7 +185,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           .catch((err: unknown) => logger.warn(`reloading the ignore rules of ${dir.name} failed: ${String(err)}`));
       };
       // While git is busy in the root, hints are held and recorded as one batch when it is done (gitRootHold.ts).
-      const git = startGitHold(dir, opts.gitHold, { indexer, rules, hints, gitStore, gitBoard, cookies, head: () => changeLog.head(), logger, isOpen: () => dbOpen, maxWaitMs: opts.watchTiming.maxWaitMs });
+      const git = startGitHold(dir, opts.gitHold, { indexer, rules, hints, gitStore, gitBoard, cookies, head: () => changeLog.head(), logger, isOpen: () => dbOpen });
       if (git !== undefined) hintSources.push({ start: () => Promise.resolve(), close: () => Promise.resolve(git.close()) });
       const onPaths = (all: string[]): void => {
         const seen = all.filter(isCookie);

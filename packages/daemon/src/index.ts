@@ -31,3 +31,4 @@ export { UnwatchedRescans, type UnwatchedRescansOptions } from "./unwatchedResca
 export { GIT_MARKERS, gitBusyReason, holdStep, holdDue, type HoldState, type HoldAction, type HoldTiming } from "./git/gitBusy.js";
 export { parseHead, packedRef, readHead, findGitDirs, type GitDirs, type GitHead } from "./git/gitHead.js";
 export { GitStore } from "./store/gitStore.js";
+export { GitHold, type GitHoldDeps, type HeldPaths } from "./git/gitHold.js";

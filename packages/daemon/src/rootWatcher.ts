@@ -24,6 +24,8 @@ export type ChangeHints = {
   coverage?(): { watched: number; unwatched: string[] };
   /** Tries again to watch the folders that could not be watched (the limit may have been raised meanwhile). */
   rewatch?(): void;
+  /** Hands on at once the hints it is coalescing (before a git hold ends, so that the batch takes them in). */
+  flush?(): void;
   close(): Promise<void>;
 };
 
@@ -202,6 +204,7 @@ export function directoryHints(rootAbs: string, rules: IgnoreRules, timing: Watc
   };
 
   return {
+    flush,
     start(onPaths, onError, onUnwatched) {
       emit = onPaths;
       fail = onError;

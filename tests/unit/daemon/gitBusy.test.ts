@@ -44,6 +44,16 @@ describe("the hold of a root, step by step", () => {
   });
 
   test.each([
+    ["idle, an event named index.lock that is gone already (a quick checkout): holding, settling from now", { kind: "idle" }, [], ["index.lock"], 1000, holding(1000, ["index.lock"], 1000), "hold"],
+    ["idle, an event named a file that is no marker: nothing", { kind: "idle" }, [], ["index"], 1000, { kind: "idle" }, "none"],
+    ["holding, the event of index.lock's removal names it: settling from now, not busy", holding(1000, ["index.lock"]), [], ["index.lock"], 1200, holding(1000, ["index.lock"], 1200), "none"],
+    ["settling, the removal's event again: settle time unchanged, released when it is over", holding(1000, ["index.lock"], 1200), [], ["index.lock"], 1700, { kind: "idle" }, "release"],
+    ["expired, an event names the marker that went: idle", { kind: "expired", markers: ["index.lock"] }, [], ["index.lock"], 40_000, { kind: "idle" }, "none"],
+  ] as [string, HoldState, string[], string[], number, HoldState, string][])("%s", (_what, state, present, seen, now, next, action) => {
+    expect(holdStep(state, present, now, timing, seen)).toEqual({ state: next, action });
+  });
+
+  test.each([
     [{ kind: "idle" }, undefined],
     [{ kind: "expired", markers: [] }, undefined],
     [holding(1000, ["index.lock"]), 31_000],

@@ -48,12 +48,25 @@ export type HoldTiming = {
   settleMs: number;
 };
 
-/** The next state of a hold, given the markers present now. */
-export function holdStep(state: HoldState, present: readonly string[], now: number, timing: HoldTiming): { state: HoldState; action: HoldAction } {
+/**
+ * The next state of a hold, given the markers present now and those an event just named (`seen`). A marker named
+ * by an event but gone already (a quick checkout made and removed `index.lock` before this look) starts a hold that
+ * is already settling: git is done, but the work tree events it caused may still be on their way. Once holding, only
+ * what is present counts: the event of a marker's removal names it too.
+ */
+export function holdStep(
+  state: HoldState,
+  present: readonly string[],
+  now: number,
+  timing: HoldTiming,
+  seen: readonly string[] = [],
+): { state: HoldState; action: HoldAction } {
   const busy = gitBusyReason(new Set(present)) !== undefined;
   switch (state.kind) {
     case "idle":
-      return busy ? { state: { kind: "holding", since: now, markers: present }, action: "hold" } : { state, action: "none" };
+      if (busy) return { state: { kind: "holding", since: now, markers: present }, action: "hold" };
+      if (gitBusyReason(new Set(seen)) !== undefined) return { state: { kind: "holding", since: now, markers: seen, quietSince: now }, action: "hold" };
+      return { state, action: "none" };
     case "holding": {
       if (busy) {
         if (now - state.since >= timing.ceilingMs) return { state: { kind: "expired", markers: present }, action: "expire" };

@@ -33,6 +33,11 @@ export type GitHoldDeps = {
   onRecord(paths: HeldPaths, why: "release" | "expire", heldMs: number, reason: string): void;
   /** The root's git state changed (branch, commit, waiting). */
   onState(state: GitRootState): void;
+  /**
+   * Asks the watcher to hand on the hints it is still coalescing, just before a hold ends: they reach `offer` while
+   * the hold lasts, so the batch takes in everything git did, without waiting out the watcher's longest delay.
+   */
+  flushHints?(): void;
 };
 
 /** One root's hold. */
@@ -48,6 +53,7 @@ export class GitHold {
   private poll: NodeJS.Timeout | undefined;
   private due: NodeJS.Timeout | undefined;
   private closed = false;
+  private flushing = false;
 
   /**
    * `resumeSince` is set when the previous run of the daemon stopped during a hold of this root: that hold goes on
@@ -92,6 +98,11 @@ export class GitHold {
    * so the first hints of an operation are held even before the git folder's event arrives.
    */
   offer(paths: readonly string[]): boolean {
+    // Handed on by the watcher while check() asks it to (see there): held, and check() goes on from there.
+    if (this.flushing) {
+      this.hold(paths);
+      return true;
+    }
     // Hints that arrive while holding belong to the hold, even when this very look ends it (the event loop may
     // have been busy past the settle time): the batch takes them in.
     const holding = this.state.kind === "holding";
@@ -126,12 +137,22 @@ export class GitHold {
   /** Looks at git now and does what the hold's next step says. */
   check(seen: readonly string[] = []): void {
     if (this.closed) return;
+    // While holding, the hints the watcher is still coalescing are taken in first, so a release here never leaves
+    // some of git's last writes to be recorded after the batch.
+    if (this.state.kind === "holding" && this.deps.flushHints !== undefined) {
+      this.flushing = true;
+      try {
+        this.deps.flushHints();
+      } finally {
+        this.flushing = false;
+      }
+    }
     const now = this.clock();
-    const present = [...new Set([...this.markers(), ...seen])];
+    const present = this.markers();
     const before = this.state;
-    const { state, action } = holdStep(before, present, now, this.deps.timing);
+    const { state, action } = holdStep(before, present, now, this.deps.timing, seen);
     this.state = state;
-    const busy = gitBusyReason(new Set(present));
+    const busy = gitBusyReason(new Set(present)) ?? gitBusyReason(new Set(seen));
     if (state.kind === "holding" && busy !== undefined) this.reason = busy;
     if (action === "hold") {
       this.held = new Set();
@@ -140,7 +161,7 @@ export class GitHold {
     } else if (action === "release" || action === "expire") {
       const since = before.kind === "holding" ? before.since : now;
       const paths: HeldPaths = this.overflow ? "all" : [...this.held];
-        this.held = new Set();
+      this.held = new Set();
       this.overflow = false;
       this.deps.onRecord(paths, action, now - since, action === "expire" ? (busy ?? this.reason) : this.reason);
     }

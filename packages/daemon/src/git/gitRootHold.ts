@@ -38,12 +38,16 @@ export type GitRootDeps = {
   logger: Logger;
   /** False once the daemon's database is closed. */
   isOpen: () => boolean;
-  /**
-   * The longest the watcher keeps a hint before handing it on: a hold ends only once git has been done for a little
-   * longer, so every hint of what git did before it finished has reached the hold (timers fire in order).
-   */
-  maxWaitMs: number;
 };
+
+/**
+ * How long git must have been done before a hold ends. The watcher's hints of git's last writes are already
+ * coalescing by then (inotify reports them before the marker's removal) or follow on the next turn (a new folder is
+ * listed then); the hold asks the watcher to hand them on (`flushHints`) just before it ends, so a short wait does,
+ * and an editor's `git status` (which takes `index.lock` for a moment) delays a save by about this much, not by the
+ * watcher's longest delay.
+ */
+export const GIT_SETTLE_MS = 25;
 
 /** A root's hold as the daemon uses it. */
 export type GitRootHold = {
@@ -68,7 +72,8 @@ export function startGitHold(dir: NamedDir, opts: GitHoldOptions | undefined, de
     {
       root: dir.name,
       dirs,
-      timing: { ceilingMs: opts?.ceilingMs ?? GIT_HOLD_CEILING_MS, settleMs: deps.maxWaitMs + 50 },
+      timing: { ceilingMs: opts?.ceilingMs ?? GIT_HOLD_CEILING_MS, settleMs: GIT_SETTLE_MS },
+      flushHints: () => deps.hints.flush?.(),
       pollMs: GIT_POLL_MS,
       onHold: (reason) => {
         indexer.holdForGit();
