@@ -219,9 +219,13 @@ export class GitWorkload {
   /** Ends a stopped rebase or merge: aborted, or every conflict resolved with new content and continued. */
   finish(abort = this.rng.chance(0.4)): void {
     for (let round = 0; this.stopped !== undefined; round++) {
+      if (round >= 25) throw new Error(`git stays stopped in a ${this.stopped} after ${round} attempts to end it:\n${this.git(["status"]).out}`);
       if (abort || round >= 20) {
-        this.git([this.stopped, "--abort"]);
-        this.log(`${this.stopped} --abort`);
+        const r = this.git([this.stopped, "--abort"]);
+        // An abort refuses when the work tree changed files the operation staged: the person throws it all away.
+        if (!r.ok) this.git(["reset", "-q", "--hard"]);
+        if (!r.ok && this.stopped === "rebase") this.git(["rebase", "--quit"]);
+        this.log(`${this.stopped} --abort${r.ok ? "" : " refused; reset --hard"}`);
       } else {
         const conflicts = this.unmerged();
         for (const p of conflicts) {
