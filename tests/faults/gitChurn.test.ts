@@ -92,6 +92,8 @@ async function gitChurn(seed: number, ops: number): Promise<void> {
   /** path → the content R last wrote there. */
   const edits = new Map<string, string>();
   const events: string[] = [];
+  /** The kill of each round, for the summary line. */
+  const done: Kill[] = [];
   const context = (): string =>
     `kills:\n${events.join("\n")}\nR edited:\n${[...edits.keys()].join("\n")}\nlast operations on E:\n${w.tail()}\nclient:\n${notableLines(rig.clientOutput())}\ndaemon:\n${notableLines(rig.daemonOutput())}`;
   const startDaemon = async (): Promise<void> => {
@@ -139,6 +141,7 @@ async function gitChurn(seed: number, ops: number): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       await churn(killer.int(OPS_PER_ROUND / 2));
       const action = killer.pick(EVERY_KILL);
+      done.push(action);
       if (action === "daemon during a checkout" || action === "both") {
         if (w.stopped !== undefined) w.finish();
         await w.checkoutInBackground(async () => {
@@ -211,7 +214,7 @@ async function gitChurn(seed: number, ops: number): Promise<void> {
     expectSeeded(seed, "conflicts reported on paths R never edited", reported.filter((c) => !touched(c)), [], context);
     const placed = batchPhases(rig.clientOutput()).filter((p) => p === "placed").length;
     expectSeeded(seed, "git's work reached R as at least one batch", placed > 0, true, context);
-    console.log(`git churn seed ${seed}: ${w.ops.length} operations on E, ${events.filter((e) => e.startsWith("round")).length} kills, ${edits.size} edits on R, ${placed} batches placed on R`);
+    console.log(`git churn seed ${seed}: ${w.ops.length} operations on E, rounds ${done.join(", ")}, ${edits.size} edits on R, ${placed} batches placed on R`);
   } finally {
     await rig.close();
   }
