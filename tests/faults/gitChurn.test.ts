@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, test } from "@jest/globals";
-import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, truncateSync, writeFileSync, type Dirent } from "node:fs";
 import { posix } from "node:path";
 import { BIN, runBin } from "../helpers/bins.js";
 import { expectSeeded, FaultRig, notableLines, treeDiff } from "../helpers/faultRig.js";
@@ -44,6 +44,24 @@ function keptAside(r: string, rel: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Regular files under `root` (zync's temp folder aside), sorted; entries the live client removes meanwhile are skipped. */
+function filesIn(root: string, rel = ""): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(rel === "" ? root : `${root}/${rel}`, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = rel === "" ? e.name : `${rel}/${e.name}`;
+    if (p === ".zync-tmp") continue;
+    if (e.isDirectory()) out.push(...filesIn(root, p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
 }
 
 /** The paths (root name left off) of every `conflict:` line in a client's output. */
@@ -106,13 +124,17 @@ async function gitChurn(seed: number, ops: number): Promise<void> {
   /** Now and then R edits a file it holds, and E often changes the same path too. */
   const maybeEditOnR = (): void => {
     if (!onR.chance(0.06)) return;
-    const held = Object.entries(snapshotTree(rig.r))
-      .filter(([p, d]) => d.startsWith("file ") && p !== ".gitignore" && !p.includes(CONFLICT_INFIX) && ![...edits.keys()].some((e) => related(e, p)))
-      .map(([p]) => p);
+    const held = filesIn(rig.r).filter((p) => p !== ".gitignore" && !p.includes(CONFLICT_INFIX) && ![...edits.keys()].some((e) => related(e, p)));
     if (held.length === 0) return;
     const p = onR.pick(held);
     const content = `edited on R (seed ${seed}, edit ${edits.size + 1})\n`;
-    writeFileSync(`${rig.r}/${p}`, content);
+    try {
+      // Only over a file that is still there: the live client may have just removed it (or its folder).
+      writeFileSync(`${rig.r}/${p}`, content, { flag: "r+" });
+      truncateSync(`${rig.r}/${p}`, content.length);
+    } catch {
+      return;
+    }
     edits.set(p, content);
     events.push(`R edits ${JSON.stringify(p)} after op #${w.ops.length}`);
     if (onR.chance(0.5) && fileContent(`${rig.e}/${p}`) !== undefined) w.edit(p);
