@@ -55,9 +55,13 @@ export class GitWorkload {
   private counter = 0;
   private branchCount = 0;
 
-  constructor(root: string, rng: Rng) {
+  /** Whether files become folders of the same name (committed), so checkouts change paths' types. */
+  readonly typeChanges: boolean;
+
+  constructor(root: string, rng: Rng, opts: { typeChanges?: boolean } = {}) {
     this.root = root;
     this.rng = rng;
+    this.typeChanges = opts.typeChanges ?? true;
   }
 
   /** Runs git synchronously; a failure is returned, not thrown (git refuses things a random workload asks). */
@@ -380,6 +384,7 @@ export class GitWorkload {
       this.stopped = this.stopKind();
       this.log(`merge ${other}: ${r.ok ? "done" : this.stopped === undefined ? "refused" : "stopped for a conflict"}`);
     } else if (roll < 95) this.conflictingRebase();
+    else if (files.length > 0 && !this.typeChanges) this.edit(this.rng.pick(files));
     else if (files.length > 0) {
       // A file becomes a folder of the same name, committed: checkouts across this commit change the path's type.
       const p = this.rng.pick(files);
