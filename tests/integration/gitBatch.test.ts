@@ -246,6 +246,37 @@ describe("git operations on E land on R as one batch", () => {
     }
   });
 
+  test("a checkout that turns folders into files and removes others lands as one batch with no conflict: R holds E's files and no leftover folder", async () => {
+    const e = tempDir("zync-gitbatch-types-");
+    smallRepo(e, 3);
+    git(e, ["checkout", "-q", "-b", "folders"]);
+    writeTree(e, { "p/inside.txt": "in a folder\n", "q/r/deep.txt": "deep\n", "gone/a.txt": "a\n", "gone/sub/b.txt": "b\n" });
+    git(e, ["add", "-A"]);
+    git(e, ["commit", "-q", "-m", "folders"]);
+    git(e, ["checkout", "-q", "-b", "files", "main"]);
+    writeTree(e, { p: "now a file\n", q: "q is a file\n" });
+    git(e, ["add", "-A"]);
+    git(e, ["commit", "-q", "-m", "files"]);
+    git(e, ["checkout", "-q", "folders"]);
+    const r = `${tempDir()}/r`;
+    const clientDb = `${tempDir()}/client.db`;
+    const daemon = await startTestDaemon([`code:${e}`]);
+    const client = startClient(daemon.url, daemon.tokenFile, clientDb, [`code:${r}`], ["--json", "--interval", "600"]);
+    try {
+      await waitFor(() => existsSync(`${r}/gone/sub/b.txt`) && existsSync(`${r}/p/inside.txt`), "R holding the folders");
+      const from = eventsOf(client.stdout()).length;
+      git(e, ["checkout", "-q", "files"]);
+      await waitFor(() => batchPhases(client.stdout(), from).some((ev) => ev.phase === "placed") && eventsOf(client.stdout()).slice(from).some((ev) => ev.event === "pass-finished"), "the batch placed");
+      expect(eventsOf(client.stdout()).filter((ev) => ev.event === "conflict")).toEqual([]);
+      expect(readFileSync(`${r}/p`, "utf8")).toBe("now a file\n");
+      expect(readFileSync(`${r}/q`, "utf8")).toBe("q is a file\n");
+      expect(existsSync(`${r}/gone`)).toBe(false);
+    } finally {
+      await client.stop();
+      await daemon.stop();
+    }
+  });
+
   test("without feature git (a client that does not offer it) sync behaves as before: the checkout arrives, with no batch and no git state on R", async () => {
     const e = tempDir("zync-gitbatch-off-");
     smallRepo(e, 30);

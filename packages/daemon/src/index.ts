@@ -30,5 +30,6 @@ export { effectiveWatchLimit, limitNeeded, topmostFolders, watchLimitSentence, W
 export { UnwatchedRescans, type UnwatchedRescansOptions } from "./unwatchedRescans.js";
 export { GIT_MARKERS, gitBusyReason, holdStep, holdDue, type HoldState, type HoldAction, type HoldTiming } from "./git/gitBusy.js";
 export { parseHead, packedRef, readHead, findGitDirs, type GitDirs, type GitHead } from "./git/gitHead.js";
+export { oneWritePerPath } from "./git/batchWrites.js";
 export { GitStore } from "./store/gitStore.js";
 export { GitHold, type GitHoldDeps, type HeldPaths } from "./git/gitHold.js";

@@ -18,6 +18,7 @@ import {
   type StatKey,
 } from "@zync/node";
 import type { ChangeLog, LogWrite, StoredEntry } from "./store/changeLog.js";
+import { oneWritePerPath } from "./git/batchWrites.js";
 
 /** A watched root: its wire name and local folder. */
 export type RootSpec = { name: string; abs: string };
@@ -196,7 +197,7 @@ export class RootIndexer {
       this.droppedVerify.clear();
       const before = this.log.head();
       this.log.db.transaction(() => {
-        const head = this.log.write(writes);
+        const head = this.log.write(oneWritePerPath(writes));
         if (head > before) inTransaction(before + 1, head);
       })();
       return stats;
