@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, test } from "@jest/globals";
-import { existsSync, lstatSync, readdirSync, readFileSync, truncateSync, writeFileSync, type Dirent } from "node:fs";
-import { posix } from "node:path";
+import { existsSync, readdirSync, truncateSync, writeFileSync, type Dirent } from "node:fs";
 import { BIN, runBin } from "../helpers/bins.js";
 import { expectSeeded, FaultRig, notableLines, treeDiff } from "../helpers/faultRig.js";
 import { ensureGit } from "../helpers/gitRepo.js";
 import { GitWorkload, ignoredByWorkload } from "../helpers/gitWorkload.js";
 import { eventsOf } from "../helpers/jsonLines.js";
+import { CONFLICT_INFIX, fileContent, keptAside, related } from "../helpers/remoteEditChecks.js";
 import { removeTempDirs } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -18,33 +18,6 @@ const settings = faultSettings(150);
 const SETTLE_MS = 30_000;
 /** Operations on E between two kills. */
 const OPS_PER_ROUND = 40;
-const CONFLICT_INFIX = ".zync-conflict-";
-
-/** True when `a` is `b`, or a folder above it, or below it. */
-function related(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
-}
-
-/** The content of a regular file, or undefined when there is none at `abs`. */
-function fileContent(abs: string): string | undefined {
-  try {
-    return lstatSync(abs).isFile() ? readFileSync(abs, "utf8") : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Copies of `rel` kept aside on R (`NAME.zync-conflict-...` beside it). */
-function keptAside(r: string, rel: string): string[] {
-  const dir = posix.dirname(rel) === "." ? "" : posix.dirname(rel);
-  try {
-    return readdirSync(dir === "" ? r : `${r}/${dir}`)
-      .filter((n) => n.startsWith(`${posix.basename(rel)}${CONFLICT_INFIX}`))
-      .map((n) => (dir === "" ? n : `${dir}/${n}`));
-  } catch {
-    return [];
-  }
-}
 
 /** Regular files under `root` (zync's temp folder aside), sorted; entries the live client removes meanwhile are skipped. */
 function filesIn(root: string, rel = ""): string[] {

@@ -1,8 +1,8 @@
 import { waitForLogToMatchDisk } from "../helpers/logVsDisk.js";
 import { afterAll, describe, test } from "@jest/globals";
-import { lstatSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { posix } from "node:path";
+import { statSync, utimesSync, writeFileSync } from "node:fs";
 import { expectSeeded, FaultRig, notableLines, treeDiff, waitForConvergence } from "../helpers/faultRig.js";
+import { CONFLICT_INFIX, fileContent, keptAside, related } from "../helpers/remoteEditChecks.js";
 import { removeTempDirs } from "../helpers/tempDir.js";
 import { Rng, Workload, faultSettings, type WorkloadOptions } from "../helpers/workload.js";
 
@@ -10,34 +10,6 @@ afterAll(removeTempDirs);
 
 const settings = faultSettings(200);
 const SETTLE_MS = 30_000;
-const CONFLICT_INFIX = ".zync-conflict-";
-
-/** True when `a` is `b`, or a folder above it, or below it. */
-function related(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
-}
-
-/** The content of a regular file, or undefined when there is none at `abs`. */
-function fileContent(abs: string): string | undefined {
-  try {
-    return lstatSync(abs).isFile() ? readFileSync(abs, "utf8") : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Copies of `rel` kept aside on R (`NAME.zync-conflict-...` beside it). */
-function keptAside(r: string, rel: string): string[] {
-  const dir = posix.dirname(rel) === "." ? "" : posix.dirname(rel);
-  const base = posix.basename(rel);
-  try {
-    return readdirSync(dir === "" ? r : `${r}/${dir}`)
-      .filter((n) => n.startsWith(`${base}${CONFLICT_INFIX}`))
-      .map((n) => (dir === "" ? n : `${dir}/${n}`));
-  } catch {
-    return [];
-  }
-}
 
 /**
  * Churn on E with a live client while R edits files that E then changes too (overwrites, deletes, renames).
