@@ -7,7 +7,7 @@ import { removeTempDirs } from "../helpers/tempDir.js";
 import { looksLike, snapshotTree } from "../helpers/treeSnapshot.js";
 import { showSession, withUpstreamPair } from "../helpers/upstream.js";
 import { waitFor } from "../helpers/waitFor.js";
-import { faultSettings, Rng } from "../helpers/workload.js";
+import { faultSettings, Rng, upstreamStartTree as startTree } from "../helpers/workload.js";
 
 afterAll(removeTempDirs);
 
@@ -18,16 +18,6 @@ const FILES = Math.min(400, settings.ops);
 const KILLS = 6;
 
 const sha = (bytes: Buffer | string): string => createHash("sha256").update(bytes).digest("hex");
-
-/** E's starting tree: folders of files, some large enough that copying them takes a while. */
-function startTree(rng: Rng, files: number): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < files; i++) {
-    const size = rng.chance(0.15) ? rng.between(64, 512) * 1024 : rng.between(10, 2000);
-    out[`d${i % 6}/f${i}.txt`] = `E's f${i}\n`.padEnd(size, String.fromCharCode(97 + rng.int(26)));
-  }
-  return out;
-}
 
 /**
  * R's edits, each changing a file's size so that progress on E can be told by lstat alone: edits, deletions,

@@ -5,7 +5,7 @@ import { expectSeeded, FaultRig, notableLines, treeDiff } from "../helpers/fault
 import { ensureGit } from "../helpers/gitRepo.js";
 import { GitWorkload, ignoredByWorkload } from "../helpers/gitWorkload.js";
 import { eventsOf } from "../helpers/jsonLines.js";
-import { CONFLICT_INFIX, fileContent, keptAside, related } from "../helpers/remoteEditChecks.js";
+import { CONFLICT_INFIX, fileContent, lostEdits, related } from "../helpers/remoteEditChecks.js";
 import { removeTempDirs } from "../helpers/tempDir.js";
 import { snapshotTree } from "../helpers/treeSnapshot.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -196,13 +196,7 @@ async function gitChurn(seed: number, ops: number, typeChanges: boolean): Promis
 
     const open = (await rig.clientConflicts()).map((c) => c.slice(`${rig.name}/`.length));
     const offered = await rig.upstreamPreview();
-    const lost: string[] = [];
-    for (const [p, content] of edits) {
-      const inPlace = fileContent(`${rig.r}/${p}`) === content;
-      const aside = keptAside(rig.r, p).some((c) => fileContent(`${rig.r}/${c}`) === content);
-      if (inPlace && !open.some((c) => related(c, p)) && !offered.includes(p)) lost.push(`${p}: R's edit is in place but neither reported as a conflict nor waiting to go upstream`);
-      if (!inPlace && !aside) lost.push(`${p}: R's edit is gone (R holds ${fileContent(`${rig.r}/${p}`)?.slice(0, 60) ?? "nothing"})`);
-    }
+    const lost = lostEdits(rig.r, edits, open, offered);
     expectSeeded(seed, "R edits that did not survive as a reported conflict, R's change waiting to go upstream or a kept-aside copy", lost, [], context);
     const touched = (c: string): boolean => [...edits.keys()].some((e) => related(e, c));
     const reported = [...new Set([...open, ...conflictPaths(rig.clientOutput(), rig.name)])].sort();

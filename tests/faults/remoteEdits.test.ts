@@ -2,7 +2,7 @@ import { waitForLogToMatchDisk } from "../helpers/logVsDisk.js";
 import { afterAll, describe, test } from "@jest/globals";
 import { statSync, utimesSync, writeFileSync } from "node:fs";
 import { expectSeeded, FaultRig, notableLines, treeDiff, waitForConvergence } from "../helpers/faultRig.js";
-import { CONFLICT_INFIX, fileContent, keptAside, related } from "../helpers/remoteEditChecks.js";
+import { CONFLICT_INFIX, fileContent, lostEdits, related } from "../helpers/remoteEditChecks.js";
 import { removeTempDirs } from "../helpers/tempDir.js";
 import { Rng, Workload, faultSettings, type WorkloadOptions } from "../helpers/workload.js";
 
@@ -79,13 +79,7 @@ async function remoteEdits(seed: number, ops: number, opts: WorkloadOptions, sty
     // An edit in place that is not a conflict is fine only when E ended up holding what R last received there
     // (E did not change it after all): it is then R's change, waiting to go upstream.
     const offered = await rig.upstreamPreview();
-    const lost: string[] = [];
-    for (const [p, content] of edits) {
-      const inPlace = fileContent(`${rig.r}/${p}`) === content;
-      const aside = keptAside(rig.r, p).some((c) => fileContent(`${rig.r}/${c}`) === content);
-      if (inPlace && !open.some((c) => related(c, p)) && !offered.includes(p)) lost.push(`${p}: R's edit is in place but neither reported as a conflict nor waiting to go upstream`);
-      if (!inPlace && !aside) lost.push(`${p}: R's edit is gone (R holds ${fileContent(`${rig.r}/${p}`)?.slice(0, 60) ?? "nothing"})`);
-    }
+    const lost = lostEdits(rig.r, edits, open, offered);
     expectSeeded(seed, "R edits that did not survive as a reported conflict or a kept-aside copy", lost, [], context);
     expectSeeded(seed, "conflicts reported on paths R never edited", open.filter((c) => ![...edits.keys()].some((e) => related(e, c))), [], context);
   } finally {

@@ -7,7 +7,7 @@ import { removeTempDirs, tempDir } from "../helpers/tempDir.js";
 import { looksLike, snapshotTree } from "../helpers/treeSnapshot.js";
 import { withUpstreamPair } from "../helpers/upstream.js";
 import { waitFor } from "../helpers/waitFor.js";
-import { faultSettings, Rng } from "../helpers/workload.js";
+import { faultSettings, Rng, upstreamStartTree as startTree } from "../helpers/workload.js";
 
 afterAll(removeTempDirs);
 
@@ -16,16 +16,6 @@ const settings = faultSettings(80);
 const FILES = Math.min(300, settings.ops);
 /** Runs of zync-apply undo killed before one is let finish. */
 const KILLS = 6;
-
-/** E's starting tree: folders of files, some large enough that copying them takes a while. */
-function startTree(rng: Rng, files: number): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < files; i++) {
-    const size = rng.chance(0.15) ? rng.between(64, 512) * 1024 : rng.between(10, 2000);
-    out[`d${i % 6}/f${i}.txt`] = `E's f${i}\n`.padEnd(size, String.fromCharCode(97 + rng.int(26)));
-  }
-  return out;
-}
 
 /** R's edits, each changing a file's size: edits, deletions, exec bits, new files in a new folder, a link, and a folder made a file. */
 function editOnR(rng: Rng, r: string, start: Record<string, string>): void {

@@ -30,3 +30,19 @@ export function keptAside(r: string, rel: string): string[] {
     return [];
   }
 }
+
+/**
+ * R's edits (path → content R wrote) that did not survive at the end: each must be in place and either reported
+ * as a conflict (`open`, root-relative) or waiting to go upstream (`offered`), or kept aside as a conflict copy.
+ * One line per lost edit, saying how it was lost.
+ */
+export function lostEdits(r: string, edits: ReadonlyMap<string, string>, open: readonly string[], offered: readonly string[]): string[] {
+  const lost: string[] = [];
+  for (const [p, content] of edits) {
+    const inPlace = fileContent(`${r}/${p}`) === content;
+    const aside = keptAside(r, p).some((c) => fileContent(`${r}/${c}`) === content);
+    if (inPlace && !open.some((c) => related(c, p)) && !offered.includes(p)) lost.push(`${p}: R's edit is in place but neither reported as a conflict nor waiting to go upstream`);
+    if (!inPlace && !aside) lost.push(`${p}: R's edit is gone (R holds ${fileContent(`${r}/${p}`)?.slice(0, 60) ?? "nothing"})`);
+  }
+  return lost;
+}

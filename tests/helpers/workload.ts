@@ -478,3 +478,13 @@ export class Workload {
     }
   }
 }
+
+/** E's starting tree for the zync-apply kill tests: folders of files, some large enough that copying them takes a while. */
+export function upstreamStartTree(rng: Rng, files: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < files; i++) {
+    const size = rng.chance(0.15) ? rng.between(64, 512) * 1024 : rng.between(10, 2000);
+    out[`d${i % 6}/f${i}.txt`] = `E's f${i}\n`.padEnd(size, String.fromCharCode(97 + rng.int(26)));
+  }
+  return out;
+}
